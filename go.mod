@@ -1,0 +1,3 @@
+module github.com/wsgw/wsgw
+
+go 1.26
