@@ -1,0 +1,54 @@
+package wsgw
+
+import (
+	"encoding/base64"
+	"errors"
+	"strings"
+)
+
+// SocketInfo is the registry's record of one connection: what every node can
+// learn of a socket, whichever node holds it. It does not change after open.
+type SocketInfo struct {
+	ID         string            `json:"socket_id"`
+	Node       string            `json:"node"`
+	URI        string            `json:"uri"`
+	Route      string            `json:"route"`
+	Headers    map[string]string `json:"headers"`
+	Parameters map[string]string `json:"parameters"`
+	// Timestamp is when the socket opened, in milliseconds since the Unix epoch.
+	Timestamp int64 `json:"timestamp"`
+}
+
+// Socket is the answer of the info operation: the registry record plus the
+// live state that only the owning node knows.
+type Socket struct {
+	SocketInfo
+	// Type is "open" while the socket is connected.
+	Type            string `json:"type"`
+	MessagesIn      int64  `json:"messages_in"`
+	MessagesOut     int64  `json:"messages_out"`
+	MessagesDropped int64  `json:"messages_dropped"`
+}
+
+// Message types, as scripts and REST bodies name them.
+const (
+	MessageText   = "data-text"
+	MessageBinary = "data-binary"
+)
+
+// DecodeBase64 decodes a "data-binary" message: standard or URL-safe base64,
+// with or without padding.
+func DecodeBase64(s string) ([]byte, error) {
+	enc := base64.StdEncoding
+	if strings.ContainsAny(s, "-_") {
+		enc = base64.URLEncoding
+	}
+	if !strings.HasSuffix(s, "=") && len(s)%4 != 0 {
+		enc = enc.WithPadding(base64.NoPadding)
+	}
+	b, err := enc.DecodeString(s)
+	if err != nil {
+		return nil, errors.New("the message is not valid base64")
+	}
+	return b, nil
+}

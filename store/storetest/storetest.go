@@ -1,0 +1,214 @@
+// Package storetest is the contract suite that every store.Store
+// implementation runs in its own tests.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/store"
+)
+
+// Factory returns a new, empty store for one subtest. The store may be shared
+// with other nodes' views in implementations that have them; the suite uses
+// it as a single node.
+type Factory func(t *testing.T) store.Store
+
+// Run runs the contract suite against stores made by newStore.
+func Run(t *testing.T, newStore Factory) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"RegisterGet", testRegisterGet},
+		{"GetUnknown", testGetUnknown},
+		{"Unregister", testUnregister},
+		{"UnregisterUnknown", testUnregisterUnknown},
+		{"ListEmpty", testListEmpty},
+		{"ListAll", testListAll},
+		{"ListPagesExactlyOnce", testListPages},
+		{"ListCursorPastEnd", testListCursorPastEnd},
+		{"ConcurrentRegister", testConcurrent},
+		{"Ping", testPing},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			tc.fn(t, s)
+		})
+	}
+}
+
+// Info returns a filled-in record for id, as a gateway would register it.
+func Info(id string) *wsgw.SocketInfo {
+	return &wsgw.SocketInfo{
+		ID:         id,
+		Node:       "node-a",
+		URI:        "ws://127.0.0.1:8080/chat/lobby?x=1",
+		Route:      "/chat/{room}",
+		Headers:    map[string]string{"user-agent": "test", "x-multi": "a, b"},
+		Parameters: map[string]string{"room": "lobby", "x": "1"},
+		Timestamp:  1_700_000_000_000,
+	}
+}
+
+func register(t *testing.T, s store.Store, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if err := s.Register(context.Background(), Info(id)); err != nil {
+			t.Fatalf("Register(%s): %v", id, err)
+		}
+	}
+}
+
+func testRegisterGet(t *testing.T, s store.Store) {
+	want := Info("sock-1")
+	register(t, s, "sock-1")
+	got, err := s.Get(context.Background(), "sock-1")
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if got.ID != want.ID || got.Node != want.Node || got.URI != want.URI || got.Route != want.Route ||
+		got.Timestamp != want.Timestamp || fmt.Sprint(got.Headers) != fmt.Sprint(want.Headers) ||
+		fmt.Sprint(got.Parameters) != fmt.Sprint(want.Parameters) {
+		t.Fatalf("Get = %+v, want %+v", got, want)
+	}
+}
+
+func testGetUnknown(t *testing.T, s store.Store) {
+	if _, err := s.Get(context.Background(), "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Get(unknown) error = %v, want ErrNotFound", err)
+	}
+}
+
+func testUnregister(t *testing.T, s store.Store) {
+	register(t, s, "a", "b")
+	if err := s.Unregister(context.Background(), "a"); err != nil {
+		t.Fatalf("Unregister: %v", err)
+	}
+	if _, err := s.Get(context.Background(), "a"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Get after Unregister error = %v, want ErrNotFound", err)
+	}
+	ids := listAll(t, s, 0)
+	if !slices.Equal(ids, []string{"b"}) {
+		t.Fatalf("List after Unregister = %v, want [b]", ids)
+	}
+}
+
+func testUnregisterUnknown(t *testing.T, s store.Store) {
+	if err := s.Unregister(context.Background(), "never-registered"); err != nil {
+		t.Fatalf("Unregister(unknown) = %v, want nil", err)
+	}
+}
+
+func testListEmpty(t *testing.T, s store.Store) {
+	ids, next, err := s.List(context.Background(), "", 10)
+	if err != nil || len(ids) != 0 || next != "" {
+		t.Fatalf("List on empty store = %v, %q, %v; want [], \"\", nil", ids, next, err)
+	}
+}
+
+func testListAll(t *testing.T, s store.Store) {
+	want := []string{"c", "a", "b"}
+	register(t, s, want...)
+	ids, next, err := s.List(context.Background(), "", 0)
+	if err != nil || next != "" {
+		t.Fatalf("List(limit 0) = next %q, err %v", next, err)
+	}
+	slices.Sort(ids)
+	if !slices.Equal(ids, []string{"a", "b", "c"}) {
+		t.Fatalf("List(limit 0) = %v, want a, b, c", ids)
+	}
+}
+
+func testListPages(t *testing.T, s store.Store) {
+	const n = 1000
+	want := make([]string, n)
+	for i := range want {
+		want[i] = fmt.Sprintf("sock-%04d", i)
+	}
+	register(t, s, want...)
+	for _, limit := range []int{1, 7, 100, 999, 1000, 5000} {
+		got := listAll(t, s, limit)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("paging with limit %d returned %d ids (duplicates or gaps), want each of %d once", limit, len(got), n)
+		}
+	}
+}
+
+func testListCursorPastEnd(t *testing.T, s store.Store) {
+	register(t, s, "a")
+	ids, next, err := s.List(context.Background(), "", 1)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("List = %v, %v", ids, err)
+	}
+	if next == "" {
+		return // the store knew it was the last page
+	}
+	ids, next, err = s.List(context.Background(), next, 1)
+	if err != nil || len(ids) != 0 || next != "" {
+		t.Fatalf("List past the end = %v, %q, %v; want [], \"\", nil", ids, next, err)
+	}
+}
+
+func testConcurrent(t *testing.T, s store.Store) {
+	const workers, each = 8, 50
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				id := fmt.Sprintf("w%d-%d", w, i)
+				if err := s.Register(context.Background(), Info(id)); err != nil {
+					t.Errorf("Register: %v", err)
+					return
+				}
+				if i%2 == 1 {
+					if err := s.Unregister(context.Background(), id); err != nil {
+						t.Errorf("Unregister: %v", err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if got := len(listAll(t, s, 33)); got != workers*each/2 {
+		t.Fatalf("after concurrent register/unregister, List has %d ids, want %d", got, workers*each/2)
+	}
+}
+
+func testPing(t *testing.T, s store.Store) {
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+}
+
+func listAll(t *testing.T, s store.Store, limit int) []string {
+	t.Helper()
+	var all []string
+	cursor := ""
+	for range 100_000 {
+		ids, next, err := s.List(context.Background(), cursor, limit)
+		if err != nil {
+			t.Fatalf("List(%q, %d): %v", cursor, limit, err)
+		}
+		if limit > 0 && len(ids) > limit {
+			t.Fatalf("List(%q, %d) returned %d ids, more than the limit", cursor, limit, len(ids))
+		}
+		all = append(all, ids...)
+		if next == "" {
+			return all
+		}
+		cursor = next
+	}
+	t.Fatal("List never returned an empty cursor")
+	return nil
+}
