@@ -1,0 +1,85 @@
+// Package metrics holds the gateway's Prometheus collectors, shared by the
+// packages that record them, so that /metrics has one consistent set of names.
+package metrics
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the collectors of SPEC §7. Create them with New.
+type Metrics struct {
+	ConnectionsOpen     prometheus.Gauge
+	ConnectionsOpened   prometheus.Counter
+	ConnectionsClosed   *prometheus.CounterVec // by close code
+	ConnectionsRejected *prometheus.CounterVec // upgrades refused, by reason
+	MessagesIn          prometheus.Counter
+	MessagesOut         prometheus.Counter
+	MessagesDropped     prometheus.Counter // refused by the per-connection rate limit
+	SendsRefused        *prometheus.CounterVec
+	ScriptRuns          *prometheus.CounterVec // by event type
+	ScriptErrors        *prometheus.CounterVec // by event type
+	ScriptTimeouts      prometheus.Counter
+	ScriptDuration      prometheus.Histogram
+	StoreErrors         *prometheus.CounterVec // by operation
+}
+
+// New creates the collectors and registers them with reg (nil: not registered,
+// for tests and embedding).
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		ConnectionsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "wsgw_connections_open", Help: "WebSocket connections open on this node.",
+		}),
+		ConnectionsOpened: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wsgw_connections_opened_total", Help: "WebSocket connections opened.",
+		}),
+		ConnectionsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wsgw_connections_closed_total", Help: "WebSocket connections closed, by close code.",
+		}, []string{"code"}),
+		ConnectionsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wsgw_upgrades_rejected_total", Help: "Upgrade requests refused before upgrading, by reason.",
+		}, []string{"reason"}),
+		MessagesIn: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wsgw_messages_in_total", Help: "Data frames received from clients.",
+		}),
+		MessagesOut: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wsgw_messages_out_total", Help: "Data frames written to clients.",
+		}),
+		MessagesDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wsgw_messages_dropped_total", Help: "Data frames dropped by the per-connection rate limit.",
+		}),
+		SendsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wsgw_sends_refused_total", Help: "Outbound frames refused, by reason (closing, backpressure).",
+		}, []string{"reason"}),
+		ScriptRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wsgw_script_runs_total", Help: "Script runs, by event type.",
+		}, []string{"event"}),
+		ScriptErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wsgw_script_errors_total", Help: "Script runs that threw or were interrupted, by event type.",
+		}, []string{"event"}),
+		ScriptTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wsgw_script_timeouts_total", Help: "Script runs interrupted for exceeding script_timeout.",
+		}),
+		ScriptDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "wsgw_script_duration_seconds",
+			Help:    "Time a script run takes, including the wait for a pooled runtime.",
+			Buckets: []float64{.00001, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, .05, .1, .5, 1, 5},
+		}),
+		StoreErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wsgw_store_errors_total", Help: "Store operations that failed, by operation.",
+		}, []string{"op"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.ConnectionsOpen, m.ConnectionsOpened, m.ConnectionsClosed, m.ConnectionsRejected,
+			m.MessagesIn, m.MessagesOut, m.MessagesDropped, m.SendsRefused,
+			m.ScriptRuns, m.ScriptErrors, m.ScriptTimeouts, m.ScriptDuration, m.StoreErrors)
+	}
+	return m
+}
+
+// Closed counts one connection closed with code.
+func (m *Metrics) Closed(code int) {
+	m.ConnectionsClosed.WithLabelValues(strconv.Itoa(code)).Inc()
+}

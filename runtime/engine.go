@@ -1,0 +1,285 @@
+// Package runtime runs endpoint scripts in goja: each script compiled once,
+// a bounded pool of runtimes, the websocketInfo and Websocket bindings, console
+// logging and a watchdog that interrupts scripts past their timeout. It knows
+// nothing of WebSocket libraries or stores: connections and the Websocket
+// service reach it through the Conn and Service interfaces.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/metrics"
+)
+
+// EventType is the kind of connection event.
+type EventType uint8
+
+// The connection events, in the order a connection sees them.
+const (
+	Open EventType = iota
+	Data
+	Close
+)
+
+func (t EventType) String() string {
+	switch t {
+	case Open:
+		return "open"
+	case Data:
+		return "data"
+	case Close:
+		return "close"
+	}
+	return "unknown"
+}
+
+// Conn is the connection an event belongs to.
+type Conn interface {
+	// Info is the socket's registry record; it does not change.
+	Info() *wsgw.SocketInfo
+	// Auth returns the verified token claims, nil when the endpoint has no auth.
+	Auth() map[string]any
+	// Send queues a frame without blocking. payload is read-only: it may
+	// alias an immutable JavaScript string.
+	Send(payload []byte, binary bool) error
+	// Close closes the connection with code and reason.
+	Close(code int, reason string) error
+}
+
+// Service is the Websocket service that scripts call as the global Websocket.
+type Service interface {
+	List(ctx context.Context, cursor string, limit int) (ids []string, next string, err error)
+	Info(ctx context.Context, id string) (*wsgw.Socket, error)
+	Send(ctx context.Context, id string, message []byte, binary bool) error
+	Close(ctx context.Context, id string, code int, reason string) error
+	CloseAll(ctx context.Context) (int, error)
+}
+
+// Event is one connection event handed to a script.
+type Event struct {
+	Type EventType
+	Conn Conn
+	// Data is a data event's payload; it is only read during Run.
+	Data   []byte
+	Binary bool
+	// Timestamp is when the event was received, in ms since the Unix epoch.
+	Timestamp   int64
+	CloseCode   int
+	CloseReason string
+}
+
+// Options configure an Engine. The zero value works: defaults are filled in by New.
+type Options struct {
+	// PoolSize is how many scripts may run at once (default 4 per CPU, at least 8).
+	PoolSize int
+	// Timeout interrupts a script that runs longer (default 1s).
+	Timeout time.Duration
+	// MaxCallStack caps the JavaScript call depth (default 1024).
+	MaxCallStack int
+	// Service answers the Websocket global; nil makes every call answer 503.
+	Service Service
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
+}
+
+func (o *Options) setDefaults() {
+	if o.PoolSize <= 0 {
+		o.PoolSize = max(8, 4*runtime.GOMAXPROCS(0))
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = time.Second
+	}
+	if o.MaxCallStack <= 0 {
+		o.MaxCallStack = 1024
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.New(nil)
+	}
+}
+
+// Engine runs scripts on a pool of goja runtimes.
+type Engine struct {
+	opts Options
+	idle chan *vm
+	// slots holds a token for every runtime that exists, so at most PoolSize
+	// are ever made; they are created on first need.
+	slots chan struct{}
+
+	mu   sync.Mutex
+	vms  []*vm
+	done chan struct{}
+	once sync.Once
+
+	service atomic.Value // Service, settable after New to break the gateway↔runtime cycle
+}
+
+// New starts an engine and its watchdog. Call Close to stop it.
+func New(opts Options) *Engine {
+	opts.setDefaults()
+	e := &Engine{
+		opts:  opts,
+		idle:  make(chan *vm, opts.PoolSize),
+		slots: make(chan struct{}, opts.PoolSize),
+		done:  make(chan struct{}),
+	}
+	if opts.Service != nil {
+		e.SetService(opts.Service)
+	}
+	go e.watchdog()
+	return e
+}
+
+// SetService sets the service behind the Websocket global.
+func (e *Engine) SetService(s Service) { e.service.Store(&s) }
+
+func (e *Engine) svc() Service {
+	if p, _ := e.service.Load().(*Service); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Errors a run can end with, besides *ScriptError.
+var (
+	ErrClosed = errors.New("runtime: engine closed")
+)
+
+// ScriptError is a script that threw, or was interrupted.
+type ScriptError struct {
+	Handler string
+	// Timeout is true when the script ran past the engine's timeout.
+	Timeout bool
+	Message string
+}
+
+func (e *ScriptError) Error() string { return e.Handler + ": " + e.Message }
+
+type interruptReason string
+
+const (
+	reasonTimeout  interruptReason = "script timeout exceeded"
+	reasonShutdown interruptReason = "gateway shutting down"
+	reasonClosed   interruptReason = "script engine closed"
+)
+
+// Run runs h for ev on a pooled runtime and sends the script's return value,
+// if any, to the connection. It blocks while every runtime is busy, until ctx ends.
+func (e *Engine) Run(ctx context.Context, h *Handler, ev *Event) error {
+	select {
+	case <-e.done:
+		return ErrClosed
+	default:
+	}
+	start := time.Now()
+	v, err := e.get(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.put(v)
+
+	hm := e.handlerMetrics(h)
+	hm.runs[ev.Type].Inc()
+	err = v.run(ctx, h, ev, start.Add(e.opts.Timeout))
+	e.opts.Metrics.ScriptDuration.Observe(time.Since(start).Seconds())
+	if err != nil {
+		hm.errors[ev.Type].Inc()
+		var se *ScriptError
+		if errors.As(err, &se) && se.Timeout {
+			e.opts.Metrics.ScriptTimeouts.Inc()
+		}
+	}
+	return err
+}
+
+type handlerMetrics struct {
+	runs, errors [3]prometheus.Counter
+}
+
+func (e *Engine) handlerMetrics(h *Handler) *handlerMetrics {
+	if hm := h.events.Load(); hm != nil {
+		return hm
+	}
+	hm := &handlerMetrics{}
+	for t := Open; t <= Close; t++ {
+		hm.runs[t] = e.opts.Metrics.ScriptRuns.WithLabelValues(t.String())
+		hm.errors[t] = e.opts.Metrics.ScriptErrors.WithLabelValues(t.String())
+	}
+	h.events.Store(hm)
+	return hm
+}
+
+func (e *Engine) get(ctx context.Context) (*vm, error) {
+	select {
+	case v := <-e.idle:
+		return v, nil
+	default:
+	}
+	select {
+	case v := <-e.idle:
+		return v, nil
+	case e.slots <- struct{}{}:
+		v, err := e.newVM()
+		if err != nil {
+			<-e.slots
+			return nil, err
+		}
+		return v, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("runtime: waiting for a free runtime: %w", ctx.Err())
+	case <-e.done:
+		return nil, ErrClosed
+	}
+}
+
+func (e *Engine) put(v *vm) { e.idle <- v }
+
+// Interrupt stops the open and data scripts running now; close events and
+// later runs proceed. Shutdown uses it so that close events need not wait
+// for busy scripts.
+func (e *Engine) Interrupt() { e.interruptAll(reasonShutdown) }
+
+// Close interrupts every running script and makes later runs fail with ErrClosed.
+func (e *Engine) Close() {
+	e.once.Do(func() { close(e.done) })
+	e.interruptAll(reasonClosed)
+}
+
+func (e *Engine) interruptAll(reason interruptReason) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, v := range e.vms {
+		v.interrupt(reason, 0)
+	}
+}
+
+// watchdog interrupts scripts past their deadline. One goroutine for the pool
+// costs less per event than a timer per run.
+func (e *Engine) watchdog() {
+	tick := min(max(e.opts.Timeout/20, time.Millisecond), 50*time.Millisecond)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.done:
+			return
+		case now := <-t.C:
+			e.mu.Lock()
+			for _, v := range e.vms {
+				v.interrupt(reasonTimeout, now.UnixNano())
+			}
+			e.mu.Unlock()
+		}
+	}
+}

@@ -1,0 +1,208 @@
+package runtime
+
+import (
+	"encoding/base64"
+	"errors"
+	"unsafe"
+
+	"github.com/dop251/goja"
+	"github.com/wsgw/wsgw"
+)
+
+// infoKeys are the fields of websocketInfo, in the order SPEC §3 lists them.
+var infoKeys = []string{"uri", "type", "route", "headers", "message", "message_type", "socket_id",
+	"timestamp", "parameters", "close_code", "close_reason", "auth", "send", "close"}
+
+// infoObject is websocketInfo: a read-only view of the vm's current event.
+// Fields are made into JavaScript values only when a script reads them.
+type infoObject struct{ v *vm }
+
+func (o infoObject) Get(key string) goja.Value {
+	v := o.v
+	ev := &v.cur
+	if ev.Conn == nil {
+		return nil
+	}
+	switch key {
+	case "type":
+		return v.types[ev.Type]
+	case "message":
+		return v.messageValue()
+	case "message_type":
+		if ev.Type != Data {
+			return nil
+		}
+		if ev.Binary {
+			return v.binType
+		}
+		return v.textType
+	case "send":
+		return v.send
+	case "close":
+		return v.close
+	case "socket_id":
+		return v.rt.ToValue(ev.Conn.Info().ID)
+	case "uri":
+		return v.rt.ToValue(ev.Conn.Info().URI)
+	case "route":
+		return v.rt.ToValue(ev.Conn.Info().Route)
+	case "timestamp":
+		return v.rt.ToValue(ev.Timestamp)
+	case "headers":
+		if v.headers == nil {
+			v.headers = v.stringMap(ev.Conn.Info().Headers)
+		}
+		return v.headers
+	case "parameters":
+		if v.params == nil {
+			v.params = v.stringMap(ev.Conn.Info().Parameters)
+		}
+		return v.params
+	case "close_code":
+		if ev.Type != Close {
+			return nil
+		}
+		return v.rt.ToValue(ev.CloseCode)
+	case "close_reason":
+		if ev.Type != Close {
+			return nil
+		}
+		return v.rt.ToValue(ev.CloseReason)
+	case "auth":
+		claims := ev.Conn.Auth()
+		if claims == nil {
+			return goja.Null()
+		}
+		return v.rt.ToValue(claims)
+	}
+	return nil
+}
+
+func (o infoObject) Set(string, goja.Value) bool { return false }
+func (o infoObject) Has(key string) bool         { return o.Get(key) != nil }
+func (o infoObject) Delete(string) bool          { return false }
+
+func (o infoObject) Keys() []string {
+	keys := make([]string, 0, len(infoKeys))
+	for _, k := range infoKeys {
+		if o.Get(k) != nil {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+func (v *vm) messageValue() goja.Value {
+	if v.message != nil {
+		return v.message
+	}
+	ev := &v.cur
+	switch {
+	case ev.Type != Data:
+		v.message = v.rt.ToValue("")
+	case ev.Binary:
+		v.message = v.rt.ToValue(base64.StdEncoding.EncodeToString(ev.Data))
+	default:
+		v.message = v.rt.ToValue(string(ev.Data))
+	}
+	return v.message
+}
+
+func (v *vm) stringMap(m map[string]string) goja.Value {
+	obj := v.rt.NewObject()
+	for k, val := range m {
+		_ = obj.Set(k, val)
+	}
+	return obj
+}
+
+// jsSend is websocketInfo.send(message[, type]).
+func (v *vm) jsSend(call goja.FunctionCall) goja.Value {
+	if v.cur.Type == Close {
+		panic(v.rt.NewTypeError("websocketInfo.send: the connection is closed"))
+	}
+	typ := ""
+	if t := call.Argument(1); !goja.IsUndefined(t) && !goja.IsNull(t) {
+		typ = t.String()
+	}
+	if err := v.sendValue(call.Argument(0), typ); err != nil {
+		panic(v.rt.NewTypeError("websocketInfo.send: " + err.Error()))
+	}
+	return goja.Undefined()
+}
+
+// jsClose is websocketInfo.close([code[, reason]]).
+func (v *vm) jsClose(call goja.FunctionCall) goja.Value {
+	if v.cur.Type == Close {
+		panic(v.rt.NewTypeError("websocketInfo.close: the connection is closed"))
+	}
+	code := 1000
+	if c := call.Argument(0); !goja.IsUndefined(c) && !goja.IsNull(c) {
+		code = int(c.ToInteger())
+	}
+	reason := ""
+	if r := call.Argument(1); !goja.IsUndefined(r) && !goja.IsNull(r) {
+		reason = r.String()
+	}
+	if err := ValidCloseCode(code); err != nil {
+		panic(v.rt.NewTypeError("websocketInfo.close: " + err.Error()))
+	}
+	_ = v.cur.Conn.Close(code, reason)
+	return goja.Undefined()
+}
+
+// ValidCloseCode reports whether a script or REST caller may close with code:
+// the codes RFC 6455 lets an endpoint send (1000-1003, 1007-1014) and the
+// application range 3000-4999.
+func ValidCloseCode(code int) error {
+	if (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999) {
+		return nil
+	}
+	return errors.New("close code must be 1000-1003, 1007-1014 or 3000-4999")
+}
+
+// sendValue sends val to the current connection: strings as they are, other
+// values as their JSON; typ "data-binary" means val is base64.
+func (v *vm) sendValue(val goja.Value, typ string) error {
+	payload, binary, err := v.encode(val, typ)
+	if err != nil {
+		return err
+	}
+	_ = v.cur.Conn.Send(payload, binary)
+	return nil
+}
+
+// encode turns a script value into frame bytes. Text is not copied: the bytes
+// alias the JavaScript string, which is immutable, so nobody may write to them.
+func (v *vm) encode(val goja.Value, typ string) (payload []byte, binary bool, err error) {
+	switch typ {
+	case "", wsgw.MessageText:
+		s, err := v.text(val)
+		if err != nil {
+			return nil, false, err
+		}
+		return unsafe.Slice(unsafe.StringData(s), len(s)), false, nil
+	case wsgw.MessageBinary:
+		if !goja.IsString(val) {
+			return nil, true, errors.New(`a "data-binary" message must be a base64 string`)
+		}
+		b, err := wsgw.DecodeBase64(val.String())
+		return b, true, err
+	}
+	return nil, false, errors.New(`type must be "data-text" or "data-binary"`)
+}
+
+// text returns a string as it is and any other value as its JSON.
+func (v *vm) text(val goja.Value) (string, error) {
+	if goja.IsString(val) {
+		return val.String(), nil
+	}
+	js, err := v.stringify(goja.Undefined(), val)
+	if err != nil {
+		return "", err
+	}
+	if goja.IsUndefined(js) { // functions and symbols have no JSON
+		return "", errors.New("the message has no JSON form")
+	}
+	return js.String(), nil
+}

@@ -1,0 +1,208 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/dop251/goja"
+)
+
+// vm is one pooled goja runtime with the bindings it was set up with. It runs
+// one event at a time; the bindings act on whichever event is running, so no
+// object is made per event.
+type vm struct {
+	eng *Engine
+	rt  *goja.Runtime
+
+	info      *goja.Object // websocketInfo: a dynamic object over cur
+	send      goja.Value
+	close     goja.Value
+	stringify goja.Callable // JSON.stringify as it was before any script ran
+	types     [3]goja.Value // "open", "data", "close"
+	textType  goja.Value
+	binType   goja.Value
+
+	handlers map[*Handler]goja.Callable
+	// created lists the globals scripts made since the last sweep.
+	created []string
+
+	// The event being run, and what was derived from it lazily.
+	cur      Event
+	ctx      context.Context
+	deadline time.Time
+	message  goja.Value
+	headers  goja.Value
+	params   goja.Value
+
+	// mu guards the watchdog's view: runningUntil is the deadline in Unix ns
+	// while a script runs, 0 otherwise; interrupted records why it stopped.
+	mu           sync.Mutex
+	runningUntil int64
+	runningType  EventType
+	interrupted  interruptReason
+}
+
+// maxCachedHandlers bounds the per-runtime cache of instantiated handlers; it
+// is cleared past this, so deploys that replace scripts never grow it for good.
+const maxCachedHandlers = 64
+
+func (e *Engine) newVM() (*vm, error) {
+	rt := goja.New()
+	rt.SetMaxCallStackSize(e.opts.MaxCallStack)
+	v := &vm{eng: e, rt: rt, handlers: make(map[*Handler]goja.Callable)}
+	stringify, ok := goja.AssertFunction(rt.Get("JSON").ToObject(rt).Get("stringify"))
+	if !ok {
+		return nil, errors.New("runtime: JSON.stringify is not a function")
+	}
+	v.stringify = stringify
+	for t := Open; t <= Close; t++ {
+		v.types[t] = rt.ToValue(t.String())
+	}
+	v.textType = rt.ToValue("data-text")
+	v.binType = rt.ToValue("data-binary")
+	v.send = rt.ToValue(v.jsSend)
+	v.close = rt.ToValue(v.jsClose)
+	v.info = rt.NewDynamicObject(infoObject{v})
+	if err := v.installGlobals(); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.vms = append(e.vms, v)
+	e.mu.Unlock()
+	return v, nil
+}
+
+// globalTrap puts a Proxy between globalThis and its prototype. Assigning a
+// global that does not exist (x = 1 without a declaration, globalThis.x = 1)
+// reaches the proxy's set trap, which records the name; so finding what to
+// sweep after an event costs nothing when scripts create no globals.
+const globalTrap = `(function(record) {
+  var trap = new Proxy(Object.create(Object.getPrototypeOf(globalThis)), {
+    set: function(target, key, value, receiver) {
+      if (receiver !== globalThis) return Reflect.set(target, key, value, receiver);
+      record(String(key));
+      Object.defineProperty(receiver, key, {value: value, writable: true, enumerable: true, configurable: true});
+      return true;
+    }
+  });
+  Object.setPrototypeOf(globalThis, trap);
+})`
+
+// installGlobals defines console and Websocket, read-only, and the global trap.
+func (v *vm) installGlobals() error {
+	g := v.rt.GlobalObject()
+	for name, obj := range map[string]*goja.Object{"console": v.newConsole(), "Websocket": v.newWebsocket()} {
+		if err := g.DefineDataProperty(name, obj, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
+			return err
+		}
+	}
+	setup, err := v.rt.RunString(globalTrap)
+	if err != nil {
+		return err
+	}
+	install, _ := goja.AssertFunction(setup)
+	_, err = install(goja.Undefined(), v.rt.ToValue(func(name string) { v.created = append(v.created, name) }))
+	return err
+}
+
+// run calls h for ev with the watchdog armed for deadline.
+func (v *vm) run(ctx context.Context, h *Handler, ev *Event, deadline time.Time) (err error) {
+	v.cur = *ev
+	v.ctx = ctx
+	v.deadline = deadline
+	v.mu.Lock()
+	v.runningUntil = deadline.UnixNano()
+	v.runningType = ev.Type
+	v.interrupted = ""
+	v.mu.Unlock()
+	defer v.finish()
+
+	fn, err := v.handler(h)
+	if err == nil {
+		var result goja.Value
+		result, err = fn(goja.Undefined(), v.info)
+		if err == nil && ev.Type != Close && result != nil && !goja.IsUndefined(result) && !goja.IsNull(result) {
+			err = v.sendValue(result, "")
+		}
+	}
+	if err != nil {
+		return v.scriptError(h, err)
+	}
+	return nil
+}
+
+// finish disarms the watchdog, then clears an interrupt that may have landed
+// after the script returned, so it cannot hit the next event.
+func (v *vm) finish() {
+	v.mu.Lock()
+	v.runningUntil = 0
+	v.mu.Unlock()
+	v.rt.ClearInterrupt()
+	v.sweepGlobals()
+	v.cur = Event{}
+	v.ctx = nil
+	v.message, v.headers, v.params = nil, nil, nil
+}
+
+// interrupt stops the running script if it passed its deadline (now > 0), or
+// at once (now == 0); a shutdown spares close events, which it waits for.
+func (v *vm) interrupt(reason interruptReason, now int64) {
+	v.mu.Lock()
+	due := now >= v.runningUntil || (now == 0 && (reason != reasonShutdown || v.runningType != Close))
+	if v.runningUntil != 0 && due {
+		v.interrupted = reason
+		v.runningUntil = 0
+		v.rt.Interrupt(reason)
+	}
+	v.mu.Unlock()
+}
+
+// sweepGlobals deletes the globals a script created, so that no state passes
+// from one event to the next through a pooled runtime.
+func (v *vm) sweepGlobals() {
+	if len(v.created) == 0 {
+		return
+	}
+	g := v.rt.GlobalObject()
+	for _, k := range v.created {
+		_ = g.Delete(k)
+	}
+	v.created = v.created[:0]
+}
+
+// handler returns h's function in this runtime, instantiating it on first use.
+func (v *vm) handler(h *Handler) (goja.Callable, error) {
+	if fn, ok := v.handlers[h]; ok {
+		return fn, nil
+	}
+	val, err := v.rt.RunProgram(h.prog)
+	if err != nil {
+		return nil, err
+	}
+	fn, ok := goja.AssertFunction(val)
+	if !ok {
+		return nil, errors.New(HandlerFunction + " is not a function")
+	}
+	if len(v.handlers) >= maxCachedHandlers {
+		clear(v.handlers)
+	}
+	v.handlers[h] = fn
+	return fn, nil
+}
+
+func (v *vm) scriptError(h *Handler, err error) error {
+	se := &ScriptError{Handler: h.Name, Message: err.Error()}
+	var ie *goja.InterruptedError
+	var ex *goja.Exception
+	switch {
+	case errors.As(err, &ie):
+		reason, _ := ie.Value().(interruptReason)
+		se.Timeout = reason == reasonTimeout
+		se.Message = string(reason)
+	case errors.As(err, &ex):
+		se.Message = ex.Error()
+	}
+	return se
+}
