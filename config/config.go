@@ -1,0 +1,257 @@
+// Package config loads the gateway's YAML configuration: defaults, the file,
+// WSGW_* environment overrides, then validation with messages that name the
+// file, the line and the key.
+package config
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Config is the whole gateway configuration. Paths in it are relative to the
+// directory of the file it was loaded from.
+type Config struct {
+	Listen          string        `yaml:"listen"`
+	NodeID          string        `yaml:"node_id"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	Admin           Admin         `yaml:"admin"`
+	Store           Store         `yaml:"store"`
+	Limits          Limits        `yaml:"limits"`
+	Runtime         Runtime       `yaml:"runtime"`
+	Log             Log           `yaml:"log"`
+	Endpoints       []Endpoint    `yaml:"endpoints"`
+	// EventHandler names a script defining handle_websocket_websocket_info;
+	// when set it receives every event of every endpoint.
+	EventHandler string `yaml:"event_handler"`
+
+	// File is the path the configuration was loaded from ("" for none).
+	File string `yaml:"-"`
+	// EventHandlerSource is the text of the EventHandler script.
+	EventHandlerSource string `yaml:"-"`
+}
+
+// Admin configures the management listener.
+type Admin struct {
+	Listen string `yaml:"listen"`
+	Token  string `yaml:"token"`
+}
+
+// Store selects the registry: "" is the embedded memory store.
+type Store struct {
+	Redis StringList `yaml:"redis"`
+}
+
+// Limits are the per-connection and per-gateway limits of SPEC §1.
+type Limits struct {
+	// MessagesPerSecond is the token rate of each connection's bucket; 0 lifts the limit.
+	MessagesPerSecond   float64       `yaml:"messages_per_second"`
+	Burst               int           `yaml:"burst"`
+	OnExceed            string        `yaml:"on_exceed"`
+	MaxMessageBytes     int           `yaml:"max_message_bytes"`
+	MaxPendingSends     int           `yaml:"max_pending_sends"`
+	IdleTimeout         time.Duration `yaml:"idle_timeout"`
+	ScriptTimeout       time.Duration `yaml:"script_timeout"`
+	CloseTimeout        time.Duration `yaml:"close_timeout"`
+	MaxConnections      int           `yaml:"max_connections"`
+	MaxConnectionsPerIP int           `yaml:"max_connections_per_ip"`
+}
+
+// Runtime sizes the pool of JavaScript runtimes.
+type Runtime struct {
+	// PoolSize is how many scripts may run at once; 0 = 4 per CPU, at least 8.
+	PoolSize int `yaml:"pool_size"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // auto (text on a terminal, JSON otherwise), text, json
+}
+
+// Endpoint is one WebSocket path and the script that handles its events.
+type Endpoint struct {
+	Path   string `yaml:"path"`
+	Script string `yaml:"script"`
+	// AllowedOrigins are anchored regular expressions matched against the
+	// Origin header; an empty list allows every origin.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+
+	// Source is the text of Script.
+	Source string `yaml:"-"`
+}
+
+// Default returns the configuration used where the file says nothing.
+func Default() Config {
+	return Config{
+		Listen:          ":8080",
+		ShutdownTimeout: 10 * time.Second,
+		Admin:           Admin{Listen: "127.0.0.1:9090"},
+		Limits: Limits{
+			MessagesPerSecond: 5,
+			Burst:             5,
+			OnExceed:          "drop",
+			MaxMessageBytes:   64 << 10,
+			MaxPendingSends:   1024,
+			IdleTimeout:       60 * time.Second,
+			ScriptTimeout:     time.Second,
+			CloseTimeout:      5 * time.Second,
+		},
+		Log: Log{Level: "info", Format: "auto"},
+	}
+}
+
+// Load reads the file at path over the defaults, applies WSGW_* overrides from
+// environ (os.Environ() form), reads the scripts it names and validates it.
+func Load(path string, environ []string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := Parse(data, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.ApplyEnv(environ); err != nil {
+		return nil, err
+	}
+	if err := cfg.ReadScripts(); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Parse decodes YAML over the defaults. file names the source in errors.
+func Parse(data []byte, file string) (*Config, error) {
+	cfg := Default()
+	cfg.File = file
+	if err := decodeYAML(data, file, &cfg); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// Resolve returns path relative to the configuration file's directory.
+func (c *Config) Resolve(path string) string {
+	if path == "" || filepath.IsAbs(path) || c.File == "" {
+		return path
+	}
+	return filepath.Join(filepath.Dir(c.File), path)
+}
+
+// ReadScripts loads the text of every script the configuration names.
+func (c *Config) ReadScripts() error {
+	for i := range c.Endpoints {
+		ep := &c.Endpoints[i]
+		if ep.Script == "" {
+			return c.Errorf(fmt.Sprintf("endpoints[%d].script", i), "endpoint %q names no script", ep.Path)
+		}
+		src, err := os.ReadFile(c.Resolve(ep.Script))
+		if err != nil {
+			return c.Errorf(fmt.Sprintf("endpoints[%d].script", i), "%v", err)
+		}
+		ep.Source = string(src)
+	}
+	if c.EventHandler != "" {
+		src, err := os.ReadFile(c.Resolve(c.EventHandler))
+		if err != nil {
+			return c.Errorf("event_handler", "%v", err)
+		}
+		c.EventHandlerSource = string(src)
+	}
+	return nil
+}
+
+// Validate checks what the types alone do not.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return c.Errorf("listen", "%q is not host:port: %v", c.Listen, err)
+	}
+	if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
+		return c.Errorf("admin.listen", "%q is not host:port: %v", c.Admin.Listen, err)
+	}
+	if c.Admin.Token == "" && !IsLoopback(c.Admin.Listen) {
+		return c.Errorf("admin.listen", "%q is not a loopback address and admin.token is empty: set a token (or WSGW_ADMIN_TOKEN) to expose the admin API", c.Admin.Listen)
+	}
+	l := c.Limits
+	checks := []struct {
+		key string
+		bad bool
+		msg string
+	}{
+		{"limits.messages_per_second", l.MessagesPerSecond < 0, "must be >= 0 (0 lifts the limit)"},
+		{"limits.burst", l.Burst < 1, "must be >= 1"},
+		{"limits.on_exceed", l.OnExceed != "drop" && l.OnExceed != "close", `must be "drop" or "close"`},
+		{"limits.max_message_bytes", l.MaxMessageBytes < 1, "must be >= 1"},
+		{"limits.max_pending_sends", l.MaxPendingSends < 1, "must be >= 1"},
+		{"limits.idle_timeout", l.IdleTimeout <= 0, "must be > 0"},
+		{"limits.script_timeout", l.ScriptTimeout <= 0, "must be > 0"},
+		{"limits.close_timeout", l.CloseTimeout <= 0, "must be > 0"},
+		{"limits.max_connections", l.MaxConnections < 0, "must be >= 0 (0 = unlimited)"},
+		{"limits.max_connections_per_ip", l.MaxConnectionsPerIP < 0, "must be >= 0 (0 = unlimited)"},
+		{"runtime.pool_size", c.Runtime.PoolSize < 0, "must be >= 0 (0 = automatic)"},
+		{"shutdown_timeout", c.ShutdownTimeout <= 0, "must be > 0"},
+		{"log.level", !oneOf(c.Log.Level, "debug", "info", "warn", "error"), "must be debug, info, warn or error"},
+		{"log.format", !oneOf(c.Log.Format, "auto", "text", "json"), "must be auto, text or json"},
+	}
+	for _, ck := range checks {
+		if ck.bad {
+			return c.Errorf(ck.key, "%s", ck.msg)
+		}
+	}
+	if len(c.Endpoints) == 0 {
+		return c.Errorf("endpoints", "no endpoints: the gateway would serve nothing")
+	}
+	for i, ep := range c.Endpoints {
+		key := fmt.Sprintf("endpoints[%d]", i)
+		if !strings.HasPrefix(ep.Path, "/") {
+			return c.Errorf(key+".path", "%q must start with /", ep.Path)
+		}
+		for k, o := range ep.AllowedOrigins {
+			if _, err := regexp.Compile(o); err != nil {
+				return c.Errorf(fmt.Sprintf("%s.allowed_origins[%d]", key, k), "%v", err)
+			}
+		}
+	}
+	return nil
+}
+
+// Errorf returns an error that names the configuration file and key, for
+// checks made outside this package (paths, scripts).
+func (c *Config) Errorf(key, format string, args ...any) error {
+	file := c.File
+	if file == "" {
+		file = "config"
+	}
+	return fmt.Errorf("%s: %s: %s", file, key, fmt.Sprintf(format, args...))
+}
+
+// IsLoopback reports whether the host of addr is a loopback address or
+// "localhost"; an empty host (all interfaces) is not.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func oneOf(s string, options ...string) bool {
+	for _, o := range options {
+		if s == o {
+			return true
+		}
+	}
+	return false
+}

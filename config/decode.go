@@ -1,0 +1,255 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// StringList is a setting that takes one string or a list of them.
+type StringList []string
+
+// String joins the list with commas, as an environment override spells it.
+func (l StringList) String() string { return strings.Join(l, ",") }
+
+var (
+	durationType   = reflect.TypeFor[time.Duration]()
+	stringListType = reflect.TypeFor[StringList]()
+)
+
+// decodeYAML walks the YAML document into v itself (rather than through
+// yaml.Unmarshal) so that every error names the line and the full key, and
+// unknown keys, bare numbers for durations and wrong kinds are refused.
+func decodeYAML(data []byte, file string, v any) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil // an empty file keeps the defaults
+	}
+	d := decoder{file: file}
+	return d.decode(doc.Content[0], reflect.ValueOf(v).Elem(), "")
+}
+
+type decoder struct{ file string }
+
+func (d decoder) errorf(n *yaml.Node, key, format string, args ...any) error {
+	if key == "" {
+		key = "(top level)"
+	}
+	return fmt.Errorf("%s:%d: %s: %s", d.file, n.Line, key, fmt.Sprintf(format, args...))
+}
+
+func (d decoder) decode(n *yaml.Node, v reflect.Value, key string) error {
+	if n.Kind == yaml.AliasNode {
+		return d.errorf(n, key, "YAML aliases are not supported")
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		v.SetZero()
+		return nil
+	}
+	switch {
+	case v.Type() == stringListType:
+		return d.decodeStringList(n, v, key)
+	case v.Kind() == reflect.Struct && v.Type() != durationType:
+		return d.decodeStruct(n, v, key)
+	case v.Kind() == reflect.Slice:
+		return d.decodeSlice(n, v, key)
+	}
+	if n.Kind != yaml.ScalarNode {
+		return d.errorf(n, key, "want a single value, found a %s", kindName(n.Kind))
+	}
+	if err := setScalar(v, n.Value); err != nil {
+		return d.errorf(n, key, "%v", err)
+	}
+	return nil
+}
+
+func (d decoder) decodeStruct(n *yaml.Node, v reflect.Value, key string) error {
+	if n.Kind != yaml.MappingNode {
+		return d.errorf(n, key, "want a mapping of keys, found a %s", kindName(n.Kind))
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		sub := joinKey(key, k.Value)
+		if seen[k.Value] {
+			return d.errorf(k, sub, "key appears twice")
+		}
+		seen[k.Value] = true
+		field, ok := fieldByTag(v, k.Value)
+		if !ok {
+			return d.errorf(k, sub, "unknown key (known: %s)", strings.Join(tags(v.Type()), ", "))
+		}
+		if err := d.decode(val, field, sub); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d decoder) decodeSlice(n *yaml.Node, v reflect.Value, key string) error {
+	if n.Kind != yaml.SequenceNode {
+		return d.errorf(n, key, "want a list, found a %s", kindName(n.Kind))
+	}
+	out := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, item := range n.Content {
+		if err := d.decode(item, out.Index(i), fmt.Sprintf("%s[%d]", key, i)); err != nil {
+			return err
+		}
+	}
+	v.Set(out)
+	return nil
+}
+
+func (d decoder) decodeStringList(n *yaml.Node, v reflect.Value, key string) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return setScalar(v, n.Value)
+	case yaml.SequenceNode:
+		return d.decodeSlice(n, v, key)
+	}
+	return d.errorf(n, key, "want a string or a list of strings, found a %s", kindName(n.Kind))
+}
+
+// setScalar parses s into v by v's type: the one parser for YAML values and
+// environment overrides.
+func setScalar(v reflect.Value, s string) error {
+	switch {
+	case v.Type() == durationType:
+		dur, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration (write it with a unit: 500ms, 60s, 5m)", s)
+		}
+		v.SetInt(int64(dur))
+	case v.Type() == stringListType:
+		var list StringList
+		for _, part := range strings.Split(s, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				list = append(list, part)
+			}
+		}
+		v.Set(reflect.ValueOf(list))
+	case v.Kind() == reflect.String:
+		v.SetString(s)
+	case v.Kind() == reflect.Int:
+		i, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", s)
+		}
+		v.SetInt(int64(i))
+	case v.Kind() == reflect.Float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number", s)
+		}
+		v.SetFloat(f)
+	case v.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", s)
+		}
+		v.SetBool(b)
+	default:
+		return fmt.Errorf("cannot be set from a single value")
+	}
+	return nil
+}
+
+// ApplyEnv applies WSGW_<KEY> overrides, where KEY is the upper-cased key path
+// joined by underscores (WSGW_LIMITS_BURST, WSGW_ADMIN_TOKEN, WSGW_STORE_REDIS).
+// Lists of endpoints cannot be overridden.
+func (c *Config) ApplyEnv(environ []string) error {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, val, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "WSGW_") {
+			env[k] = val
+		}
+	}
+	if len(env) == 0 {
+		return nil
+	}
+	return applyEnv(reflect.ValueOf(c).Elem(), "WSGW", env)
+}
+
+func applyEnv(v reflect.Value, prefix string, env map[string]string) error {
+	t := v.Type()
+	for i := range t.NumField() {
+		tag := yamlTag(t.Field(i))
+		if tag == "" {
+			continue
+		}
+		name := prefix + "_" + strings.ToUpper(tag)
+		field := v.Field(i)
+		if field.Kind() == reflect.Struct && field.Type() != durationType {
+			if err := applyEnv(field, name, env); err != nil {
+				return err
+			}
+			continue
+		}
+		s, ok := env[name]
+		if !ok {
+			continue
+		}
+		if field.Kind() == reflect.Slice && field.Type() != stringListType {
+			return fmt.Errorf("environment %s: %s cannot be set from the environment", name, tag)
+		}
+		if err := setScalar(field, s); err != nil {
+			return fmt.Errorf("environment %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func fieldByTag(v reflect.Value, tag string) (reflect.Value, bool) {
+	t := v.Type()
+	for i := range t.NumField() {
+		if yamlTag(t.Field(i)) == tag {
+			return v.Field(i), true
+		}
+	}
+	return reflect.Value{}, false
+}
+
+func tags(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		if tag := yamlTag(t.Field(i)); tag != "" {
+			out = append(out, tag)
+		}
+	}
+	return out
+}
+
+func yamlTag(f reflect.StructField) string {
+	tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	if tag == "-" {
+		return ""
+	}
+	return tag
+}
+
+func joinKey(parent, key string) string {
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
+}
+
+func kindName(k yaml.Kind) string {
+	switch k {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		return "single value"
+	}
+	return "value"
+}
+

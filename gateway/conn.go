@@ -1,0 +1,180 @@
+package gateway
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/lxzan/gws"
+	"golang.org/x/time/rate"
+
+	"github.com/wsgw/wsgw"
+)
+
+// conn is one WebSocket connection held by this node.
+type conn struct {
+	g        *Gateway
+	ws       *gws.Conn
+	info     *wsgw.SocketInfo
+	endpoint *endpoint
+	remote   string
+	ip       string // counted in the per-IP limit; "" when that limit is off
+	opened   time.Time
+	limiter  *rate.Limiter // nil when the rate limit is lifted
+	written  func(error)   // the WriteAsync callback, made once per connection
+
+	lastSeen atomic.Int64 // Unix ns of the last frame from the client
+	pending  atomic.Int64 // frames queued for writing
+	in       atomic.Int64
+	out      atomic.Int64
+	dropped  atomic.Int64
+	closing  atomic.Bool
+
+	// mu guards the close decision, which may come from any goroutine, and
+	// defers a close asked for during the connection's own event.
+	mu          sync.Mutex
+	inEvent     bool
+	deferred    bool
+	closeCode   int
+	closeReason string
+}
+
+// Errors Send returns; the service turns them into answers.
+var (
+	errClosing     = errors.New("the socket is closing")
+	errBackpressed = errors.New("the socket's send queue is full; it is being closed with 1013")
+)
+
+func (c *conn) Info() *wsgw.SocketInfo { return c.info }
+
+// Auth returns nil: endpoints have no token verification yet.
+func (c *conn) Auth() map[string]any { return nil }
+
+// Send queues a text or binary frame.
+func (c *conn) Send(payload []byte, binary bool) error {
+	op := gws.OpcodeText
+	if binary {
+		op = gws.OpcodeBinary
+	}
+	return c.write(op, payload)
+}
+
+// write queues a frame on gws's per-connection writer, past which a client
+// that does not read cannot stall anyone: when more than max_pending_sends
+// frames wait, the connection is closed with 1013.
+func (c *conn) write(op gws.Opcode, payload []byte) error {
+	if c.closing.Load() {
+		c.g.metrics.refusedClosing.Inc()
+		return errClosing
+	}
+	if c.pending.Add(1) > int64(c.g.opts.Limits.MaxPendingSends) {
+		c.pending.Add(-1)
+		c.g.metrics.refusedBackpressure.Inc()
+		_ = c.Close(1013, "too many pending messages")
+		return errBackpressed
+	}
+	c.ws.WriteAsync(op, payload, c.written)
+	return nil
+}
+
+func (c *conn) onWritten(err error) {
+	c.pending.Add(-1)
+	if err == nil {
+		c.out.Add(1)
+		c.g.metrics.MessagesOut.Inc()
+	}
+}
+
+// Close starts the closing handshake with code and reason. Asked for while
+// the connection's own event runs, it takes effect when that event returns,
+// so that what the script sent before and after still goes out first.
+func (c *conn) Close(code int, reason string) error {
+	c.mu.Lock()
+	if c.closeCode != 0 {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closeCode, c.closeReason = code, truncateReason(reason)
+	if c.inEvent {
+		c.deferred = true
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	c.startClose()
+	return nil
+}
+
+// beginEvent and endEvent bracket a script run on the read loop.
+func (c *conn) beginEvent() {
+	c.mu.Lock()
+	c.inEvent = true
+	c.mu.Unlock()
+}
+
+func (c *conn) endEvent() {
+	c.mu.Lock()
+	c.inEvent = false
+	start := c.deferred
+	c.deferred = false
+	c.mu.Unlock()
+	if start {
+		c.startClose()
+	}
+}
+
+// startClose sends the close frame after every frame already queued, then
+// half-closes the socket so the client's close frame and FIN end the read
+// loop. close_timeout bounds both the flush and the wait for the client.
+func (c *conn) startClose() {
+	c.closing.Store(true)
+	c.mu.Lock()
+	code, reason := c.closeCode, c.closeReason
+	c.mu.Unlock()
+	_ = c.ws.SetDeadline(time.Now().Add(c.g.opts.Limits.CloseTimeout))
+	payload := make([]byte, 2+len(reason))
+	binary.BigEndian.PutUint16(payload, uint16(code))
+	copy(payload[2:], reason)
+	c.ws.Async(func() {
+		if err := c.ws.WriteMessage(gws.OpcodeCloseConnection, payload); err == nil {
+			if cw, ok := c.ws.NetConn().(interface{ CloseWrite() error }); ok {
+				_ = cw.CloseWrite()
+			}
+		}
+	})
+}
+
+// closedBy returns the code and reason this side closed with, if it did.
+func (c *conn) closedBy() (int, string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closeCode, c.closeReason, c.closeCode != 0
+}
+
+// snapshot is the info operation's answer for a local socket.
+func (c *conn) snapshot() *wsgw.Socket {
+	return &wsgw.Socket{
+		SocketInfo:      *c.info,
+		Type:            "open",
+		MessagesIn:      c.in.Load(),
+		MessagesOut:     c.out.Load(),
+		MessagesDropped: c.dropped.Load(),
+	}
+}
+
+// truncateReason keeps a close reason within the 123 bytes a close frame
+// allows, without splitting a UTF-8 sequence.
+func truncateReason(s string) string {
+	const max = 123
+	if len(s) <= max {
+		return s
+	}
+	s = s[:max]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}

@@ -1,0 +1,111 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/lxzan/gws"
+
+	"github.com/wsgw/wsgw/runtime"
+)
+
+// events receives gws's callbacks. All of them run on the connection's read
+// loop, so one connection's events are serial without a lock.
+type events struct{ g *Gateway }
+
+func (e events) OnOpen(socket *gws.Conn) {
+	g, c := e.g, connOf(socket)
+	g.conns.add(c)
+	g.metrics.ConnectionsOpen.Inc()
+	g.metrics.ConnectionsOpened.Inc()
+	if err := g.opts.Store.Register(context.Background(), c.info); err != nil {
+		g.metrics.StoreErrors.WithLabelValues("register").Inc()
+		g.log.Error("store register failed", "socket_id", c.info.ID, "err", err)
+	}
+	g.log.Info("connection opened", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote)
+	ev := runtime.Event{Type: runtime.Open, Timestamp: c.opened.UnixMilli()}
+	if err := e.safeRun(c, &ev); err != nil {
+		_ = c.Close(1011, "open handler failed")
+	}
+	if g.closing.Load() { // upgraded while Shutdown was closing the others
+		_ = c.Close(1001, "going away")
+	}
+}
+
+func (e events) OnMessage(socket *gws.Conn, msg *gws.Message) {
+	defer msg.Close()
+	g, c := e.g, connOf(socket)
+	now := time.Now()
+	c.lastSeen.Store(now.UnixNano())
+	if c.closing.Load() {
+		return // the close handshake has begun: no more events but close
+	}
+	c.in.Add(1)
+	g.metrics.MessagesIn.Inc()
+	if c.limiter != nil && !c.limiter.AllowN(now, 1) {
+		c.dropped.Add(1)
+		g.metrics.MessagesDropped.Inc()
+		if g.opts.Limits.CloseOnExceed {
+			_ = c.Close(1008, "rate limit exceeded")
+		}
+		return
+	}
+	ev := runtime.Event{
+		Type:      runtime.Data,
+		Data:      msg.Bytes(),
+		Binary:    msg.Opcode == gws.OpcodeBinary,
+		Timestamp: now.UnixMilli(),
+	}
+	_ = g.runEvent(c, &ev)
+}
+
+func (e events) OnClose(socket *gws.Conn, err error) {
+	code, reason := closeStatus(err)
+	e.g.finish(connOf(socket), code, reason)
+}
+
+func (e events) OnPing(socket *gws.Conn, payload []byte) {
+	c := connOf(socket)
+	c.lastSeen.Store(time.Now().UnixNano())
+	_ = c.write(gws.OpcodePong, append([]byte(nil), payload...))
+}
+
+func (e events) OnPong(socket *gws.Conn, _ []byte) {
+	connOf(socket).lastSeen.Store(time.Now().UnixNano())
+}
+
+// safeRun runs an event and turns a panic in our code into an error, for
+// the callbacks gws does not recover (OnOpen, OnClose).
+func (e events) safeRun(c *conn, ev *runtime.Event) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.g.log.Error("event handler panicked", "socket_id", c.info.ID, "event", ev.Type.String(), "panic", p)
+			err = errors.New("panic")
+		}
+	}()
+	return e.g.runEvent(c, ev)
+}
+
+// closeStatus is the close code and reason of a connection that ended with
+// err, as gws reports it: the client's close frame, a protocol violation gws
+// answered with a code, or a dropped connection (1006).
+func closeStatus(err error) (int, string) {
+	var ce *gws.CloseError
+	var coded interface{ Uint16() uint16 }
+	switch {
+	case errors.As(err, &ce):
+		if ce.Code == 0 {
+			return 1005, ""
+		}
+		return int(ce.Code), string(ce.Reason)
+	case errors.As(err, &coded):
+		return int(coded.Uint16()), err.Error()
+	case errors.Is(err, gws.ErrTextEncoding):
+		return 1007, "invalid UTF-8 in a text frame"
+	case err != nil && strings.Contains(err.Error(), "unexpected opcode"):
+		return 1002, err.Error()
+	}
+	return 1006, "connection lost"
+}

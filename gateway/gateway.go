@@ -1,0 +1,474 @@
+// Package gateway is the WebSocket server: the endpoint router, the upgrade,
+// each connection's lifecycle and rate limit, and the Websocket service
+// (list, info, send, close, closeAll) over local connections and the store.
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lxzan/gws"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/metrics"
+	"github.com/wsgw/wsgw/runtime"
+	"github.com/wsgw/wsgw/store"
+	"github.com/wsgw/wsgw/store/memory"
+)
+
+// Limits are the per-connection and per-node limits (SPEC §1).
+type Limits struct {
+	// MessagesPerSecond is each connection's token rate; 0 lifts the limit.
+	MessagesPerSecond float64
+	Burst             int
+	// CloseOnExceed closes a connection that exceeds its rate with 1008
+	// instead of dropping the frame.
+	CloseOnExceed       bool
+	MaxMessageBytes     int
+	MaxPendingSends     int
+	IdleTimeout         time.Duration
+	CloseTimeout        time.Duration
+	MaxConnections      int
+	MaxConnectionsPerIP int
+}
+
+// Endpoint configures one WebSocket path.
+type Endpoint struct {
+	Path           string
+	Handler        *runtime.Handler
+	AllowedOrigins []string
+}
+
+// Options configure a Gateway. Zero fields get defaults from setDefaults.
+type Options struct {
+	NodeID    string
+	Limits    Limits
+	Endpoints []Endpoint
+	// EventHandler, when set, receives every event of every endpoint.
+	EventHandler *runtime.Handler
+	Engine       *runtime.Engine
+	Store        store.Store
+	Logger       *slog.Logger
+	Metrics      *metrics.Metrics
+}
+
+func (o *Options) setDefaults() {
+	l := &o.Limits
+	if l.Burst <= 0 {
+		l.Burst = max(1, int(l.MessagesPerSecond))
+	}
+	if l.MaxMessageBytes <= 0 {
+		l.MaxMessageBytes = 64 << 10
+	}
+	if l.MaxPendingSends <= 0 {
+		l.MaxPendingSends = 1024
+	}
+	if l.IdleTimeout <= 0 {
+		l.IdleTimeout = 60 * time.Second
+	}
+	if l.CloseTimeout <= 0 {
+		l.CloseTimeout = 5 * time.Second
+	}
+	if o.NodeID == "" {
+		o.NodeID = "node-" + newSocketID()[:8]
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.New(nil)
+	}
+	if o.Store == nil {
+		o.Store = memory.New()
+	}
+	if o.Engine == nil {
+		o.Engine = runtime.New(runtime.Options{Logger: o.Logger, Metrics: o.Metrics})
+	}
+}
+
+// endpoint is a routed path and what its connections need.
+type endpoint struct {
+	path    string
+	handler atomic.Pointer[runtime.Handler]
+	origins []*regexp.Regexp
+}
+
+// Gateway serves WebSocket endpoints and the Websocket service.
+type Gateway struct {
+	opts     Options
+	log      *slog.Logger
+	metrics  gatewayMetrics
+	router   router
+	upgrader *gws.Upgrader
+	conns    connTable
+
+	perIP   sync.Map // ip -> *atomic.Int64, when max_connections_per_ip is set
+	open    atomic.Int64
+	closing atomic.Bool
+	active  sync.WaitGroup // one per connection between upgrade and the end of its close event
+	stop    chan struct{}
+}
+
+// gatewayMetrics are the collectors the gateway touches per message,
+// resolved once.
+type gatewayMetrics struct {
+	*metrics.Metrics
+	refusedClosing, refusedBackpressure prometheus.Counter
+	rejected                            func(reason string)
+}
+
+// New builds a gateway. It starts the idle sweeper; call Shutdown to stop.
+func New(opts Options) (*Gateway, error) {
+	opts.setDefaults()
+	g := &Gateway{
+		opts: opts,
+		log:  opts.Logger,
+		stop: make(chan struct{}),
+		metrics: gatewayMetrics{
+			Metrics:             opts.Metrics,
+			refusedClosing:      opts.Metrics.SendsRefused.WithLabelValues("closing"),
+			refusedBackpressure: opts.Metrics.SendsRefused.WithLabelValues("backpressure"),
+			rejected:            func(r string) { opts.Metrics.ConnectionsRejected.WithLabelValues(r).Inc() },
+		},
+	}
+	g.conns.init()
+	for _, e := range opts.Endpoints {
+		ep := &endpoint{path: e.Path}
+		ep.handler.Store(e.Handler)
+		for _, o := range e.AllowedOrigins {
+			re, err := regexp.Compile(anchor(o))
+			if err != nil {
+				return nil, fmt.Errorf("endpoint %s: allowed origin %q: %w", e.Path, o, err)
+			}
+			ep.origins = append(ep.origins, re)
+		}
+		if e.Handler == nil && opts.EventHandler == nil {
+			return nil, fmt.Errorf("endpoint %s has no script", e.Path)
+		}
+		if err := g.router.add(ep); err != nil {
+			return nil, err
+		}
+	}
+	g.upgrader = gws.NewUpgrader(events{g}, &gws.ServerOption{
+		ReadMaxPayloadSize: opts.Limits.MaxMessageBytes,
+		// 1 KiB read buffers: a frame larger than the buffer is read straight
+		// into its message buffer, and idle connections stay small.
+		ReadBufferSize:   1024,
+		CheckUtf8Enabled: true,
+		Recovery:         gws.Recovery,
+		Logger:           gwsLogger{g.log},
+		NewSession:       func() gws.SessionStorage { return &session{} },
+	})
+	opts.Engine.SetService(g)
+	go g.sweep()
+	return g, nil
+}
+
+// anchor makes an allowed-origin pattern match the whole Origin header.
+func anchor(pattern string) string {
+	if !strings.HasPrefix(pattern, "^") {
+		pattern = "^(?:" + pattern + ")"
+	}
+	if !strings.HasSuffix(pattern, "$") {
+		pattern += "$"
+	}
+	return pattern
+}
+
+// NodeID is the name of this node in the cluster.
+func (g *Gateway) NodeID() string { return g.opts.NodeID }
+
+// ServeHTTP upgrades requests for an endpoint; everything is checked before
+// the upgrade, so a refusal is a plain HTTP answer.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ep, pathParams := g.router.match(r.URL.EscapedPath())
+	if ep == nil {
+		g.refuse(w, http.StatusNotFound, "no_endpoint", "no WebSocket endpoint at "+r.URL.Path)
+		return
+	}
+	if !isUpgrade(r) {
+		w.Header().Set("Upgrade", "websocket")
+		w.Header().Set("Connection", "Upgrade")
+		g.refuse(w, http.StatusUpgradeRequired, "not_websocket", "this is a WebSocket endpoint: connect with a WebSocket client")
+		return
+	}
+	if !ep.allowsOrigin(r.Header.Get("Origin")) {
+		g.refuse(w, http.StatusForbidden, "origin", "origin "+r.Header.Get("Origin")+" is not allowed")
+		return
+	}
+	if g.closing.Load() {
+		g.refuse(w, http.StatusServiceUnavailable, "shutting_down", "the gateway is shutting down")
+		return
+	}
+	ip := ""
+	if g.opts.Limits.MaxConnectionsPerIP > 0 {
+		ip = remoteIP(r.RemoteAddr)
+	}
+	if reason := g.admit(ip); reason != "" {
+		g.refuse(w, http.StatusServiceUnavailable, reason, "too many connections")
+		return
+	}
+	c := g.newConn(r, ep, pathParams, ip)
+	socket, err := g.upgrader.Upgrade(w, r)
+	if err != nil {
+		g.release(ip)
+		g.metrics.rejected("handshake")
+		g.log.Debug("upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	socket.Session().(*session).conn = c
+	c.ws = socket
+	g.active.Add(1)
+	go g.serve(c)
+}
+
+func isUpgrade(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket") &&
+		strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
+}
+
+func (ep *endpoint) allowsOrigin(origin string) bool {
+	if len(ep.origins) == 0 || origin == "" {
+		return true
+	}
+	for _, re := range ep.origins {
+		if re.MatchString(origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// refuse answers an upgrade request with an HTTP error; reason labels the
+// rejection metric.
+func (g *Gateway) refuse(w http.ResponseWriter, status int, reason, msg string) {
+	g.metrics.rejected(reason)
+	writeJSONError(w, status, msg)
+}
+
+// admit counts a new connection against max_connections and
+// max_connections_per_ip, returning the reason when one is full.
+func (g *Gateway) admit(ip string) string {
+	l := g.opts.Limits
+	if n := g.open.Add(1); l.MaxConnections > 0 && n > int64(l.MaxConnections) {
+		g.open.Add(-1)
+		return "max_connections"
+	}
+	if ip != "" {
+		v, _ := g.perIP.LoadOrStore(ip, new(atomic.Int64))
+		if v.(*atomic.Int64).Add(1) > int64(l.MaxConnectionsPerIP) {
+			g.release(ip)
+			return "max_connections_per_ip"
+		}
+	}
+	return ""
+}
+
+func (g *Gateway) release(ip string) {
+	g.open.Add(-1)
+	if ip == "" {
+		return
+	}
+	if v, ok := g.perIP.Load(ip); ok && v.(*atomic.Int64).Add(-1) <= 0 {
+		g.perIP.CompareAndDelete(ip, v)
+	}
+}
+
+func remoteIP(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return host
+}
+
+// newConn builds the connection's record before the upgrade, while the
+// request is at hand.
+func (g *Gateway) newConn(r *http.Request, ep *endpoint, pathParams map[string]string, ip string) *conn {
+	now := time.Now()
+	params := map[string]string{}
+	for k, vs := range r.URL.Query() {
+		if len(vs) > 0 {
+			params[k] = vs[0]
+		}
+	}
+	for k, v := range pathParams {
+		params[k] = v
+	}
+	headers := make(map[string]string, len(r.Header))
+	for k, vs := range r.Header {
+		headers[strings.ToLower(k)] = strings.Join(vs, ", ")
+	}
+	if r.Host != "" {
+		headers["host"] = r.Host
+	}
+	c := &conn{
+		g:        g,
+		endpoint: ep,
+		remote:   r.RemoteAddr,
+		ip:       ip,
+		opened:   now,
+		info: &wsgw.SocketInfo{
+			ID:         newSocketID(),
+			Node:       g.opts.NodeID,
+			URI:        requestURI(r),
+			Route:      ep.path,
+			Headers:    headers,
+			Parameters: params,
+			Timestamp:  now.UnixMilli(),
+		},
+	}
+	if l := g.opts.Limits; l.MessagesPerSecond > 0 {
+		c.limiter = rate.NewLimiter(rate.Limit(l.MessagesPerSecond), l.Burst)
+	}
+	c.written = c.onWritten
+	c.lastSeen.Store(now.UnixNano())
+	return c
+}
+
+func requestURI(r *http.Request) string {
+	scheme := "ws"
+	if r.TLS != nil {
+		scheme = "wss"
+	}
+	return scheme + "://" + r.Host + r.URL.RequestURI()
+}
+
+// newSocketID returns 128 random bits, URL-safe base64 (22 characters).
+func newSocketID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// serve runs the connection's read loop. gws recovers panics in OnMessage
+// only; a panic anywhere else on the loop is recovered here, so one bad
+// connection never takes the process down, and its close event still runs.
+func (g *Gateway) serve(c *conn) {
+	defer func() {
+		if p := recover(); p != nil {
+			g.log.Error("connection read loop panicked", "socket_id", c.info.ID, "panic", p)
+			_ = c.ws.NetConn().Close()
+			g.finish(c, 1011, "internal error")
+		}
+	}()
+	c.ws.ReadLoop()
+}
+
+// runEvent runs one event of c on the read loop, one at a time per connection.
+func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
+	h := g.opts.EventHandler
+	if h == nil {
+		h = c.endpoint.handler.Load()
+	}
+	ev.Conn = c
+	c.beginEvent()
+	defer c.endEvent()
+	err := g.opts.Engine.Run(context.Background(), h, ev)
+	if err != nil {
+		g.log.Warn("script error", "socket_id", c.info.ID, "route", c.info.Route, "event", ev.Type.String(), "err", err)
+	}
+	return err
+}
+
+// finish ends a connection once: its close event, deregistration, metrics and
+// the close log line. It runs on the read loop (from OnClose, or serve's recovery).
+func (g *Gateway) finish(c *conn, code int, reason string) {
+	if !g.conns.remove(c) {
+		return
+	}
+	defer g.active.Done()
+	c.closing.Store(true)
+	if ours, why, ok := c.closedBy(); ok {
+		code, reason = ours, why
+	}
+	ev := runtime.Event{Type: runtime.Close, Timestamp: time.Now().UnixMilli(), CloseCode: code, CloseReason: reason}
+	_ = g.runEvent(c, &ev)
+	if err := g.opts.Store.Unregister(context.Background(), c.info.ID); err != nil {
+		g.metrics.StoreErrors.WithLabelValues("unregister").Inc()
+		g.log.Error("store unregister failed", "socket_id", c.info.ID, "err", err)
+	}
+	g.release(c.ip)
+	g.metrics.ConnectionsOpen.Dec()
+	g.metrics.Closed(code)
+	g.log.Info("connection closed", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote,
+		"duration", time.Since(c.opened).Round(time.Millisecond), "code", code, "reason", reason,
+		"messages_in", c.in.Load(), "messages_out", c.out.Load(), "messages_dropped", c.dropped.Load())
+}
+
+// sweep pings connections that have been quiet for half the idle timeout and
+// closes those quiet for all of it. One goroutine for the node costs less
+// than a timer per connection.
+func (g *Gateway) sweep() {
+	idle := g.opts.Limits.IdleTimeout
+	t := time.NewTicker(max(idle/4, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-g.stop:
+			return
+		case now := <-t.C:
+			g.conns.each(func(c *conn) {
+				quiet := time.Duration(now.UnixNano() - c.lastSeen.Load())
+				switch {
+				case quiet >= idle:
+					_ = c.Close(1001, "idle timeout")
+				case quiet >= idle/2:
+					_ = c.write(gws.OpcodePing, nil)
+				}
+			})
+		}
+	}
+}
+
+// Shutdown stops accepting connections, closes every socket with 1001, waits
+// for their close events and deregistration until ctx ends, then stops the engine.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	if !g.closing.CompareAndSwap(false, true) {
+		return errors.New("gateway: already shut down")
+	}
+	close(g.stop)
+	g.conns.each(func(c *conn) { _ = c.Close(1001, "going away") })
+	// Scripts running now would hold their sockets' close events back.
+	g.opts.Engine.Interrupt()
+	done := make(chan struct{})
+	go func() { g.active.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("gateway: %d connections still closing: %w", g.conns.len(), ctx.Err())
+		g.conns.each(func(c *conn) { _ = c.ws.NetConn().Close() })
+	}
+	g.opts.Engine.Close()
+	return err
+}
+
+// session is the gws session storage: it only carries our conn, so a
+// connection costs no session map.
+type session struct{ conn *conn }
+
+func (*session) Len() int                        { return 0 }
+func (*session) Load(string) (any, bool)         { return nil, false }
+func (*session) Delete(string)                   {}
+func (*session) Store(string, any)               {}
+func (*session) Range(func(string, any) bool)    {}
+func connOf(socket *gws.Conn) *conn              { return socket.Session().(*session).conn }
+func (l gwsLogger) Error(v ...any)               { l.log.Error("gws", "detail", fmt.Sprint(v...)) }
+
+// gwsLogger routes gws's own log lines to slog.
+type gwsLogger struct{ log *slog.Logger }
+

@@ -1,0 +1,525 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/wsgw/wsgw/gateway"
+)
+
+const echoScript = `
+if (websocketInfo.type === "open") { websocketInfo.send("Welcome") }
+else if (websocketInfo.type === "data") { websocketInfo.send(websocketInfo.message, websocketInfo.message_type) }`
+
+// idScript tells the client its socket_id and logs its close event.
+const idScript = `
+if (websocketInfo.type === "open") return websocketInfo.socket_id;
+if (websocketInfo.type === "close") console.log("closed", websocketInfo.close_code, websocketInfo.close_reason);
+if (websocketInfo.type === "data") return websocketInfo.message;`
+
+func TestRouting(t *testing.T) {
+	route := `if (websocketInfo.type === "open") return websocketInfo.route + " " + JSON.stringify(websocketInfo.parameters)`
+	h := newHarness(t, harnessOptions{scripts: map[string]string{
+		"/":                   route,
+		"/echo":               route,
+		"/chat/{room}":        route,
+		"/chat/lobby":         route,
+		"/a/{x}/c":            route,
+		"/a/b/{y}":            route,
+		"/files/{dir}/{name}": route,
+	}})
+	tests := []struct {
+		path string
+		want string // route and parameters, or the HTTP status of a refusal
+	}{
+		{"/", `/ {}`},
+		{"/echo", `/echo {}`},
+		{"/chat/lobby", `/chat/lobby {}`},
+		{"/chat/kitchen", `/chat/{room} {"room":"kitchen"}`},
+		{"/chat/a%2Fb", `/chat/{room} {"room":"a/b"}`},
+		{"/chat/k?room=q&x=1", `/chat/{room} {"room":"k","x":"1"}`},
+		{"/a/b/c", `/a/b/{y} {"y":"c"}`}, // literal b beats {x} at the second segment
+		{"/a/z/c", `/a/{x}/c {"x":"z"}`},
+		{"/files/d/f", `/files/{dir}/{name} {"dir":"d","name":"f"}`},
+		{"/chat/", "404"},
+		{"/chat", "404"},
+		{"/chat/a/b", "404"},
+		{"/echo/", "404"},
+		{"/nowhere", "404"},
+		{"/a/b", "404"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			c, resp, err := h.tryDial(tc.path, nil)
+			if err != nil {
+				if resp == nil || fmt.Sprint(resp.StatusCode) != tc.want {
+					t.Fatalf("dial %s: %v, want %s", tc.path, err, tc.want)
+				}
+				return
+			}
+			got := c.readText()
+			gotRoute, gotParams, _ := strings.Cut(got, " ")
+			wantRoute, wantParams, _ := strings.Cut(tc.want, " ")
+			var gp, wp map[string]string
+			_ = json.Unmarshal([]byte(gotParams), &gp)
+			_ = json.Unmarshal([]byte(wantParams), &wp)
+			if gotRoute != wantRoute || fmt.Sprint(gp) != fmt.Sprint(wp) {
+				t.Fatalf("%s matched %q, want %q", tc.path, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPlainGetAndErrorsBeforeUpgrade(t *testing.T) {
+	h := newHarness(t, harnessOptions{scripts: map[string]string{"/echo": echoScript}})
+	tests := []struct {
+		path   string
+		status int
+		typ    string
+	}{
+		{"/echo", http.StatusUpgradeRequired, "upgrade_required"},
+		{"/missing", http.StatusNotFound, "not_found"},
+	}
+	for _, tc := range tests {
+		resp, err := http.Get(h.srv.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Type   string `json:"type"`
+			Error  string `json:"error"`
+			Status int    `json:"status"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || body.Type != tc.typ || body.Status != tc.status || body.Error == "" {
+			t.Errorf("GET %s = %d %+v, want %d with type %s", tc.path, resp.StatusCode, body, tc.status, tc.typ)
+		}
+	}
+}
+
+func TestAllowedOrigins(t *testing.T) {
+	h := newHarness(t, harnessOptions{
+		scripts: map[string]string{"/o": echoScript},
+		origins: map[string][]string{"/o": {`^https://app\.example\.com$`}},
+	})
+	for origin, ok := range map[string]bool{
+		"https://app.example.com":      true,
+		"https://app.example.com.evil": false,
+		"https://evil.com":             false,
+		"":                             true, // not a browser: auth's job, not the origin check's
+	} {
+		hdr := http.Header{}
+		if origin != "" {
+			hdr.Set("Origin", origin)
+		}
+		c, resp, err := h.tryDial("/o", hdr)
+		switch {
+		case ok && err != nil:
+			t.Errorf("origin %q refused: %v", origin, err)
+		case !ok && (err == nil || resp.StatusCode != http.StatusForbidden):
+			t.Errorf("origin %q: err %v, want HTTP 403", origin, err)
+		case ok:
+			c.readText()
+		}
+	}
+}
+
+func TestWebsocketInfoEveryField(t *testing.T) {
+	h := newHarness(t, harnessOptions{scripts: map[string]string{
+		"/info/{name}": `if (websocketInfo.type !== "close") return websocketInfo;`,
+	}})
+	hdr := http.Header{}
+	hdr.Add("X-Custom", "a")
+	hdr.Add("X-Custom", "b")
+	before := time.Now().UnixMilli()
+	c := h.dial("/info/bob?x=1&name=query", hdr)
+	var open map[string]any
+	c.readJSON(&open)
+	host := strings.TrimPrefix(h.srv.URL, "http://")
+	want := map[string]any{
+		"uri":        "ws://" + host + "/info/bob?x=1&name=query",
+		"type":       "open",
+		"route":      "/info/{name}",
+		"message":    "",
+		"parameters": map[string]any{"name": "bob", "x": "1"}, // the path wins over the query
+		"auth":       nil,
+	}
+	for k, v := range want {
+		if fmt.Sprint(open[k]) != fmt.Sprint(v) {
+			t.Errorf("open websocketInfo.%s = %v, want %v", k, open[k], v)
+		}
+	}
+	headers, _ := open["headers"].(map[string]any)
+	if headers["x-custom"] != "a, b" || headers["host"] != host || headers["upgrade"] != "websocket" {
+		t.Errorf("headers = %v: want lower-case names, repeated values joined", headers)
+	}
+	id, _ := open["socket_id"].(string)
+	if !regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`).MatchString(id) {
+		t.Errorf("socket_id %q is not 128 URL-safe random bits", id)
+	}
+	if ts, _ := open["timestamp"].(float64); int64(ts) < before || int64(ts) > time.Now().UnixMilli() {
+		t.Errorf("timestamp %v is not the time of the event", open["timestamp"])
+	}
+	if _, ok := open["message_type"]; ok {
+		t.Error("message_type is set in an open event")
+	}
+
+	c.send("héllo")
+	var data map[string]any
+	c.readJSON(&data)
+	if data["type"] != "data" || data["message"] != "héllo" || data["message_type"] != "data-text" || data["socket_id"] != id {
+		t.Errorf("text data event = %v", data)
+	}
+	c.write(websocket.MessageBinary, []byte{0, 1, 2, 255})
+	c.readJSON(&data)
+	if data["message"] != "AAEC/w==" || data["message_type"] != "data-binary" {
+		t.Errorf("binary data event = %v", data)
+	}
+}
+
+func TestTextAndBinaryBothWays(t *testing.T) {
+	h := newHarness(t, harnessOptions{scripts: map[string]string{"/echo": echoScript}})
+	c := h.dial("/echo", nil)
+	if got := c.readText(); got != "Welcome" {
+		t.Fatalf("greeting = %q", got)
+	}
+	c.send("text ✓")
+	if typ, got := c.read(); typ != websocket.MessageText || got != "text ✓" {
+		t.Fatalf("text echo = %v %q", typ, got)
+	}
+	payload := []byte{0xde, 0xad, 0xbe, 0xef, 0}
+	c.write(websocket.MessageBinary, payload)
+	if typ, got := c.read(); typ != websocket.MessageBinary || got != string(payload) {
+		t.Fatalf("binary echo = %v %x", typ, got)
+	}
+}
+
+func TestReturnValueIsSent(t *testing.T) {
+	h := newHarness(t, harnessOptions{scripts: map[string]string{
+		"/r": `if (websocketInfo.type === "data") return {echo: websocketInfo.message};`,
+	}})
+	c := h.dial("/r", nil)
+	c.send("x")
+	if got := c.readText(); got != `{"echo":"x"}` {
+		t.Fatalf("reply = %q", got)
+	}
+}
+
+func TestCloseCodes(t *testing.T) {
+	tests := []struct {
+		name   string
+		script string
+		limits gateway.Limits
+		act    func(c *client)
+		code   websocket.StatusCode
+		reason string
+	}{
+		{
+			name:   "script close default",
+			script: `if (websocketInfo.type === "data") websocketInfo.close()`,
+			act:    func(c *client) { c.send("bye") },
+			code:   1000,
+		},
+		{
+			name:   "script close custom",
+			script: `if (websocketInfo.type === "data") { websocketInfo.send("last"); websocketInfo.close(4321, "see you") }`,
+			act:    func(c *client) { c.send("bye") },
+			code:   4321, reason: "see you",
+		},
+		{
+			name:   "throwing open",
+			script: `if (websocketInfo.type === "open") throw new Error("no")`,
+			code:   1011, reason: "open handler failed",
+		},
+		{
+			name:   "rate limit close",
+			script: ``,
+			limits: gateway.Limits{MessagesPerSecond: 5, Burst: 5, CloseOnExceed: true},
+			act: func(c *client) {
+				for range 30 {
+					if c.ws.Write(context.Background(), websocket.MessageText, []byte("m")) != nil {
+						return // closed under us: expected
+					}
+				}
+			},
+			code: 1008, reason: "rate limit exceeded",
+		},
+		{
+			name:   "oversize frame",
+			script: ``,
+			limits: gateway.Limits{MaxMessageBytes: 1024},
+			act:    func(c *client) { _ = c.ws.Write(context.Background(), websocket.MessageText, make([]byte, 1025)) },
+			code:   1009,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			script := tc.script + `
+if (websocketInfo.type === "close") console.log("closed", websocketInfo.close_code)`
+			h := newHarness(t, harnessOptions{scripts: map[string]string{"/x": script}, limits: tc.limits})
+			c := h.dial("/x", nil)
+			if tc.act != nil {
+				tc.act(c)
+			}
+			code, reason := c.expectClose()
+			if code != tc.code || (tc.reason != "" && reason != tc.reason) {
+				t.Fatalf("closed with %d %q, want %d %q", code, reason, tc.code, tc.reason)
+			}
+			line := h.logs.wait(t, "close event", func(r map[string]any) bool {
+				return r["source"] == "script" && r["event"] == "close"
+			})
+			if line["msg"] != fmt.Sprintf("closed %d", tc.code) {
+				t.Fatalf("close event saw %q, want code %d", line["msg"], tc.code)
+			}
+		})
+	}
+}
+
+func TestSendsBeforeScriptCloseArriveFirst(t *testing.T) {
+	h := newHarness(t, harnessOptions{scripts: map[string]string{
+		"/x": `if (websocketInfo.type === "data") { websocketInfo.send("1"); websocketInfo.close(4000, "done"); websocketInfo.send("2") }`,
+	}})
+	c := h.dial("/x", nil)
+	c.send("go")
+	if a, b := c.readText(), c.readText(); a != "1" || b != "2" {
+		t.Fatalf("frames = %q %q, want 1 2 before the close", a, b)
+	}
+	if code, _ := c.expectClose(); code != 4000 {
+		t.Fatalf("close = %d, want 4000", code)
+	}
+}
+
+func TestStuckReaderClosedWith1013(t *testing.T) {
+	h := newHarness(t, harnessOptions{
+		scripts: map[string]string{
+			"/flood": `
+if (websocketInfo.message === "flood") { var big = new Array(65536).join("x"); for (var i = 0; i < 400; i++) websocketInfo.send(big) }` + idScript,
+		},
+		limits: gateway.Limits{MaxPendingSends: 8, CloseTimeout: 200 * time.Millisecond, MessagesPerSecond: 100, Burst: 100},
+	})
+	stuck := h.dial("/flood", nil)
+	id := stuck.readText()
+	well := h.dial("/flood", nil)
+	wellID := well.readText()
+	stuck.send("flood") // and never read again
+	line := h.closedLine(id)
+	if line["code"] != int64(1013) {
+		t.Fatalf("stuck reader closed with %v, want 1013", line["code"])
+	}
+	h.logs.wait(t, "close event of the stuck reader", scriptLine(id, "close", "closed 1013 too many pending messages"))
+	well.send("still here")
+	if got := well.readText(); got != "still here" {
+		t.Fatalf("well-behaved client got %q", got)
+	}
+	if _, err := h.gw.Info(context.Background(), wellID); err != nil {
+		t.Fatalf("well-behaved socket lost: %v", err)
+	}
+}
+
+func TestCloseEventExactlyOnce(t *testing.T) {
+	h := newHarness(t, harnessOptions{scripts: map[string]string{"/x": idScript}})
+	endings := map[string]func(c *client){
+		"client close": func(c *client) { _ = c.ws.Close(websocket.StatusNormalClosure, "bye") },
+		"tcp drop":     func(c *client) { _ = c.tcp.Close() },
+		"server close": func(c *client) { c.send("x"); c.readText(); _ = c.ws.Close(4005, "after") },
+	}
+	wantCodes := map[string]string{"client close": "closed 1000 bye", "tcp drop": "closed 1006 connection lost", "server close": "closed 4005 after"}
+	for name, end := range endings {
+		t.Run(name, func(t *testing.T) {
+			c := h.dial("/x", nil)
+			id := c.readText()
+			end(c)
+			h.closedLine(id)
+			if n := h.logs.count(scriptLine(id, "close", "")); n != 1 {
+				t.Fatalf("close event ran %d times, want once", n)
+			}
+			if n := h.logs.count(scriptLine(id, "close", wantCodes[name])); n != 1 {
+				t.Fatalf("close event did not see %q", wantCodes[name])
+			}
+			if _, err := h.store.Get(context.Background(), id); err == nil {
+				t.Fatal("socket still registered after close")
+			}
+		})
+	}
+}
+
+func TestSlowScriptsDoNotStallOthers(t *testing.T) {
+	h := newHarness(t, harnessOptions{
+		scripts: map[string]string{
+			"/spin": `if (websocketInfo.type === "data") { console.log("spinning"); while (true) {} }`,
+			"/echo": echoScript,
+		},
+		poolSize: 4,
+		timeout:  time.Minute, // only shutdown will stop the spinners
+	})
+	for i := range 3 { // three of the four runtimes stay busy
+		c := h.dial("/spin", nil)
+		c.send("go")
+		want := i + 1
+		eventually(t, "spinners running", func() bool {
+			return h.logs.count(func(r map[string]any) bool { return r["msg"] == "spinning" }) >= want
+		})
+	}
+	fast := h.dial("/echo", nil)
+	if got := fast.readText(); got != "Welcome" {
+		t.Fatalf("greeting = %q", got)
+	}
+	for i := range 20 {
+		msg := fmt.Sprint("ping ", i)
+		fast.send(msg)
+		if got := fast.readText(); got != msg {
+			t.Fatalf("echo = %q, want %q", got, msg)
+		}
+	}
+}
+
+func TestTimeoutKeepsSocketOpen(t *testing.T) {
+	h := newHarness(t, harnessOptions{
+		scripts: map[string]string{"/x": `
+if (websocketInfo.message === "spin") while (true) {}` + idScript},
+		timeout: 100 * time.Millisecond,
+	})
+	spinner := h.dial("/x", nil)
+	id := spinner.readText()
+	other := h.dial("/x", nil)
+	other.readText()
+	spinner.send("spin")
+	h.logs.wait(t, "timeout logged", func(r map[string]any) bool {
+		return r["msg"] == "script error" && r["socket_id"] == id && strings.Contains(fmt.Sprint(r["err"]), "timeout")
+	})
+	spinner.send("after")
+	if got := spinner.readText(); got != "after" {
+		t.Fatalf("socket after a timed-out data event answered %q", got)
+	}
+	other.send("fine")
+	if got := other.readText(); got != "fine" {
+		t.Fatalf("other socket answered %q", got)
+	}
+}
+
+func TestRateLimitDropsAndCounts(t *testing.T) {
+	h := newHarness(t, harnessOptions{
+		scripts: map[string]string{"/x": idScript},
+		limits:  gateway.Limits{MessagesPerSecond: 5, Burst: 5},
+	})
+	c := h.dial("/x", nil)
+	id := c.readText()
+	for i := range 30 {
+		c.send(fmt.Sprint(i))
+	}
+	eventually(t, "30 messages counted", func() bool {
+		s, err := h.gw.Info(context.Background(), id)
+		return err == nil && s.MessagesIn == 30
+	})
+	s, _ := h.gw.Info(context.Background(), id)
+	delivered := 30 - s.MessagesDropped
+	if delivered < 5 || delivered > 12 {
+		t.Fatalf("a burst of 30 delivered %d messages, want 5 to 12", delivered)
+	}
+	for i := range delivered {
+		if got := c.readText(); got != fmt.Sprint(i) {
+			t.Fatalf("echo %d = %q: delivered messages must be the first ones, in order", i, got)
+		}
+	}
+	eventually(t, "echoes counted as sent", func() bool {
+		s, _ := h.gw.Info(context.Background(), id)
+		return s.MessagesOut == delivered+1 // and the socket_id greeting
+	})
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	h := newHarness(t, harnessOptions{scripts: map[string]string{"/x": idScript}})
+	var clients []*client
+	var ids []string
+	for range 3 {
+		c := h.dial("/x", nil)
+		clients = append(clients, c)
+		ids = append(ids, c.readText())
+	}
+	var wg sync.WaitGroup
+	codes := make([]websocket.StatusCode, len(clients))
+	for i, c := range clients {
+		wg.Add(1)
+		go func() { defer wg.Done(); codes[i], _ = c.expectClose() }()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if err := h.gw.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	wg.Wait()
+	for i, id := range ids {
+		if codes[i] != websocket.StatusGoingAway {
+			t.Errorf("client %d closed with %d, want 1001", i, codes[i])
+		}
+		if h.logs.count(scriptLine(id, "close", "closed 1001 going away")) != 1 {
+			t.Errorf("close event of %s did not run once with 1001", id)
+		}
+	}
+	if ids, _, _ := h.store.List(context.Background(), "", 0); len(ids) != 0 {
+		t.Fatalf("store still lists %v after shutdown", ids)
+	}
+	if _, resp, err := h.tryDial("/x", nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("upgrade after shutdown: %v, want HTTP 503", err)
+	}
+}
+
+func TestEventHandlerRoutesEverything(t *testing.T) {
+	h := newHarness(t, harnessOptions{
+		scripts: map[string]string{"/a": `return "endpoint script must not run"`, "/b/{id}": `return "nor this"`},
+		eventHandler: `function handle_websocket_websocket_info(w) {
+  if (w.type === "data") return w.route + ":" + w.message;
+}`,
+	})
+	for _, path := range []string{"/a", "/b/7"} {
+		c := h.dial(path, nil)
+		c.send("m")
+		want := map[string]string{"/a": "/a:m", "/b/7": "/b/{id}:m"}[path]
+		if got := c.readText(); got != want {
+			t.Fatalf("%s: reply %q, want %q", path, got, want)
+		}
+	}
+}
+
+func TestMaxConnections(t *testing.T) {
+	h := newHarness(t, harnessOptions{
+		scripts: map[string]string{"/x": idScript},
+		limits:  gateway.Limits{MaxConnections: 2},
+	})
+	a, b := h.dial("/x", nil), h.dial("/x", nil)
+	a.readText()
+	b.readText()
+	if _, resp, err := h.tryDial("/x", nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("third connection: %v, want HTTP 503", err)
+	}
+	_ = a.ws.Close(websocket.StatusNormalClosure, "")
+	eventually(t, "slot freed", func() bool {
+		c, _, err := h.tryDial("/x", nil)
+		if err == nil {
+			c.readText()
+		}
+		return err == nil
+	})
+}
+
+func TestBinaryFromScriptBase64(t *testing.T) {
+	h := newHarness(t, harnessOptions{scripts: map[string]string{
+		"/b": `if (websocketInfo.type === "open") websocketInfo.send("` + base64.StdEncoding.EncodeToString([]byte("\x00\xffbin")) + `", "data-binary")`,
+	}})
+	c := h.dial("/b", nil)
+	if typ, got := c.read(); typ != websocket.MessageBinary || got != "\x00\xffbin" {
+		t.Fatalf("got %v %q", typ, got)
+	}
+}
+
