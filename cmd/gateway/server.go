@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/wsgw/wsgw/config"
+	"github.com/wsgw/wsgw/gateway"
+	"github.com/wsgw/wsgw/handlers"
+	"github.com/wsgw/wsgw/metrics"
+	"github.com/wsgw/wsgw/runtime"
+	"github.com/wsgw/wsgw/store"
+	"github.com/wsgw/wsgw/store/memory"
+)
+
+// loadConfig reads the file, then lets flags override it.
+func loadConfig(f cliFlags, environ []string) (*config.Config, error) {
+	cfg, err := config.Load(f.config, environ)
+	if err != nil {
+		return nil, err
+	}
+	if f.addr != "" {
+		cfg.Listen = f.addr
+	}
+	if f.adminAddr != "" {
+		cfg.Admin.Listen = f.adminAddr
+	}
+	if f.redis != "" {
+		cfg.Store.Redis = strings.Split(f.redis, ",")
+	}
+	if f.nodeID != "" {
+		cfg.NodeID = f.nodeID
+	}
+	if err := cfg.Validate(); err != nil { // flags may have changed what was valid
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// server is the running gateway: its parts and its two listeners.
+type server struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	store   store.Store
+	gateway *gateway.Gateway
+	public  *http.Server
+	admin   *http.Server
+	// publicAddr and adminAddr are the bound addresses once started.
+	publicAddr, adminAddr string
+}
+
+// newServer compiles the scripts and wires the parts together.
+func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
+	logger := newLogger(cfg.Log, logOut)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := metrics.New(reg)
+
+	endpoints := make([]gateway.Endpoint, len(cfg.Endpoints))
+	for i, ep := range cfg.Endpoints {
+		h, err := runtime.Compile(cfg.Resolve(ep.Script), ep.Source)
+		if err != nil {
+			return nil, cfg.Errorf(fmt.Sprintf("endpoints[%d].script", i), "%v", err)
+		}
+		endpoints[i] = gateway.Endpoint{Path: ep.Path, Handler: h, AllowedOrigins: ep.AllowedOrigins}
+	}
+	var eventHandler *runtime.Handler
+	if cfg.EventHandler != "" {
+		h, err := runtime.CompileEventHandler(cfg.Resolve(cfg.EventHandler), cfg.EventHandlerSource)
+		if err != nil {
+			return nil, cfg.Errorf("event_handler", "%v", err)
+		}
+		eventHandler = h
+	}
+	st, err := openStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	engine := runtime.New(runtime.Options{
+		PoolSize: cfg.Runtime.PoolSize,
+		Timeout:  cfg.Limits.ScriptTimeout,
+		Logger:   logger,
+		Metrics:  m,
+	})
+	l := cfg.Limits
+	g, err := gateway.New(gateway.Options{
+		NodeID: nodeID(cfg),
+		Limits: gateway.Limits{
+			MessagesPerSecond:   l.MessagesPerSecond,
+			Burst:               l.Burst,
+			CloseOnExceed:       l.OnExceed == "close",
+			MaxMessageBytes:     l.MaxMessageBytes,
+			MaxPendingSends:     l.MaxPendingSends,
+			IdleTimeout:         l.IdleTimeout,
+			CloseTimeout:        l.CloseTimeout,
+			MaxConnections:      l.MaxConnections,
+			MaxConnectionsPerIP: l.MaxConnectionsPerIP,
+		},
+		Endpoints:    endpoints,
+		EventHandler: eventHandler,
+		Engine:       engine,
+		Store:        st,
+		Logger:       logger,
+		Metrics:      m,
+	})
+	if err != nil {
+		engine.Close()
+		_ = st.Close()
+		return nil, cfg.Errorf("endpoints", "%v", err)
+	}
+
+	health := handlers.Health(g.Health)
+	publicMux := http.NewServeMux()
+	publicMux.Handle("GET /api/v1/solution/health", health)
+	publicMux.Handle("/", g)
+	adminHandler := handlers.Admin(handlers.AdminOptions{
+		Service:         g,
+		Health:          g.Health,
+		Gatherer:        reg,
+		Token:           cfg.Admin.Token,
+		MaxMessageBytes: l.MaxMessageBytes,
+	})
+	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelDebug)
+	return &server{
+		cfg:     cfg,
+		log:     logger,
+		store:   st,
+		gateway: g,
+		public: &http.Server{
+			Handler:           publicMux,
+			ReadHeaderTimeout: 10 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          errorLog,
+		},
+		admin: &http.Server{
+			Handler:           adminHandler,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          errorLog,
+		},
+	}, nil
+}
+
+func openStore(cfg *config.Config) (store.Store, error) {
+	if len(cfg.Store.Redis) > 0 {
+		return nil, cfg.Errorf("store.redis", "the Redis store is not available in this build")
+	}
+	return memory.New(), nil
+}
+
+// nodeID names this node: node_id, or the host name and public port, which
+// stays the same across restarts of one deployment.
+func nodeID(cfg *config.Config) string {
+	if cfg.NodeID != "" {
+		return cfg.NodeID
+	}
+	host, _ := os.Hostname()
+	_, port, _ := net.SplitHostPort(cfg.Listen)
+	return host + "-" + port
+}
+
+func newLogger(c config.Log, out io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	format := c.Format
+	if format == "auto" {
+		format = "json"
+		if f, ok := out.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				format = "text"
+			}
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(out, opts))
+	}
+	return slog.New(slog.NewJSONHandler(out, opts))
+}
+
+// start binds both listeners and serves them in the background.
+func (s *server) start() error {
+	pub, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("public listener: %w", err)
+	}
+	adm, err := net.Listen("tcp", s.cfg.Admin.Listen)
+	if err != nil {
+		_ = pub.Close()
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	s.publicAddr, s.adminAddr = pub.Addr().String(), adm.Addr().String()
+	for _, l := range []struct {
+		srv *http.Server
+		ln  net.Listener
+	}{{s.public, pub}, {s.admin, adm}} {
+		go func() {
+			if err := l.srv.Serve(l.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("listener stopped", "addr", l.ln.Addr().String(), "err", err)
+			}
+		}()
+	}
+	s.log.Info("wsgw listening", "public", s.publicAddr, "admin", s.adminAddr, "node", s.gateway.NodeID(),
+		"endpoints", len(s.cfg.Endpoints))
+	return nil
+}
+
+// shutdown stops accepting, closes every socket with 1001 and waits for their
+// close events, then stops the admin listener and the store.
+func (s *server) shutdown(ctx context.Context) error {
+	errs := []error{s.public.Shutdown(ctx), s.gateway.Shutdown(ctx), s.admin.Shutdown(ctx)}
+	s.closeStore()
+	return errors.Join(errs...)
+}
+
+func (s *server) closeStore() {
+	if err := s.store.Close(); err != nil {
+		s.log.Error("closing the store", "err", err)
+	}
+}

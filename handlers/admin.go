@@ -1,0 +1,243 @@
+package handlers
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/wsgw/wsgw"
+)
+
+// AdminOptions configure the admin listener's handler.
+type AdminOptions struct {
+	Service Service
+	Health  HealthFunc
+	// Gatherer serves /metrics; nil serves the default registry.
+	Gatherer prometheus.Gatherer
+	// Token, when set, is required as a bearer token on every call (health
+	// and /metrics stay open to loopback callers).
+	Token string
+	// MaxMessageBytes bounds a send's decoded message; the request body is
+	// capped in proportion.
+	MaxMessageBytes int
+}
+
+// OpenAPI is the REST reference served at /api/v1/openapi.yaml.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
+// Routes lists the admin API's patterns, as registered and as documented.
+var Routes = []string{
+	"GET /api/v1/websocket/sockets",
+	"DELETE /api/v1/websocket/sockets",
+	"GET /api/v1/websocket/sockets/{socket_id}",
+	"DELETE /api/v1/websocket/sockets/{socket_id}",
+	"POST /api/v1/websocket/sockets/{socket_id}/send",
+	"GET /api/v1/solution/health",
+	"GET /api/v1/openapi.yaml",
+	"GET /metrics",
+}
+
+// Admin returns the admin listener's handler.
+func Admin(opts AdminOptions) http.Handler {
+	a := &admin{opts: opts}
+	gatherer := opts.Gatherer
+	if gatherer == nil {
+		gatherer = prometheus.DefaultGatherer
+	}
+	handlers := map[string]http.Handler{
+		Routes[0]: http.HandlerFunc(a.list),
+		Routes[1]: http.HandlerFunc(a.closeAll),
+		Routes[2]: http.HandlerFunc(a.info),
+		Routes[3]: http.HandlerFunc(a.close),
+		Routes[4]: http.HandlerFunc(a.send),
+		Routes[5]: Health(opts.Health),
+		Routes[6]: http.HandlerFunc(serveOpenAPI),
+		Routes[7]: promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
+	}
+	mux := http.NewServeMux()
+	for pattern, h := range handlers {
+		mux.Handle(pattern, h)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, wsgw.Errorf(wsgw.ENotFound, "no admin route %s %s", r.Method, r.URL.Path))
+	})
+	open := func(r *http.Request) bool {
+		return r.URL.Path == "/api/v1/solution/health" || r.URL.Path == "/metrics"
+	}
+	return requireToken(opts.Token, open, mux)
+}
+
+type admin struct{ opts AdminOptions }
+
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(OpenAPI)
+}
+
+func (a *admin) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := 0
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			writeError(w, wsgw.Errorf(wsgw.EInvalid, "limit must be a positive integer, not %q", s))
+			return
+		}
+		limit = n
+	}
+	ids, next, err := a.opts.Service.List(r.Context(), q.Get("cursor"), limit)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if next != "" {
+		w.Header().Set("X-Next-Cursor", next)
+	}
+	writeJSON(w, http.StatusOK, ids)
+}
+
+func (a *admin) info(w http.ResponseWriter, r *http.Request) {
+	s, err := a.opts.Service.Info(r.Context(), r.PathValue("socket_id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s)
+}
+
+func (a *admin) send(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r, a.maxBody())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	req, err := DecodeSend(body, r.Header.Get("Content-Type"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := a.opts.Service.Send(r.Context(), r.PathValue("socket_id"), req.Message, req.Binary); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *admin) close(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	code := 1000
+	if s := q.Get("code"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			writeError(w, wsgw.Errorf(wsgw.EInvalid, "code must be an integer, not %q", s))
+			return
+		}
+		code = n
+	}
+	if err := a.opts.Service.Close(r.Context(), r.PathValue("socket_id"), code, q.Get("reason")); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *admin) closeAll(w http.ResponseWriter, r *http.Request) {
+	n, err := a.opts.Service.CloseAll(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, n)
+}
+
+// maxBody bounds a send request: the message as JSON can take up to six
+// bytes per byte (\u00XX escapes), plus room for the other fields.
+func (a *admin) maxBody() int64 {
+	return int64(6*max(a.opts.MaxMessageBytes, 1) + 4096)
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, wsgw.Errorf(wsgw.ETooLarge, "the request body is over %d bytes", limit)
+	case err != nil:
+		return nil, wsgw.Errorf(wsgw.EInvalid, "reading the request body: %v", err)
+	}
+	return body, nil
+}
+
+// SendRequest is a decoded send body.
+type SendRequest struct {
+	Message []byte
+	Binary  bool
+}
+
+// DecodeSend decodes a send body {"message": ..., "type": "data-text"|"data-binary"}.
+// A string message is sent as it is; any other JSON value as its JSON text;
+// a data-binary message is base64.
+func DecodeSend(body []byte, contentType string) (SendRequest, error) {
+	if contentType != "" {
+		mt, _, err := mime.ParseMediaType(contentType)
+		if err != nil || (mt != "application/json" && mt != "text/json") {
+			return SendRequest{}, wsgw.Errorf(wsgw.EUnsupportedMedia, "the body must be application/json, not %q", contentType)
+		}
+	}
+	var raw struct {
+		Message json.RawMessage `json:"message"`
+		Type    *string         `json:"type"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "the body is not a JSON object of message and type: %v", err)
+	}
+	if dec.More() {
+		return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "the body has data after the JSON object")
+	}
+	if len(raw.Message) == 0 || string(raw.Message) == "null" {
+		return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "message is required")
+	}
+	typ := wsgw.MessageText
+	if raw.Type != nil {
+		typ = *raw.Type
+	}
+	var text string
+	isString := json.Unmarshal(raw.Message, &text) == nil
+	switch typ {
+	case wsgw.MessageText:
+		if isString {
+			return SendRequest{Message: []byte(text)}, nil
+		}
+		return SendRequest{Message: compactJSON(raw.Message)}, nil
+	case wsgw.MessageBinary:
+		if !isString {
+			return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, `a "data-binary" message must be a base64 string`)
+		}
+		b, err := wsgw.DecodeBase64(text)
+		if err != nil {
+			return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "message: %v", err)
+		}
+		return SendRequest{Message: b, Binary: true}, nil
+	}
+	return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, `type must be "data-text" or "data-binary", not %q`, typ)
+}
+
+func compactJSON(raw json.RawMessage) []byte {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return raw
+	}
+	return b.Bytes()
+}
