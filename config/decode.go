@@ -252,4 +252,3 @@ func kindName(k yaml.Kind) string {
 	}
 	return "value"
 }
-

@@ -461,14 +461,13 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 // connection costs no session map.
 type session struct{ conn *conn }
 
-func (*session) Len() int                        { return 0 }
-func (*session) Load(string) (any, bool)         { return nil, false }
-func (*session) Delete(string)                   {}
-func (*session) Store(string, any)               {}
-func (*session) Range(func(string, any) bool)    {}
-func connOf(socket *gws.Conn) *conn              { return socket.Session().(*session).conn }
-func (l gwsLogger) Error(v ...any)               { l.log.Error("gws", "detail", fmt.Sprint(v...)) }
+func (*session) Len() int                     { return 0 }
+func (*session) Load(string) (any, bool)      { return nil, false }
+func (*session) Delete(string)                {}
+func (*session) Store(string, any)            {}
+func (*session) Range(func(string, any) bool) {}
+func connOf(socket *gws.Conn) *conn           { return socket.Session().(*session).conn }
+func (l gwsLogger) Error(v ...any)            { l.log.Error("gws", "detail", fmt.Sprint(v...)) }
 
 // gwsLogger routes gws's own log lines to slog.
 type gwsLogger struct{ log *slog.Logger }
-

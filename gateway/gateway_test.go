@@ -522,4 +522,3 @@ func TestBinaryFromScriptBase64(t *testing.T) {
 		t.Fatalf("got %v %q", typ, got)
 	}
 }
-

@@ -2,8 +2,8 @@ package gateway_test
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
