@@ -2,18 +2,20 @@ package handlers
 
 import (
 	"bytes"
-	_ "embed"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/docs"
 )
 
 // AdminOptions configure the admin listener's handler.
@@ -29,11 +31,6 @@ type AdminOptions struct {
 	// capped in proportion.
 	MaxMessageBytes int
 }
-
-// OpenAPI is the REST reference served at /api/v1/openapi.yaml.
-//
-//go:embed openapi.yaml
-var OpenAPI []byte
 
 // Routes lists the admin API's patterns, as registered and as documented.
 var Routes = []string{
@@ -65,8 +62,14 @@ func Admin(opts AdminOptions) http.Handler {
 		Routes[7]: promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
 	}
 	mux := http.NewServeMux()
+	allowed := map[string][]string{} // path -> methods
 	for pattern, h := range handlers {
 		mux.Handle(pattern, h)
+		method, path, _ := strings.Cut(pattern, " ")
+		allowed[path] = append(allowed[path], method)
+	}
+	for path, methods := range allowed {
+		mux.Handle(path, methodNotAllowed(methods))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wsgw.Errorf(wsgw.ENotFound, "no admin route %s %s", r.Method, r.URL.Path))
@@ -79,9 +82,21 @@ func Admin(opts AdminOptions) http.Handler {
 
 type admin struct{ opts AdminOptions }
 
+// methodNotAllowed answers a known path asked with another method.
+func methodNotAllowed(methods []string) http.Handler {
+	slices.Sort(methods)
+	allow := strings.Join(methods, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeJSON(w, http.StatusMethodNotAllowed, wsgw.ErrorBody{
+			Type: "method_not_allowed", Error: r.Method + " is not allowed here; use " + allow, Status: http.StatusMethodNotAllowed,
+		})
+	})
+}
+
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/yaml")
-	_, _ = w.Write(OpenAPI)
+	_, _ = w.Write(docs.OpenAPI)
 }
 
 func (a *admin) list(w http.ResponseWriter, r *http.Request) {
