@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -47,6 +48,7 @@ type runner struct {
 // run parses args, runs the scenario in this process, as a child, or as
 // the parent of --procs children, and prints the summary.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	stderr = &lockedWriter{w: stderr} // shared by slog, the progress line and children's logs
 	cfg, err := parseArgs(args, stderr)
 	if err != nil {
 		return err
@@ -152,6 +154,19 @@ func setupLogging(cfg *Config, stderr io.Writer) {
 		l = l.With("child", cfg.Child)
 	}
 	slog.SetDefault(l)
+}
+
+// lockedWriter serialises writes so that lines from several writers do not
+// interleave.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // sleepCtx waits for d or until ctx ends.
