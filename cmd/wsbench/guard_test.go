@@ -81,7 +81,7 @@ func TestSourceDialerBindsLoopbackAddresses(t *testing.T) {
 }
 
 func TestSourceAddrs(t *testing.T) {
-	per := ephemeralPorts() * 9 / 10
+	per := ephemeralPorts() / 2
 	v4, v6 := netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")
 	tests := []struct {
 		name      string
