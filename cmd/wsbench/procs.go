@@ -191,9 +191,7 @@ func runParent(ctx context.Context, cfg *Config, args []string, stderr io.Writer
 // startChild re-executes exe with args plus the child flag and starts
 // reading its events.
 func startChild(ctx context.Context, exe string, args []string, idx int, stderr io.Writer, heldCh chan<- struct{}) (*child, error) {
-	cmd := exec.CommandContext(ctx, exe, append(slices.Clone(args), fmt.Sprintf("--%s=%d", childFlag, idx))...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) } // let it report what it has
-	cmd.WaitDelay = 30 * time.Second
+	cmd := exec.Command(exe, append(slices.Clone(args), fmt.Sprintf("--%s=%d", childFlag, idx))...)
 	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the parent
 	stdin, err := cmd.StdinPipe()
@@ -209,6 +207,13 @@ func startChild(ctx context.Context, exe string, args []string, idx int, stderr 
 	}
 	c := &child{idx: idx, cmd: cmd, stdin: stdin, done: make(chan struct{})}
 	go c.read(stdout, heldCh)
+	go func() {
+		select {
+		case <-ctx.Done(): // stop it as a signal stops a single process: it still reports what it has
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+		case <-c.done:
+		}
+	}()
 	return c, nil
 }
 
