@@ -15,7 +15,7 @@ import (
 func runIdle(ctx context.Context, r *runner) (*Results, error) {
 	start := time.Now()
 	var before memSample
-	if r.link == nil { // a parent samples for all its children
+	if r.link == nil { // in a child process, the parent samples once for all children
 		var err error
 		if before, err = sampleMem(r.cfg.PIDs); err != nil {
 			return nil, err

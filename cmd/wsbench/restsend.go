@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -28,27 +29,13 @@ type target struct {
 // --rest-concurrency keep-alive clients at --rate for --duration, and counts
 // what arrives at the addressed client.
 func runRESTSend(ctx context.Context, r *runner) (*Results, error) {
-	nonce := newNonce(r.share.Index)
+	sm := newSocketMap(newNonce(r.share.Index))
 	api := newAdminAPI(r)
 	delivery := newHistogram()
-	var (
-		mu                  sync.Mutex
-		ids                 []string
-		known               []target
-		arrived, misrouted  atomic.Int64
-		unrelated, matchedN atomic.Int64
-	)
-	allMatched := make(chan struct{})
+	var arrived, misrouted, unrelated atomic.Int64
 	f := newFleet(r, func(c *client, data []byte, at time.Time) {
-		if idx, ok := parseProbe(data, nonce); ok {
-			mu.Lock()
-			if idx < len(ids) && c.done.CompareAndSwap(false, true) {
-				known = append(known, target{id: ids[idx], c: c})
-				if matchedN.Add(1) == int64(len(c.f.connected())) {
-					close(allMatched)
-				}
-			}
-			mu.Unlock()
+		if idx, ok := parseProbe(data, sm.nonce); ok {
+			sm.onProbe(c, idx)
 			return
 		}
 		conn, _, ts, ok := parseMsg(data)
@@ -65,26 +52,17 @@ func runRESTSend(ctx context.Context, r *runner) (*Results, error) {
 	})
 	f.dial(ctx, 0)
 	defer f.closeAll()
-	if len(f.connected()) == 0 {
+	conns := len(f.connected())
+	if conns == 0 {
 		return nil, errors.New("rest-send: no WebSocket connection could be opened")
 	}
-
-	listed, err := api.list(ctx)
+	targets, listed, err := sm.build(ctx, api, conns, r.share.RESTConc, time.Duration(r.cfg.Drain))
 	if err != nil {
 		return nil, err
 	}
-	mu.Lock()
-	ids = listed
-	mu.Unlock()
-	if err := probe(ctx, api, listed, nonce, r.share.RESTConc, time.Duration(r.cfg.Drain), allMatched); err != nil {
-		return nil, err
-	}
-	mu.Lock()
-	targets := known
-	mu.Unlock()
-	slog.Info("mapped socket IDs to this run's connections", "listed", len(listed), "matched", len(targets), "connections", len(f.connected()))
+	slog.Info("mapped socket IDs to this run's connections", "listed", listed, "matched", len(targets), "connections", conns)
 	if len(targets) == 0 {
-		return nil, fmt.Errorf("rest-send: none of the %d listed socket IDs reached this run's connections", len(listed))
+		return nil, fmt.Errorf("rest-send: none of the %d listed socket IDs reached this run's connections", listed)
 	}
 
 	lat := newHistogram()
@@ -133,7 +111,7 @@ func runRESTSend(ctx context.Context, r *runner) (*Results, error) {
 		Conns:      f.connStats(),
 		Messages:   &MsgStats{Received: arrived.Load(), Unrelated: unrelated.Load()},
 		REST: &RESTStats{
-			Listed:      int64(len(listed)),
+			Listed:      int64(listed),
 			Matched:     int64(len(targets)),
 			Requests:    r.ctr.sent.Load(),
 			OK:          ok.Load(),
@@ -150,12 +128,103 @@ func runRESTSend(ctx context.Context, r *runner) (*Results, error) {
 	}, nil
 }
 
-// probe sends probe i to ids[i] with conc workers, then waits up to grace for
-// every connection of this run to have received one. Probes to sockets of
-// others are expected; a failed probe matters only if one of ours misses it.
-func probe(ctx context.Context, api *adminAPI, ids []string, nonce string, conc int, grace time.Duration, allMatched <-chan struct{}) error {
+// mapRounds bounds how often the socket list is fetched and probed.
+const mapRounds = 3
+
+// socketMap learns which listed socket ID belongs to which client: probe i
+// goes to ids[i], and the client that receives it owns that ID.
+type socketMap struct {
+	nonce   string
+	mu      sync.Mutex
+	want    int      // this run's connections
+	ids     []string // every ID probed so far
+	seen    map[string]bool
+	known   []target
+	matched int
+	all     chan struct{} // closed when every connection is matched
+}
+
+func newSocketMap(nonce string) *socketMap {
+	return &socketMap{nonce: nonce, seen: map[string]bool{}, all: make(chan struct{})}
+}
+
+// onProbe records that client c received probe idx.
+func (m *socketMap) onProbe(c *client, idx int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if idx >= len(m.ids) || !c.done.CompareAndSwap(false, true) {
+		return
+	}
+	m.known = append(m.known, target{id: m.ids[idx], c: c})
+	if m.matched++; m.matched == m.want {
+		close(m.all)
+	}
+}
+
+// build lists the gateway's sockets, probes the IDs not probed yet with conc
+// workers and waits up to grace for every connection to be matched. A
+// gateway may list a socket only a little after its handshake completes, so
+// while some connections are unmatched it lists and probes again, up to
+// mapRounds times. It returns the matched sockets and how many were listed.
+func (m *socketMap) build(ctx context.Context, api *adminAPI, want, conc int, grace time.Duration) ([]target, int, error) {
+	m.mu.Lock()
+	m.want = want
+	m.mu.Unlock()
+	for range mapRounds {
+		listed, err := api.list(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		m.mu.Lock()
+		first := len(m.ids)
+		for _, id := range listed {
+			if !m.seen[id] {
+				m.seen[id] = true
+				m.ids = append(m.ids, id)
+			}
+		}
+		fresh := m.ids[first:len(m.ids):len(m.ids)]
+		m.mu.Unlock()
+		if len(fresh) == 0 {
+			break
+		}
+		if err := probe(ctx, api, fresh, first, m.nonce, conc); err != nil {
+			return nil, 0, err
+		}
+		t := time.NewTimer(grace)
+		select {
+		case <-m.all:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		if m.done() {
+			break
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.matched < m.want {
+		slog.Warn("some connections received no probe and are left out", "unmatched", m.want-m.matched)
+	}
+	return slices.Clone(m.known), len(m.seen), nil
+}
+
+// done reports whether every connection is matched.
+func (m *socketMap) done() bool {
+	select {
+	case <-m.all:
+		return true
+	default:
+		return false
+	}
+}
+
+// probe sends probe first+i to ids[i] with conc workers. Probes to sockets
+// of others are expected; a refused probe matters only if it was one of
+// ours, which then stays unmatched.
+func probe(ctx context.Context, api *adminAPI, ids []string, first int, nonce string, conc int) error {
 	p := newPacer(0, int64(len(ids)))
-	var failed atomic.Int64
 	var wg sync.WaitGroup
 	for range conc {
 		wg.Go(func() {
@@ -164,8 +233,7 @@ func probe(ctx context.Context, api *adminAPI, ids []string, nonce string, conc 
 				if !more {
 					return
 				}
-				if code, err := api.send(ctx, ids[i], probeMsg(nonce, int(i))); err != nil || code/100 != 2 {
-					failed.Add(1)
+				if code, err := api.send(ctx, ids[i], probeMsg(nonce, first+int(i))); err != nil || code/100 != 2 {
 					slog.Debug("probe not accepted", "id", ids[i], "status", code, "err", err)
 				}
 			}
@@ -174,14 +242,6 @@ func probe(ctx context.Context, api *adminAPI, ids []string, nonce string, conc 
 	wg.Wait()
 	if ctx.Err() != nil {
 		return fmt.Errorf("rest-send: probing interrupted: %w", ctx.Err())
-	}
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-allMatched:
-	case <-t.C:
-		slog.Warn("some connections received no probe; they are left out", "probes_refused", failed.Load())
-	case <-ctx.Done():
 	}
 	return nil
 }

@@ -17,7 +17,9 @@ import (
 
 // fakeGateway is a minimal stand-in for wsgw: WebSocket sockets get IDs,
 // and the admin API lists them (in pages of at most pageMax, to exercise
-// the cursor) and sends text messages to them.
+// the cursor) and sends text messages to them. Like a real gateway may, it
+// registers a socket just after the handshake has completed, so a client
+// can be connected before it is listed; opened receives each new ID.
 type fakeGateway struct {
 	gws.BuiltinEventHandler
 	token    string
@@ -25,12 +27,13 @@ type fakeGateway struct {
 	mu       sync.Mutex
 	sockets  map[string]*gws.Conn
 	next     int
+	opened   chan string
 }
 
 const pageMax = 3
 
-func newFakeGateway(t *testing.T, token string) *httptest.Server {
-	g := &fakeGateway{token: token, sockets: map[string]*gws.Conn{}}
+func newFakeGateway(t *testing.T, token string) (*httptest.Server, *fakeGateway) {
+	g := &fakeGateway{token: token, sockets: map[string]*gws.Conn{}, opened: make(chan string, 64)}
 	g.upgrader = gws.NewUpgrader(g, nil)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
@@ -40,15 +43,17 @@ func newFakeGateway(t *testing.T, token string) *httptest.Server {
 		}
 		g.mu.Lock()
 		g.next++
-		g.sockets[fmt.Sprintf("sock-%03d", g.next)] = socket
+		id := fmt.Sprintf("sock-%03d", g.next)
+		g.sockets[id] = socket
 		g.mu.Unlock()
+		g.opened <- id
 		go socket.ReadLoop()
 	})
 	mux.HandleFunc("GET /api/v1/websocket/sockets", g.auth(g.list))
 	mux.HandleFunc("POST /api/v1/websocket/sockets/{id}/send", g.auth(g.send))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return srv
+	return srv, g
 }
 
 func (g *fakeGateway) auth(h http.HandlerFunc) http.HandlerFunc {
@@ -101,7 +106,7 @@ func (g *fakeGateway) send(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestRESTSendAgainstFakeGateway(t *testing.T) {
-	srv := newFakeGateway(t, "s3cret")
+	srv, g := newFakeGateway(t, "s3cret")
 	wsURL := "ws" + srv.URL[len("http"):] + "/ws"
 	// Sockets of someone else: listed and probed, but never ours.
 	for range 2 {
@@ -111,10 +116,11 @@ func TestRESTSendAgainstFakeGateway(t *testing.T) {
 		}
 		go c.ReadLoop()
 		t.Cleanup(func() { _ = c.WriteClose(1000, nil) })
+		<-g.opened // listed before wsbench starts
 	}
 
 	rep := runJSON(t, "rest-send", "--url", wsURL, "--admin", srv.URL, "--token", "s3cret",
-		"--conns", "5", "--rest-concurrency", "2", "--duration", "200ms", "--drain", "5s")
+		"--conns", "5", "--rest-concurrency", "2", "--duration", "200ms", "--drain", "2s")
 	x := rep.Results.REST
 	if x.Listed != 7 || x.Matched != 5 {
 		t.Fatalf("listed %d, matched %d: want 7 listed (2 foreign), 5 matched", x.Listed, x.Matched)
@@ -131,7 +137,7 @@ func TestRESTSendAgainstFakeGateway(t *testing.T) {
 }
 
 func TestRESTSendFailsWithWrongToken(t *testing.T) {
-	srv := newFakeGateway(t, "right")
+	srv, _ := newFakeGateway(t, "right")
 	wsURL := "ws" + srv.URL[len("http"):] + "/ws"
 	err := run(t.Context(), []string{"rest-send", "--url", wsURL, "--admin", srv.URL, "--token", "wrong",
 		"--conns", "1", "--duration", "100ms"}, io.Discard, io.Discard)
