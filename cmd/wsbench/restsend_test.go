@@ -131,6 +131,8 @@ func TestRESTSendAgainstFakeGateway(t *testing.T) {
 	if x.Arrived != x.OK || x.Lost != 0 || x.Misrouted != 0 {
 		t.Fatalf("arrived %d of %d, lost %d, misrouted %d", x.Arrived, x.OK, x.Lost, x.Misrouted)
 	}
+	t.Logf("%d requests (%.0f/s), %d arrived; REST p50 %s, delivery p50 %s",
+		x.Requests, x.PerSec, x.Arrived, fmtNs(x.Latency.P50Ns), fmtNs(x.Delivery.P50Ns))
 	if x.Latency.Count != uint64(x.Requests) || x.Delivery.Count != uint64(x.Arrived) {
 		t.Fatalf("latency samples %d/%d, want %d/%d", x.Latency.Count, x.Delivery.Count, x.Requests, x.Arrived)
 	}
