@@ -147,6 +147,26 @@ func (c *conn) startClose() {
 	})
 }
 
+// ping writes a ping frame directly, bounded by timeout. It skips a
+// connection that is closing or has frames queued: its writer is busy, and
+// the next sweep will ping it. The write deadline is only cleared if no close
+// set its own meanwhile.
+func (c *conn) ping(timeout time.Duration) {
+	c.mu.Lock()
+	if c.closeCode != 0 || c.pending.Load() > 0 {
+		c.mu.Unlock()
+		return
+	}
+	_ = c.ws.SetWriteDeadline(time.Now().Add(timeout))
+	c.mu.Unlock()
+	err := c.ws.WritePing(nil)
+	c.mu.Lock()
+	if c.closeCode == 0 && err == nil {
+		_ = c.ws.SetWriteDeadline(time.Time{})
+	}
+	c.mu.Unlock()
+}
+
 // closedBy returns the code and reason this side closed with, if it did.
 func (c *conn) closedBy() (int, string, bool) {
 	c.mu.Lock()

@@ -119,7 +119,10 @@ type Gateway struct {
 	open    atomic.Int64
 	closing atomic.Bool
 	active  sync.WaitGroup // one per connection between upgrade and the end of its close event
-	stop    chan struct{}
+	stop    chan struct{}  // closed when Shutdown starts
+	halted  chan struct{}  // closed when Shutdown ends: script workers stop
+	runs    chan *scriptRun
+	runPool sync.Pool
 }
 
 // gatewayMetrics are the collectors the gateway touches per message,
@@ -134,9 +137,11 @@ type gatewayMetrics struct {
 func New(opts Options) (*Gateway, error) {
 	opts.setDefaults()
 	g := &Gateway{
-		opts: opts,
-		log:  opts.Logger,
-		stop: make(chan struct{}),
+		opts:   opts,
+		log:    opts.Logger,
+		stop:   make(chan struct{}),
+		halted: make(chan struct{}),
+		runs:   make(chan *scriptRun),
 		metrics: gatewayMetrics{
 			Metrics:             opts.Metrics,
 			refusedClosing:      opts.Metrics.SendsRefused.WithLabelValues("closing"),
@@ -164,14 +169,18 @@ func New(opts Options) (*Gateway, error) {
 	}
 	g.upgrader = gws.NewUpgrader(events{g}, &gws.ServerOption{
 		ReadMaxPayloadSize: opts.Limits.MaxMessageBytes,
-		// 1 KiB read buffers: a frame larger than the buffer is read straight
+		// 512-byte read buffers: a frame larger than the buffer is read straight
 		// into its message buffer, and idle connections stay small.
-		ReadBufferSize:   1024,
+		ReadBufferSize:   512,
 		CheckUtf8Enabled: true,
 		Recovery:         gws.Recovery,
 		Logger:           gwsLogger{g.log},
 		NewSession:       func() gws.SessionStorage { return &session{} },
 	})
+	g.runPool.New = func() any { return &scriptRun{done: make(chan struct{}, 1)} }
+	for range opts.Engine.PoolSize() {
+		go g.scriptWorker()
+	}
 	opts.Engine.SetService(g)
 	go g.sweep()
 	return g, nil
@@ -377,11 +386,53 @@ func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 	ev.Conn = c
 	c.beginEvent()
 	defer c.endEvent()
-	err := g.opts.Engine.Run(context.Background(), h, ev)
+	err := g.handOff(h, ev)
 	if err != nil {
 		g.log.Warn("script error", "socket_id", c.info.ID, "route", c.info.Route, "event", ev.Type.String(), "err", err)
 	}
 	return err
+}
+
+// scriptRun carries one event from a read loop to a script worker and back.
+type scriptRun struct {
+	h    *runtime.Handler
+	ev   runtime.Event
+	err  error
+	done chan struct{}
+}
+
+// handOff runs the event on a script worker and waits for it, so the events
+// of one connection stay serial. Scripts run on the workers' stacks rather
+// than the read loops': goja's deep frames would otherwise grow every idle
+// connection's goroutine stack, and that costs more memory across many
+// connections than the hand-off costs time.
+func (g *Gateway) handOff(h *runtime.Handler, ev *runtime.Event) error {
+	r := g.runPool.Get().(*scriptRun)
+	r.h, r.ev = h, *ev
+	defer func() {
+		r.h, r.ev, r.err = nil, runtime.Event{}, nil
+		g.runPool.Put(r)
+	}()
+	select {
+	case g.runs <- r:
+	case <-g.halted:
+		return runtime.ErrClosed
+	}
+	<-r.done
+	return r.err
+}
+
+// scriptWorker runs handed-off events until the gateway halts.
+func (g *Gateway) scriptWorker() {
+	for {
+		select {
+		case r := <-g.runs:
+			r.err = g.opts.Engine.Run(context.Background(), r.h, &r.ev)
+			r.done <- struct{}{}
+		case <-g.halted:
+			return
+		}
+	}
 }
 
 // finish ends a connection once: its close event, deregistration, metrics and
@@ -411,11 +462,22 @@ func (g *Gateway) finish(c *conn, code int, reason string) {
 
 // sweep pings connections that have been quiet for half the idle timeout and
 // closes those quiet for all of it. One goroutine for the node costs less
-// than a timer per connection.
+// than a timer per connection; pings are written by a few pinger goroutines,
+// not through each connection's async queue, so a ping round does not start
+// a writer goroutine per connection.
 func (g *Gateway) sweep() {
 	idle := g.opts.Limits.IdleTimeout
 	t := time.NewTicker(max(idle/4, 10*time.Millisecond))
 	defer t.Stop()
+	due := make(chan *conn, 1024)
+	defer close(due)
+	for range pingers {
+		go func() {
+			for c := range due {
+				c.ping(idle / 2)
+			}
+		}()
+	}
 	for {
 		select {
 		case <-g.stop:
@@ -427,12 +489,19 @@ func (g *Gateway) sweep() {
 				case quiet >= idle:
 					_ = c.Close(1001, "idle timeout")
 				case quiet >= idle/2:
-					_ = c.write(gws.OpcodePing, nil)
+					select {
+					case due <- c:
+					case <-g.stop:
+					}
 				}
 			})
 		}
 	}
 }
+
+// pingers is how many goroutines write pings; a client whose socket buffer
+// is full holds one of them for at most the ping's write timeout.
+const pingers = 4
 
 // Shutdown stops accepting connections, closes every socket with 1001, waits
 // for their close events and deregistration until ctx ends, then stops the engine.
@@ -454,6 +523,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		g.conns.each(func(c *conn) { _ = c.ws.NetConn().Close() })
 	}
 	g.opts.Engine.Close()
+	close(g.halted)
 	return err
 }
 

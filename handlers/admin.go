@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/http/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +43,7 @@ var Routes = []string{
 	"GET /api/v1/solution/health",
 	"GET /api/v1/openapi.yaml",
 	"GET /metrics",
+	"GET /debug/pprof/",
 }
 
 // Admin returns the admin listener's handler.
@@ -60,6 +62,7 @@ func Admin(opts AdminOptions) http.Handler {
 		Routes[5]: Health(opts.Health),
 		Routes[6]: http.HandlerFunc(serveOpenAPI),
 		Routes[7]: promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
+		Routes[8]: http.HandlerFunc(profile),
 	}
 	mux := http.NewServeMux()
 	allowed := map[string][]string{} // path -> methods
@@ -81,6 +84,25 @@ func Admin(opts AdminOptions) http.Handler {
 }
 
 type admin struct{ opts AdminOptions }
+
+// profile serves the Go runtime's profiles (pprof) under /debug/pprof/, for
+// the operator measuring where CPU and memory go.
+func profile(w http.ResponseWriter, r *http.Request) {
+	switch name := strings.TrimPrefix(r.URL.Path, "/debug/pprof/"); name {
+	case "":
+		pprof.Index(w, r)
+	case "profile":
+		pprof.Profile(w, r)
+	case "trace":
+		pprof.Trace(w, r)
+	case "symbol":
+		pprof.Symbol(w, r)
+	case "cmdline":
+		pprof.Cmdline(w, r)
+	default:
+		pprof.Handler(name).ServeHTTP(w, r)
+	}
+}
 
 // methodNotAllowed answers a known path asked with another method.
 func methodNotAllowed(methods []string) http.Handler {

@@ -141,6 +141,9 @@ func New(opts Options) *Engine {
 	return e
 }
 
+// PoolSize is how many scripts may run at once.
+func (e *Engine) PoolSize() int { return e.opts.PoolSize }
+
 // SetService sets the service behind the Websocket global.
 func (e *Engine) SetService(s Service) { e.service.Store(&s) }
 
