@@ -32,6 +32,8 @@ type conn struct {
 	out      atomic.Int64
 	dropped  atomic.Int64
 	closing  atomic.Bool
+	// scriptVersion is the version of the script the last event ran.
+	scriptVersion atomic.Int64
 
 	// mu guards the close decision, which may come from any goroutine, and
 	// defers a close asked for during the connection's own event.
@@ -182,6 +184,7 @@ func (c *conn) snapshot() *wsgw.Socket {
 		MessagesIn:      c.in.Load(),
 		MessagesOut:     c.out.Load(),
 		MessagesDropped: c.dropped.Load(),
+		ScriptVersion:   c.scriptVersion.Load(),
 	}
 }
 

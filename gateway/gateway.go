@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,24 +44,14 @@ type Limits struct {
 	MaxConnectionsPerIP int
 }
 
-// Endpoint configures one WebSocket path.
-type Endpoint struct {
-	Path           string
-	Handler        *runtime.Handler
-	AllowedOrigins []string
-}
-
 // Options configure a Gateway. Zero fields get defaults from setDefaults.
 type Options struct {
-	NodeID    string
-	Limits    Limits
-	Endpoints []Endpoint
-	// EventHandler, when set, receives every event of every endpoint.
-	EventHandler *runtime.Handler
-	Engine       *runtime.Engine
-	Store        store.Store
-	Logger       *slog.Logger
-	Metrics      *metrics.Metrics
+	NodeID  string
+	Limits  Limits
+	Engine  *runtime.Engine
+	Store   store.Store
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
 }
 
 func (o *Options) setDefaults() {
@@ -99,19 +88,11 @@ func (o *Options) setDefaults() {
 	}
 }
 
-// endpoint is a routed path and what its connections need.
-type endpoint struct {
-	path    string
-	handler atomic.Pointer[runtime.Handler]
-	origins []*regexp.Regexp
-}
-
 // Gateway serves WebSocket endpoints and the Websocket service.
 type Gateway struct {
 	opts     Options
 	log      *slog.Logger
 	metrics  gatewayMetrics
-	router   router
 	upgrader *gws.Upgrader
 	conns    connTable
 
@@ -123,6 +104,8 @@ type Gateway struct {
 	halted  chan struct{}  // closed when Shutdown ends: script workers stop
 	runs    chan *scriptRun
 	runPool sync.Pool
+
+	deployments // endpoints, the router and the event handler
 }
 
 // gatewayMetrics are the collectors the gateway touches per message,
@@ -133,7 +116,8 @@ type gatewayMetrics struct {
 	rejected                            func(reason string)
 }
 
-// New builds a gateway. It starts the idle sweeper; call Shutdown to stop.
+// New builds a gateway with no endpoints: Deploy adds them. It starts the
+// idle sweeper and the script workers; call Shutdown to stop.
 func New(opts Options) (*Gateway, error) {
 	opts.setDefaults()
 	g := &Gateway{
@@ -150,23 +134,7 @@ func New(opts Options) (*Gateway, error) {
 		},
 	}
 	g.conns.init()
-	for _, e := range opts.Endpoints {
-		ep := &endpoint{path: e.Path}
-		ep.handler.Store(e.Handler)
-		for _, o := range e.AllowedOrigins {
-			re, err := regexp.Compile(anchor(o))
-			if err != nil {
-				return nil, fmt.Errorf("endpoint %s: allowed origin %q: %w", e.Path, o, err)
-			}
-			ep.origins = append(ep.origins, re)
-		}
-		if e.Handler == nil && opts.EventHandler == nil {
-			return nil, fmt.Errorf("endpoint %s has no script", e.Path)
-		}
-		if err := g.router.add(ep); err != nil {
-			return nil, err
-		}
-	}
+	g.deployments.init()
 	g.upgrader = gws.NewUpgrader(events{g}, &gws.ServerOption{
 		ReadMaxPayloadSize: opts.Limits.MaxMessageBytes,
 		// 512-byte read buffers: a frame larger than the buffer is read straight
@@ -186,24 +154,13 @@ func New(opts Options) (*Gateway, error) {
 	return g, nil
 }
 
-// anchor makes an allowed-origin pattern match the whole Origin header.
-func anchor(pattern string) string {
-	if !strings.HasPrefix(pattern, "^") {
-		pattern = "^(?:" + pattern + ")"
-	}
-	if !strings.HasSuffix(pattern, "$") {
-		pattern += "$"
-	}
-	return pattern
-}
-
 // NodeID is the name of this node in the cluster.
 func (g *Gateway) NodeID() string { return g.opts.NodeID }
 
 // ServeHTTP upgrades requests for an endpoint; everything is checked before
 // the upgrade, so a refusal is a plain HTTP answer.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ep, pathParams := g.router.match(r.URL.EscapedPath())
+	ep, pathParams := g.routes.Load().match(r.URL.EscapedPath())
 	if ep == nil {
 		g.refuse(w, http.StatusNotFound, "no_endpoint", "no WebSocket endpoint at "+r.URL.Path)
 		return
@@ -247,18 +204,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func isUpgrade(r *http.Request) bool {
 	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket") &&
 		strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
-}
-
-func (ep *endpoint) allowsOrigin(origin string) bool {
-	if len(ep.origins) == 0 || origin == "" {
-		return true
-	}
-	for _, re := range ep.origins {
-		if re.MatchString(origin) {
-			return true
-		}
-	}
-	return false
 }
 
 // refuse answers an upgrade request with an HTTP error; reason labels the
@@ -379,10 +324,11 @@ func (g *Gateway) serve(c *conn) {
 
 // runEvent runs one event of c on the read loop, one at a time per connection.
 func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
-	h := g.opts.EventHandler
-	if h == nil {
-		h = c.endpoint.handler.Load()
+	h := c.endpoint.handler.Load()
+	if eh := g.eventHandler.Load(); eh != nil {
+		h = eh
 	}
+	c.scriptVersion.Store(h.Version)
 	ev.Conn = c
 	c.beginEvent()
 	defer c.endEvent()

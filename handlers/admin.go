@@ -22,7 +22,9 @@ import (
 // AdminOptions configure the admin listener's handler.
 type AdminOptions struct {
 	Service Service
-	Health  HealthFunc
+	// Deployer serves the deploy API; nil leaves it out.
+	Deployer Deployer
+	Health   HealthFunc
 	// Gatherer serves /metrics; nil serves the default registry.
 	Gatherer prometheus.Gatherer
 	// Token, when set, is required as a bearer token on every call (health
@@ -33,7 +35,8 @@ type AdminOptions struct {
 	MaxMessageBytes int
 }
 
-// Routes lists the admin API's patterns, as registered and as documented.
+// Routes lists the admin API's patterns, as registered and as documented
+// (the deploy routes follow them when a Deployer is set).
 var Routes = []string{
 	"GET /api/v1/websocket/sockets",
 	"DELETE /api/v1/websocket/sockets",
@@ -45,6 +48,9 @@ var Routes = []string{
 	"GET /metrics",
 	"GET /debug/pprof/",
 }
+
+// AllRoutes lists every pattern the admin API serves with a Deployer.
+func AllRoutes() []string { return append(append([]string(nil), Routes...), deployRoutes...) }
 
 // Admin returns the admin listener's handler.
 func Admin(opts AdminOptions) http.Handler {
@@ -63,6 +69,11 @@ func Admin(opts AdminOptions) http.Handler {
 		Routes[6]: http.HandlerFunc(serveOpenAPI),
 		Routes[7]: promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
 		Routes[8]: http.HandlerFunc(profile),
+	}
+	if opts.Deployer != nil {
+		for pattern, h := range (deployAPI{opts.Deployer}).handlers() {
+			handlers[pattern] = h
+		}
 	}
 	mux := http.NewServeMux()
 	allowed := map[string][]string{} // path -> methods

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -215,9 +216,13 @@ func (e *Engine) handlerMetrics(h *Handler) *handlerMetrics {
 		return hm
 	}
 	hm := &handlerMetrics{}
+	label, version := h.Label, strconv.FormatInt(h.Version, 10)
+	if label == "" {
+		label = h.Name
+	}
 	for t := Open; t <= Close; t++ {
-		hm.runs[t] = e.opts.Metrics.ScriptRuns.WithLabelValues(t.String())
-		hm.errors[t] = e.opts.Metrics.ScriptErrors.WithLabelValues(t.String())
+		hm.runs[t] = e.opts.Metrics.ScriptRuns.WithLabelValues(t.String(), label, version)
+		hm.errors[t] = e.opts.Metrics.ScriptErrors.WithLabelValues(t.String(), label, version)
 	}
 	h.events.Store(hm)
 	return hm

@@ -42,6 +42,7 @@ func TestBadStartsExitNonZeroNamingTheProblem(t *testing.T) {
 		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, "", []string{"nope.yaml"}},
 		{"unknown key", nil, "listen: ':0'\nlimitz: {}\nendpoints: [{path: /a, script: ok.js}]\n", []string{"gw.yaml:2:", "limitz"}},
 		{"script does not compile", nil, "endpoints: [{path: /a, script: broken.js}]\n", []string{"gw.yaml", "endpoints[0].script", "broken.js:2:9"}},
+		{"--check compiles scripts", []string{"--check"}, "endpoints: [{path: /a, script: broken.js}]\n", []string{"endpoints[0].script", "broken.js:2:9"}},
 		{"event handler without the function", nil, "event_handler: handler.js\nendpoints: [{path: /a, script: ok.js}]\n", []string{"event_handler", "handle_websocket_websocket_info"}},
 		{"bad endpoint path", nil, "endpoints: [{path: '/a/{1}', script: ok.js}]\n", []string{"endpoints", "parameter name"}},
 		{"public admin without token", nil, "admin: {listen: '0.0.0.0:0'}\nendpoints: [{path: /a, script: ok.js}]\n", []string{"admin.listen", "token"}},

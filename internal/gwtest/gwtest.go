@@ -18,6 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
@@ -58,21 +59,6 @@ func New(t *testing.T, o Options) *Harness {
 	logger := slog.New(logs)
 	m := metrics.New(nil)
 	engine := runtime.New(runtime.Options{PoolSize: o.PoolSize, Timeout: o.Timeout, Logger: logger, Metrics: m})
-	var endpoints []gateway.Endpoint
-	for path, src := range o.Scripts {
-		h, err := runtime.Compile(path, src)
-		if err != nil {
-			t.Fatalf("compile %s: %v", path, err)
-		}
-		endpoints = append(endpoints, gateway.Endpoint{Path: path, Handler: h, AllowedOrigins: o.Origins[path]})
-	}
-	var eh *runtime.Handler
-	if o.EventHandler != "" {
-		var err error
-		if eh, err = runtime.CompileEventHandler("handler.js", o.EventHandler); err != nil {
-			t.Fatal(err)
-		}
-	}
 	st := o.Store
 	if st == nil {
 		st = memory.New()
@@ -81,11 +67,21 @@ func New(t *testing.T, o Options) *Harness {
 		o.NodeID = "test-node"
 	}
 	gw, err := gateway.New(gateway.Options{
-		NodeID: o.NodeID, Limits: o.Limits, Endpoints: endpoints, EventHandler: eh,
-		Engine: engine, Store: st, Logger: logger, Metrics: m,
+		NodeID: o.NodeID, Limits: o.Limits, Engine: engine, Store: st, Logger: logger, Metrics: m,
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for path, src := range o.Scripts {
+		dep := wsgw.Deployment{Path: path, Script: src, AllowedOrigins: o.Origins[path], Source: "config"}
+		if _, _, err := gw.Deploy(context.Background(), dep); err != nil {
+			t.Fatalf("deploy %s: %v", path, err)
+		}
+	}
+	if o.EventHandler != "" {
+		if _, _, err := gw.Deploy(context.Background(), wsgw.Deployment{Script: o.EventHandler, Name: "handler.js", Source: "config"}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	srv := httptest.NewServer(gw)
 	h := &Harness{t: t, GW: gw, Srv: srv, Store: st, Engine: engine, Logs: logs}
