@@ -32,7 +32,7 @@ const WaitFor = 15 * time.Second
 
 // harness is a gateway on a loopback httptest server, with its logs captured.
 type Harness struct {
-	t      *testing.T
+	t      testing.TB
 	GW     *gateway.Gateway
 	Srv    *httptest.Server
 	Store  store.Store
@@ -53,7 +53,7 @@ type Options struct {
 	NodeID string
 }
 
-func New(t *testing.T, o Options) *Harness {
+func New(t testing.TB, o Options) *Harness {
 	t.Helper()
 	logs := NewLogSink()
 	logger := slog.New(logs)
@@ -101,7 +101,7 @@ func (h *Harness) URL(path string) string {
 // client is a WebSocket client from an independent library, with its TCP
 // connection at hand for abrupt drops.
 type Client struct {
-	t   *testing.T
+	t   testing.TB
 	WS  *websocket.Conn
 	TCP net.Conn
 }
@@ -237,7 +237,7 @@ func (s *LogSink) Handle(_ context.Context, r slog.Record) error {
 }
 
 // wait returns the first record matching pred, waiting for it to be logged.
-func (s *LogSink) Wait(t *testing.T, what string, pred func(map[string]any) bool) map[string]any {
+func (s *LogSink) Wait(t testing.TB, what string, pred func(map[string]any) bool) map[string]any {
 	t.Helper()
 	deadline := time.After(WaitFor)
 	seen := 0
@@ -286,7 +286,7 @@ func ScriptLine(id, event, msg string) func(map[string]any) bool {
 }
 
 // eventually polls cond, for state that has no signal of its own.
-func Eventually(t *testing.T, what string, cond func() bool) {
+func Eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(WaitFor)
 	for !cond() {
