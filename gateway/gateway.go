@@ -61,8 +61,10 @@ type Options struct {
 	EventHandler *runtime.Handler
 	Engine       *runtime.Engine
 	Store        store.Store
-	Logger       *slog.Logger
-	Metrics      *metrics.Metrics
+	// Cluster reaches the sockets of other nodes; nil is a single node.
+	Cluster Cluster
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
 }
 
 func (o *Options) setDefaults() {
@@ -173,6 +175,9 @@ func New(opts Options) (*Gateway, error) {
 		NewSession:       func() gws.SessionStorage { return &session{} },
 	})
 	opts.Engine.SetService(g)
+	if opts.Cluster != nil {
+		opts.Cluster.Handle(localNode{g})
+	}
 	go g.sweep()
 	return g, nil
 }
