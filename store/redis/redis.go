@@ -188,9 +188,8 @@ func New(opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Client is the go-redis client, for tools and tests that look at the
-// registry directly.
-func (s *Store) Client() goredis.UniversalClient { return s.client }
+// KeyPrefix is the prefix of every key and channel of the store.
+func (s *Store) KeyPrefix() string { return s.opts.KeyPrefix }
 
 // Register records info, which must be of this node, and queues it for
 // Redis; it never waits for Redis.

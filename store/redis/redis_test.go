@@ -18,6 +18,7 @@ func TestContract(t *testing.T) {
 func TestCluster(t *testing.T) {
 	b := clusterBackend(redistest.StartCluster(t))
 	t.Run("Contract", func(t *testing.T) { runContract(t, b) })
+	t.Run("MultiNode", func(t *testing.T) { runMultiNode(t, b) })
 }
 
 func runContract(t *testing.T, b backend) {
