@@ -26,7 +26,6 @@ const startTimeout = 20 * time.Second
 type Server struct {
 	Addr string
 
-	t       testing.TB
 	dir     string
 	args    []string
 	mu      sync.Mutex
@@ -46,7 +45,7 @@ func StartServer(t testing.TB, cluster bool) *Server {
 	if _, err := exec.LookPath("redis-cli"); cluster && err != nil {
 		Unavailable(t, "no redis-cli binary on PATH: %v", err)
 	}
-	s := &Server{t: t, dir: t.TempDir()}
+	s := &Server{dir: t.TempDir()}
 	for attempt := 0; ; attempt++ {
 		port := freePort(t)
 		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
@@ -126,17 +125,14 @@ func (s *Server) start(bin string) error {
 
 // Stop kills the server at once, as a crash would; clients see their
 // connections reset and new ones refused.
-func (s *Server) Stop() {
-	s.t.Helper()
-	s.kill()
-}
+func (s *Server) Stop() { s.kill() }
 
 // Restart starts the server again on the same port, empty.
-func (s *Server) Restart() {
-	s.t.Helper()
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
 	bin, _ := exec.LookPath("redis-server")
 	if err := s.start(bin); err != nil {
-		s.t.Fatalf("restarting redis-server: %v", err)
+		t.Fatalf("restarting redis-server: %v", err)
 	}
 }
 
@@ -204,4 +200,25 @@ func (cl *Cluster) waitConsistent(ctx context.Context) error {
 		_ = c.Close()
 	}
 	return nil
+}
+
+// Stop kills every server of the cluster at once.
+func (cl *Cluster) Stop() {
+	for _, s := range cl.Servers {
+		s.Stop()
+	}
+}
+
+// Restart starts every server again, empty but with its cluster
+// configuration, and waits until the cluster serves every slot again.
+func (cl *Cluster) Restart(t testing.TB) {
+	t.Helper()
+	for _, s := range cl.Servers {
+		s.Restart(t)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if err := cl.waitConsistent(ctx); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -26,6 +26,10 @@ func newClient(o *Options) (goredis.UniversalClient, error) {
 		ContextTimeoutEnabled: true,
 		// CLIENT SETINFO is not worth an error line on servers before 7.2.
 		DisableIdentity: true,
+		// One dial per attempt: a command already retries (MaxRetries), and
+		// five dials per attempt would hide an outage from the health probe
+		// for seconds.
+		DialerRetries: 1,
 	}
 	var tlsConfig *tls.Config
 	for _, a := range o.Addrs {

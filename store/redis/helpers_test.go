@@ -24,19 +24,23 @@ const testHeartbeat = 100 * time.Millisecond
 type backend struct {
 	addrs   []string
 	cluster bool
-	server  *redistest.Server // set when the test owns the server
+	// owned is set when the test owns the servers, and may stop them.
+	owned interface {
+		Stop()
+		Restart(t testing.TB)
+	}
 }
 
-func sharedBackend(t *testing.T) backend {
+func sharedBackend(t testing.TB) backend {
 	return backend{addrs: []string{redistest.Addr(t)}}
 }
 
 func clusterBackend(cl *redistest.Cluster) backend {
-	return backend{addrs: cl.Addrs, cluster: true}
+	return backend{addrs: cl.Addrs, cluster: true, owned: cl}
 }
 
 // client is a plain go-redis client on the backend, for looking at keys.
-func (b backend) client(t *testing.T) goredis.UniversalClient {
+func (b backend) client(t testing.TB) goredis.UniversalClient {
 	c := goredis.NewUniversalClient(&goredis.UniversalOptions{
 		Addrs: b.addrs, IsClusterMode: b.cluster, DisableIdentity: true,
 	})
@@ -46,7 +50,7 @@ func (b backend) client(t *testing.T) goredis.UniversalClient {
 
 // open makes the store of node under prefix, closed (and the prefix wiped)
 // when the test ends.
-func (b backend) open(t *testing.T, prefix, node string, o redisstore.Options) *redisstore.Store {
+func (b backend) open(t testing.TB, prefix, node string, o redisstore.Options) *redisstore.Store {
 	t.Helper()
 	o.Addrs, o.Cluster, o.KeyPrefix, o.NodeID = b.addrs, b.cluster, prefix, node
 	if o.HeartbeatInterval == 0 {
@@ -65,7 +69,7 @@ func (b backend) open(t *testing.T, prefix, node string, o redisstore.Options) *
 	admin := b.client(t)
 	t.Cleanup(func() {
 		_ = s.Close()
-		if b.server == nil {
+		if b.owned == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			_ = redistest.DeletePrefix(ctx, admin, prefix)

@@ -49,7 +49,7 @@ if (websocketInfo.type === "data") {
 // node is one in-process gateway node: the gateway on an httptest server,
 // its admin REST API on another, and its Redis store.
 type node struct {
-	t       *testing.T
+	t       testing.TB
 	id      string
 	store   *redisstore.Store
 	gw      *gateway.Gateway
@@ -59,7 +59,13 @@ type node struct {
 }
 
 // startNode starts node id of the cluster under prefix on b.
-func (b backend) startNode(t *testing.T, prefix, id string) *node {
+func (b backend) startNode(t testing.TB, prefix, id string) *node {
+	t.Helper()
+	return b.startNodeWith(t, prefix, id, testHeartbeat)
+}
+
+// startNodeWith starts a node that heartbeats every heartbeat.
+func (b backend) startNodeWith(t testing.TB, prefix, id string, heartbeat time.Duration) *node {
 	t.Helper()
 	logger := testLogger()
 	m := metrics.New(prometheus.NewRegistry())
@@ -68,7 +74,7 @@ func (b backend) startNode(t *testing.T, prefix, id string) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := b.open(t, prefix, id, redisstore.Options{Logger: logger, Metrics: m})
+	st := b.open(t, prefix, id, redisstore.Options{Logger: logger, Metrics: m, HeartbeatInterval: heartbeat})
 	gw, err := gateway.New(gateway.Options{
 		NodeID:    id,
 		Endpoints: []gateway.Endpoint{{Path: "/relay", Handler: h}},
@@ -92,7 +98,7 @@ func (b backend) startNode(t *testing.T, prefix, id string) *node {
 }
 
 // startNodes starts nodes node-0 … node-(count-1) sharing a fresh prefix.
-func (b backend) startNodes(t *testing.T, count int) []*node {
+func (b backend) startNodes(t testing.TB, count int) []*node {
 	prefix := redistest.Prefix()
 	nodes := make([]*node, count)
 	for i := range nodes {
@@ -110,7 +116,7 @@ func (n *node) kill() {
 
 // client is a real WebSocket client of one node, that knows its socket ID.
 type client struct {
-	t  *testing.T
+	t  testing.TB
 	ws *websocket.Conn
 	id string
 }
@@ -247,7 +253,7 @@ func (n *node) health() (int, string) {
 }
 
 // flushAll makes every node's registrations visible to every other.
-func flushAll(t *testing.T, nodes ...*node) {
+func flushAll(t testing.TB, nodes ...*node) {
 	t.Helper()
 	for _, n := range nodes {
 		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
@@ -270,7 +276,7 @@ func ids(clients ...*client) []string {
 }
 
 // eventually polls cond, for state that has no signal of its own.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(waitFor)
 	for !cond() {

@@ -106,9 +106,13 @@ func (s *Store) purgeNode(ctx context.Context, p purge) {
 			break
 		}
 	}
-	if err := s.client.SRem(ctx, s.keys.nodes(), p.node).Err(); err != nil {
+	removed, err := s.client.SRem(ctx, s.keys.nodes(), p.node).Result()
+	if err != nil {
 		s.fail("purge", err)
 		return
+	}
+	if removed == 0 && total == 0 {
+		return // another node purged it first
 	}
 	reason := "heartbeat_expired"
 	if p.force {

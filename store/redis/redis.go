@@ -91,6 +91,10 @@ func (o *Options) setDefaults() {
 // ioTimeout bounds one round trip of the background goroutines.
 const ioTimeout = 10 * time.Second
 
+// pingTimeout bounds Ping, so that a Redis that does not answer fails the
+// health probe instead of hanging it.
+const pingTimeout = 2 * time.Second
+
 // Store is a node's view of the registry in Redis, and its end of the
 // cluster bus. Create it with New; Close leaves the cluster.
 type Store struct {
@@ -115,9 +119,9 @@ type Store struct {
 	resub      chan struct{} // the inbox should be subscribed again
 	needResync atomic.Bool
 	failing    atomic.Bool
-	// silentBeats counts heartbeats whose ping to this node's own inbox
-	// reached no subscriber; only the writer goroutine touches it.
-	silentBeats int
+	// silentSince is when the heartbeat's ping to this node's own inbox
+	// began to reach no subscriber; only the writer goroutine touches it.
+	silentSince time.Time
 
 	handler    atomic.Pointer[gateway.Local]
 	subscribed atomic.Bool
@@ -269,6 +273,8 @@ func (s *Store) Flush(ctx context.Context) error {
 // answers, the registry holds every local socket, and the inbox is
 // subscribed. Its error is the reason, for the health probe.
 func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
 	if err := s.client.Ping(ctx).Err(); err != nil {
 		return unavailable(err)
 	}

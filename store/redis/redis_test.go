@@ -16,9 +16,13 @@ func TestContract(t *testing.T) {
 // TestCluster runs everything that the single server runs on a real
 // three-master Redis Cluster, started once for all of it.
 func TestCluster(t *testing.T) {
-	b := clusterBackend(redistest.StartCluster(t))
+	cl := redistest.StartCluster(t)
+	b := clusterBackend(cl)
 	t.Run("Contract", func(t *testing.T) { runContract(t, b) })
 	t.Run("MultiNode", func(t *testing.T) { runMultiNode(t, b) })
+	t.Run("SlotMigration", func(t *testing.T) { testSlotMigration(t, b, cl) })
+	// Last: it stops the whole cluster and starts it again, empty.
+	t.Run("Outage", func(t *testing.T) { testOutage(t, b) })
 }
 
 func runContract(t *testing.T, b backend) {

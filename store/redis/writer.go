@@ -218,19 +218,26 @@ func (s *Store) heartbeat() {
 }
 
 // checkInbox takes the result of the heartbeat's ping to this node's own
-// inbox. It is the proof that other nodes' commands arrive; two heartbeats
-// without it and the inbox is subscribed again from scratch.
+// inbox. It is the proof that other nodes' commands arrive. go-redis
+// resubscribes by itself after a lost connection; if the inbox stays
+// without a subscriber for two heartbeat intervals, it is subscribed again
+// from scratch.
 func (s *Store) checkInbox(reached bool) {
 	if reached {
 		s.subscribed.Store(true)
-		s.silentBeats = 0
+		s.silentSince = time.Time{}
 		return
 	}
 	s.subscribed.Store(false)
-	if s.silentBeats++; s.silentBeats >= 2 {
-		s.silentBeats = 0
+	now := time.Now()
+	if s.silentSince.IsZero() {
+		s.silentSince = now
+		return
+	}
+	if now.Sub(s.silentSince) >= 2*s.opts.HeartbeatInterval {
+		s.silentSince = time.Time{}
 		s.errs("subscribe").Inc()
-		s.log.Warn("this node's inbox has no subscriber in Redis; subscribing again")
+		s.log.Warn("this node's inbox has had no subscriber in Redis for two heartbeats; subscribing again")
 		s.signal(s.resub)
 	}
 }
