@@ -189,6 +189,7 @@ func (s *Store) canRequest(node string) error {
 // busError counts, logs and answers a failure to reach Redis on the request
 // path.
 func (s *Store) busError(op string, err error) error {
+	s.unreachable(err)
 	s.errs(op).Inc()
 	s.log.Error("cluster bus unavailable", "op", op, "err", err)
 	return wsgw.Errorf(wsgw.EUnavailable, "the cluster bus (Redis) is unavailable")

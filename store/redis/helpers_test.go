@@ -15,9 +15,13 @@ import (
 	redisstore "github.com/wsgw/wsgw/store/redis"
 )
 
-// testHeartbeat keeps the tests of node loss short: a node is dead 300ms
-// after its last heartbeat.
-const testHeartbeat = 100 * time.Millisecond
+// testHeartbeat is long enough that a stall of a Redis shared with other
+// test runs does not make a live node look dead (TTL 3s)...
+const testHeartbeat = time.Second
+
+// ...and fastHeartbeat keeps the tests of node loss short: a node is dead
+// 450ms after its last heartbeat.
+const fastHeartbeat = 150 * time.Millisecond
 
 // backend is a Redis deployment that tests run on: the shared server, a
 // throwaway one, or a three-master cluster.

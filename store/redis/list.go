@@ -22,6 +22,7 @@ func (s *Store) List(ctx context.Context, cursor string, limit int) ([]string, s
 	}
 	nodes, err := s.client.SMembers(ctx, s.keys.nodes()).Result()
 	if err != nil {
+		s.unreachable(err)
 		return nil, "", unavailable(err)
 	}
 	if !slices.Contains(nodes, s.node) {
@@ -42,6 +43,7 @@ func (s *Store) List(ctx context.Context, cursor string, limit int) ([]string, s
 		pages[i] = pipe.ZRangeByLex(ctx, s.keys.sockets(n), rng)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
+		s.unreachable(err)
 		return nil, "", unavailable(err)
 	}
 	var ids []string

@@ -192,7 +192,7 @@ func testCloseAll(t *testing.T, b backend) {
 }
 
 func testKilledNodePurged(t *testing.T, b backend) {
-	nodes := b.startNodes(t, 2)
+	nodes := b.startNodesWith(t, 2, fastHeartbeat)
 	a, dead := nodes[0], nodes[1]
 	survivor := a.dial()
 	ghost1, ghost2 := dead.dial(), dead.dial()
@@ -205,7 +205,7 @@ func testKilledNodePurged(t *testing.T, b backend) {
 	eventually(t, "the dead node's sockets to leave the list", func() bool {
 		return slices.Equal(a.list(), []string{survivor.id})
 	})
-	t.Logf("list clean %v after the kill (heartbeat %v, TTL %v)", time.Since(killed).Round(time.Millisecond), testHeartbeat, 3*testHeartbeat)
+	t.Logf("list clean %v after the kill (heartbeat %v, TTL %v)", time.Since(killed).Round(time.Millisecond), fastHeartbeat, 3*fastHeartbeat)
 	admin := b.client(t)
 	eventually(t, "the dead node's records to be purged from Redis", func() bool {
 		for _, key := range ghostKeys(a, ghost1.id, ghost2.id) { // one by one: they live on different cluster slots
@@ -234,7 +234,7 @@ func ghostKeys(n *node, ids ...string) []string {
 }
 
 func testKilledNodeSend(t *testing.T, b backend) {
-	nodes := b.startNodes(t, 2)
+	nodes := b.startNodesWith(t, 2, fastHeartbeat)
 	a, dead := nodes[0], nodes[1]
 	ghost := dead.dial()
 	flushAll(t, nodes...)

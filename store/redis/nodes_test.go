@@ -99,10 +99,14 @@ func (b backend) startNodeWith(t testing.TB, prefix, id string, heartbeat time.D
 
 // startNodes starts nodes node-0 … node-(count-1) sharing a fresh prefix.
 func (b backend) startNodes(t testing.TB, count int) []*node {
+	return b.startNodesWith(t, count, testHeartbeat)
+}
+
+func (b backend) startNodesWith(t testing.TB, count int, heartbeat time.Duration) []*node {
 	prefix := redistest.Prefix()
 	nodes := make([]*node, count)
 	for i := range nodes {
-		nodes[i] = b.startNode(t, prefix, fmt.Sprintf("node-%d", i))
+		nodes[i] = b.startNodeWith(t, prefix, fmt.Sprintf("node-%d", i), heartbeat)
 	}
 	return nodes
 }

@@ -120,8 +120,11 @@ type Store struct {
 	needResync atomic.Bool
 	failing    atomic.Bool
 	// silentSince is when the heartbeat's ping to this node's own inbox
-	// began to reach no subscriber; only the writer goroutine touches it.
+	// began to reach no subscriber, and joined is what the heartbeat key
+	// holds: when the node last (re)wrote its registry, in Unix ms, for
+	// operators reading Redis. Only the writer goroutine touches them.
 	silentSince time.Time
+	joined      string
 
 	handler    atomic.Pointer[gateway.Local]
 	subscribed atomic.Bool
@@ -246,6 +249,7 @@ func (s *Store) Get(ctx context.Context, id string) (*wsgw.SocketInfo, error) {
 		return nil, store.ErrNotFound
 	}
 	if err != nil {
+		s.unreachable(err)
 		return nil, unavailable(err)
 	}
 	return decodeInfo(data)
@@ -276,6 +280,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
 	if err := s.client.Ping(ctx).Err(); err != nil {
+		s.unreachable(err)
 		return unavailable(err)
 	}
 	if s.needResync.Load() {
@@ -316,6 +321,24 @@ func (s *Store) signal(ch chan struct{}) {
 // success is an error line; repeats, while Redis stays away, are debug lines.
 func (s *Store) fail(op string, err error) {
 	s.errs(op).Inc()
+	s.report(op, err)
+}
+
+// unreachable notes that Redis did not answer. It may have restarted empty
+// in the meantime: until the writer has rewritten this node's part of the
+// registry, and the heartbeat has proven the inbox, the node is not healthy.
+// A caller's own deadline or cancellation says nothing of Redis.
+func (s *Store) unreachable(err error) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return
+	}
+	s.needResync.Store(true)
+	s.subscribed.Store(false)
+}
+
+// report logs a failure to reach Redis that is already counted.
+func (s *Store) report(op string, err error) {
+	s.unreachable(err)
 	if s.failing.CompareAndSwap(false, true) {
 		s.log.Error("lost Redis: local sockets keep working; they will be re-registered when it answers", "op", op, "err", err)
 		return

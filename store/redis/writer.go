@@ -157,7 +157,7 @@ func (s *Store) countFailed(chunk []op, err error) {
 	}
 	s.errs("register").Add(reg)
 	s.errs("unregister").Add(unreg)
-	s.fail("write batch", err)
+	s.report("register", err)
 }
 
 // settle finishes a batch, written or dropped: barriers are released and
@@ -187,12 +187,18 @@ func (s *Store) settle(chunk []op) {
 func (s *Store) heartbeat() {
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()
+	began := time.Now()
+	defer func() {
+		if took := time.Since(began); took > s.opts.HeartbeatInterval {
+			s.log.Warn("a heartbeat took longer than heartbeat_interval: Redis or this process is overloaded, and other nodes may take this one for dead", "took", took)
+		}
+	}()
 	if s.needResync.Load() {
 		s.resync(ctx)
 		return
 	}
 	pipe := s.client.Pipeline()
-	renewed := pipe.SetXX(ctx, s.keys.alive(s.node), s.startedValue(), s.ttl)
+	renewed := pipe.SetXX(ctx, s.keys.alive(s.node), s.joined, s.ttl)
 	pipe.SAdd(ctx, s.keys.nodes(), s.node)
 	members := pipe.SMembers(ctx, s.keys.nodes())
 	var ping *goredis.IntCmd
@@ -240,12 +246,6 @@ func (s *Store) checkInbox(reached bool) {
 		s.log.Warn("this node's inbox has had no subscriber in Redis for two heartbeats; subscribing again")
 		s.signal(s.resub)
 	}
-}
-
-// startedValue is what the heartbeat key holds: when this process started
-// heartbeating, for operators reading Redis.
-func (s *Store) startedValue() string {
-	return strconv.FormatInt(time.Now().UnixMilli(), 10)
 }
 
 // findDead checks the heartbeat of every other node and purges those
@@ -308,8 +308,9 @@ func (s *Store) resync(ctx context.Context) {
 // it removed.
 func (s *Store) rewrite(ctx context.Context, snapshot []*wsgw.SocketInfo) (int, error) {
 	sockets := s.keys.sockets(s.node)
+	s.joined = strconv.FormatInt(time.Now().UnixMilli(), 10)
 	pipe := s.client.Pipeline()
-	pipe.Set(ctx, s.keys.alive(s.node), s.startedValue(), s.ttl)
+	pipe.Set(ctx, s.keys.alive(s.node), s.joined, s.ttl)
 	pipe.SAdd(ctx, s.keys.nodes(), s.node)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return 0, err
