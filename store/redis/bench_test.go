@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -19,10 +20,13 @@ import (
 // The figures of docs/operations.md come from these benchmarks, on the
 // shared test Redis:
 //
-//	go test ./store/redis -run '^$' -bench . -benchtime 20000x
+//	go test ./store/redis -run '^$' -bench 'RegisterStorm' -benchtime 200000x
+//	go test ./store/redis -run '^$' -bench 'ConnectStorm' -benchtime 8000x
+//	go test ./store/redis -run '^$' -bench 'CrossNodeSend' -benchtime 50000x
 //
-// BenchmarkKillToCleanList takes -benchtime 3x: each run waits for a
-// heartbeat TTL.
+//	go test ./store/redis -run '^$' -bench 'KillToCleanList' -benchtime 3x
+//
+// (each run of the last waits for a heartbeat TTL).
 
 // BenchmarkRegisterStorm registers b.N sockets from 64 goroutines, as a
 // connect storm would, and counts until every one is written to Redis.
@@ -66,12 +70,19 @@ func BenchmarkRegisterStorm(b *testing.B) {
 // from 64 goroutines; each registers through the batching writer. It
 // reports connects/s (handshake, open event, socket_id back to the client)
 // and checks that the registry holds them all.
+// The memory variant is the same storm on the embedded store, for
+// comparison: what the Redis store costs the upgrade path.
 func BenchmarkConnectStorm(b *testing.B) {
+	b.Run("redis", func(b *testing.B) {
+		connectStorm(b, sharedBackend(b).startNode(b, redistest.Prefix(), "storm"))
+	})
+	b.Run("memory", func(b *testing.B) { connectStorm(b, startMemoryNode(b)) })
+}
+
+func connectStorm(b *testing.B, n *node) {
 	if b.N > 8000 {
 		b.Skip("each connection costs two file descriptors in this process; use -benchtime 8000x or less")
 	}
-	be := sharedBackend(b)
-	n := be.startNode(b, redistest.Prefix(), "storm")
 	const workers = 64
 	var next atomic.Int64
 	clients := make([]*client, b.N)
@@ -101,13 +112,19 @@ func BenchmarkConnectStorm(b *testing.B) {
 }
 
 // BenchmarkCrossNodeSend sends b.N messages with node A's service Send to
-// sockets on node B, from 16 senders each with a client of its own, and
-// reports messages/s and the latency from Send to the client's read.
+// sockets on node B, from one sender (latency) or 16 senders (throughput),
+// each with a client of its own, and reports messages/s and the latency from
+// Send to the client's read.
 func BenchmarkCrossNodeSend(b *testing.B) {
+	for _, senders := range []int{1, 16} {
+		b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) { crossNodeSend(b, senders) })
+	}
+}
+
+func crossNodeSend(b *testing.B, senders int) {
 	be := sharedBackend(b)
 	nodes := be.startNodes(b, 2)
 	a, bn := nodes[0], nodes[1]
-	const senders = 16
 	clients := make([]*client, senders)
 	for i := range clients {
 		clients[i] = bn.dial()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,6 +24,8 @@ import (
 	"github.com/wsgw/wsgw/internal/redistest"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
+	"github.com/wsgw/wsgw/store"
+	"github.com/wsgw/wsgw/store/memory"
 	redisstore "github.com/wsgw/wsgw/store/redis"
 )
 
@@ -49,13 +52,14 @@ if (websocketInfo.type === "data") {
 // node is one in-process gateway node: the gateway on an httptest server,
 // its admin REST API on another, and its Redis store.
 type node struct {
-	t       testing.TB
-	id      string
-	store   *redisstore.Store
-	gw      *gateway.Gateway
-	public  *httptest.Server
-	admin   *httptest.Server
-	metrics *metrics.Metrics
+	t        testing.TB
+	id       string
+	store    *redisstore.Store // nil on the memory store
+	registry store.Store
+	gw       *gateway.Gateway
+	public   *httptest.Server
+	admin    *httptest.Server
+	metrics  *metrics.Metrics
 }
 
 // startNode starts node id of the cluster under prefix on b.
@@ -69,21 +73,33 @@ func (b backend) startNodeWith(t testing.TB, prefix, id string, heartbeat time.D
 	t.Helper()
 	logger := testLogger()
 	m := metrics.New(prometheus.NewRegistry())
+	st := b.open(t, prefix, id, redisstore.Options{Logger: logger, Metrics: m, HeartbeatInterval: heartbeat})
+	n := newNode(t, id, st, st.Bus(), logger, m)
+	n.store = st
+	return n
+}
+
+// startMemoryNode starts a single node on the embedded memory store.
+func startMemoryNode(t testing.TB) *node {
+	return newNode(t, "memory", memory.New(), nil, testLogger(), metrics.New(prometheus.NewRegistry()))
+}
+
+func newNode(t testing.TB, id string, st store.Store, cluster gateway.Cluster, logger *slog.Logger, m *metrics.Metrics) *node {
+	t.Helper()
 	engine := runtime.New(runtime.Options{Logger: logger, Metrics: m, Timeout: 5 * time.Second})
 	h, err := runtime.Compile("relay.js", relayScript)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := b.open(t, prefix, id, redisstore.Options{Logger: logger, Metrics: m, HeartbeatInterval: heartbeat})
 	gw, err := gateway.New(gateway.Options{
 		NodeID:    id,
 		Endpoints: []gateway.Endpoint{{Path: "/relay", Handler: h}},
-		Engine:    engine, Store: st, Cluster: st.Bus(), Logger: logger, Metrics: m,
+		Engine:    engine, Store: st, Cluster: cluster, Logger: logger, Metrics: m,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{t: t, id: id, store: st, gw: gw, metrics: m,
+	n := &node{t: t, id: id, registry: st, gw: gw, metrics: m,
 		public: httptest.NewServer(gw),
 		admin:  httptest.NewServer(handlers.Admin(handlers.AdminOptions{Service: gw, Health: gw.Health, MaxMessageBytes: 64 << 10})),
 	}
@@ -261,7 +277,7 @@ func flushAll(t testing.TB, nodes ...*node) {
 	t.Helper()
 	for _, n := range nodes {
 		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		err := n.store.Flush(ctx)
+		err := n.registry.Flush(ctx)
 		cancel()
 		if err != nil {
 			t.Fatalf("flush on %s: %v", n.id, err)
