@@ -165,6 +165,7 @@ func openStore(cfg *config.Config, node string, logger *slog.Logger, m *metrics.
 	if len(sc.Redis) == 0 {
 		return memory.New(), nil, nil
 	}
+	redisstore.LogDriverTo(logger)
 	st, err := redisstore.New(redisstore.Options{
 		Addrs:             sc.Redis,
 		Cluster:           sc.Cluster,

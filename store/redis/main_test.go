@@ -1,22 +1,15 @@
 package redis_test
 
 import (
-	"context"
 	"os"
 	"testing"
 
-	goredis "github.com/redis/go-redis/v9"
+	redisstore "github.com/wsgw/wsgw/store/redis"
 )
 
-// TestMain quiets go-redis's own logger, which writes a line for every
-// failed dial of the outage tests, unless WSGW_TEST_LOG is set.
+// TestMain sends go-redis's own logger, which writes a line for every
+// failed dial of the outage tests, where the tests' logs go.
 func TestMain(m *testing.M) {
-	if os.Getenv("WSGW_TEST_LOG") == "" {
-		goredis.SetLogger(quiet{})
-	}
+	redisstore.LogDriverTo(testLogger())
 	os.Exit(m.Run())
 }
-
-type quiet struct{}
-
-func (quiet) Printf(context.Context, string, ...any) {}

@@ -84,6 +84,13 @@ func testOutage(t *testing.T, b backend) {
 			return status == http.StatusOK
 		})
 	}
+	for _, n := range nodes {
+		// go-redis subscribed the inbox again by itself: the node's own
+		// fallback (a fresh subscription) never had to.
+		if got := testutil.ToFloat64(n.metrics.StoreErrors.WithLabelValues("subscribe")); got != 0 {
+			t.Fatalf("%s had to subscribe its inbox again itself (%v times): go-redis did not resubscribe", n.id, got)
+		}
+	}
 	close(stop)
 	wg.Wait()
 	if exchanged == 0 {
