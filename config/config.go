@@ -41,9 +41,24 @@ type Admin struct {
 	Token  string `yaml:"token"`
 }
 
-// Store selects the registry: "" is the embedded memory store.
+// Store selects the registry: no redis is the embedded memory store (one
+// node); with redis, the nodes that share it form a cluster.
 type Store struct {
+	// Redis is one server (host:port, redis://host:port/db, rediss:// for
+	// TLS), the seeds of a Redis Cluster (a list), or the Sentinels.
 	Redis StringList `yaml:"redis"`
+	// Cluster makes a single address the seed of a Redis Cluster.
+	Cluster bool `yaml:"cluster"`
+	// SentinelMaster names the master that the Sentinels in Redis watch.
+	SentinelMaster string `yaml:"sentinel_master"`
+	Username       string `yaml:"username"`
+	// Password is better given as WSGW_STORE_PASSWORD than in the file.
+	Password string `yaml:"password"`
+	// KeyPrefix starts every key and channel, so deployments can share a Redis.
+	KeyPrefix string `yaml:"key_prefix"`
+	// HeartbeatInterval is how often a node proves it is alive; one silent
+	// for three intervals is dead, and its sockets are purged.
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
 }
 
 // Limits are the per-connection and per-gateway limits of SPEC §1.
@@ -91,6 +106,7 @@ func Default() Config {
 		Listen:          ":8080",
 		ShutdownTimeout: 10 * time.Second,
 		Admin:           Admin{Listen: "127.0.0.1:9090"},
+		Store:           Store{KeyPrefix: "wsgw", HeartbeatInterval: 5 * time.Second},
 		Limits: Limits{
 			MessagesPerSecond: 5,
 			Burst:             5,
@@ -198,6 +214,14 @@ func (c *Config) Validate() error {
 		{"limits.max_connections_per_ip", l.MaxConnectionsPerIP < 0, "must be >= 0 (0 = unlimited)"},
 		{"runtime.pool_size", c.Runtime.PoolSize < 0, "must be >= 0 (0 = automatic)"},
 		{"shutdown_timeout", c.ShutdownTimeout <= 0, "must be > 0"},
+		{"store.heartbeat_interval", c.Store.HeartbeatInterval <= 0, "must be > 0"},
+		{"store.key_prefix", c.Store.KeyPrefix == "" || strings.ContainsAny(c.Store.KeyPrefix, "{}"),
+			"must be non-empty and without braces (they would break Redis Cluster hash tags)"},
+		{"store.sentinel_master", c.Store.SentinelMaster != "" && len(c.Store.Redis) == 0,
+			"needs the Sentinel addresses in store.redis"},
+		{"store.cluster", c.Store.Cluster && c.Store.SentinelMaster != "", "and store.sentinel_master exclude each other"},
+		{"node_id", len(c.Store.Redis) > 0 && strings.ContainsAny(c.NodeID, "{}"),
+			"must not contain braces (they would break Redis Cluster hash tags)"},
 		{"log.level", !oneOf(c.Log.Level, "debug", "info", "warn", "error"), "must be debug, info, warn or error"},
 		{"log.format", !oneOf(c.Log.Format, "auto", "text", "json"), "must be auto, text or json"},
 	}

@@ -46,10 +46,12 @@ type Limits struct {
 
 // Options configure a Gateway. Zero fields get defaults from setDefaults.
 type Options struct {
-	NodeID  string
-	Limits  Limits
-	Engine  *runtime.Engine
-	Store   store.Store
+	NodeID string
+	Limits Limits
+	Engine *runtime.Engine
+	Store  store.Store
+	// Cluster reaches the sockets of other nodes; nil is a single node.
+	Cluster Cluster
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 }
@@ -150,6 +152,9 @@ func New(opts Options) (*Gateway, error) {
 		go g.scriptWorker()
 	}
 	opts.Engine.SetService(g)
+	if opts.Cluster != nil {
+		opts.Cluster.Handle(localNode{g})
+	}
 	go g.sweep()
 	return g, nil
 }

@@ -29,18 +29,24 @@ func (g *Gateway) List(ctx context.Context, cursor string, limit int) ([]string,
 	return ids, next, nil
 }
 
-// Info describes socket id.
+// Info describes socket id: the live state of a socket on another node
+// comes from that node.
 func (g *Gateway) Info(ctx context.Context, id string) (*wsgw.Socket, error) {
 	if c := g.conns.get(id); c != nil {
 		return c.snapshot(), nil
 	}
-	if _, err := g.lookup(ctx, id); err != nil {
+	info, err := g.lookup(ctx, id)
+	if err != nil {
 		return nil, err
 	}
-	return nil, g.notHere(id)
+	if !g.remote(info) {
+		return nil, g.notHere(id)
+	}
+	return g.opts.Cluster.Info(ctx, info.Node, id)
 }
 
-// Send queues a frame to socket id.
+// Send queues a frame to socket id. A local socket never costs a trip to
+// the store.
 func (g *Gateway) Send(ctx context.Context, id string, message []byte, binary bool) error {
 	if len(message) > g.opts.Limits.MaxMessageBytes {
 		return wsgw.Errorf(wsgw.ETooLarge, "the message is %d bytes; max_message_bytes is %d", len(message), g.opts.Limits.MaxMessageBytes)
@@ -48,10 +54,14 @@ func (g *Gateway) Send(ctx context.Context, id string, message []byte, binary bo
 	if c := g.conns.get(id); c != nil {
 		return sendError(id, c.Send(message, binary))
 	}
-	if _, err := g.lookup(ctx, id); err != nil {
+	info, err := g.lookup(ctx, id)
+	if err != nil {
 		return err
 	}
-	return g.notHere(id)
+	if !g.remote(info) {
+		return g.notHere(id)
+	}
+	return g.opts.Cluster.Send(ctx, info.Node, id, message, binary)
 }
 
 // Close closes socket id with code and reason.
@@ -65,14 +75,30 @@ func (g *Gateway) Close(ctx context.Context, id string, code int, reason string)
 		}
 		return c.Close(code, reason)
 	}
-	if _, err := g.lookup(ctx, id); err != nil {
+	info, err := g.lookup(ctx, id)
+	if err != nil {
 		return err
 	}
-	return g.notHere(id)
+	if !g.remote(info) {
+		return g.notHere(id)
+	}
+	return g.opts.Cluster.Close(ctx, info.Node, id, code, reason)
 }
 
-// CloseAll closes every socket and returns how many it closed.
+// CloseAll closes every socket of the cluster and returns how many it
+// closed. The local sockets are closed even when other nodes cannot be
+// reached; the error then says so.
 func (g *Gateway) CloseAll(ctx context.Context) (int, error) {
+	n := g.closeAllLocal()
+	if g.opts.Cluster == nil {
+		return n, nil
+	}
+	remote, err := g.opts.Cluster.CloseAll(ctx)
+	return n + remote, err
+}
+
+// closeAllLocal closes every socket of this node that is not already closing.
+func (g *Gateway) closeAllLocal() int {
 	n := 0
 	g.conns.each(func(c *conn) {
 		if !c.closing.Load() {
@@ -80,7 +106,13 @@ func (g *Gateway) CloseAll(ctx context.Context) (int, error) {
 			n++
 		}
 	})
-	return n, nil
+	return n
+}
+
+// remote reports whether a registered socket that this node does not hold
+// lives on another node that the cluster can reach.
+func (g *Gateway) remote(info *wsgw.SocketInfo) bool {
+	return g.opts.Cluster != nil && info.Node != g.opts.NodeID
 }
 
 // lookup finds a socket that this node does not hold in the store.
@@ -95,8 +127,9 @@ func (g *Gateway) lookup(ctx context.Context, id string) (*wsgw.SocketInfo, erro
 	return info, nil
 }
 
-// notHere answers for a socket that the store lists but no node holds: with
-// one node, a registration that outlived its connection.
+// notHere answers for a socket that the store lists but no node holds: a
+// registration of this node that outlived its connection, or, without a
+// cluster, a record of a node this one cannot reach.
 func (g *Gateway) notHere(id string) error {
 	return wsgw.Errorf(wsgw.ENotFound, "no socket %s", id)
 }

@@ -24,6 +24,8 @@ type Metrics struct {
 	ScriptTimeouts      prometheus.Counter
 	ScriptDuration      prometheus.Histogram
 	StoreErrors         *prometheus.CounterVec // by operation
+	NodesPurged         *prometheus.CounterVec // dead nodes whose sockets were purged, by reason
+	SocketsPurged       prometheus.Counter     // registry records of dead nodes' sockets removed
 }
 
 // New creates the collectors and registers them with reg (nil: not registered,
@@ -74,11 +76,19 @@ func New(reg prometheus.Registerer) *Metrics {
 		StoreErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wsgw_store_errors_total", Help: "Store operations that failed, by operation.",
 		}, []string{"op"}),
+		NodesPurged: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wsgw_store_nodes_purged_total",
+			Help: "Nodes whose sockets were purged from the registry, by reason (heartbeat_expired, no_subscriber).",
+		}, []string{"reason"}),
+		SocketsPurged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wsgw_store_sockets_purged_total", Help: "Registry records of dead nodes' sockets removed.",
+		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.ConnectionsOpen, m.ConnectionsOpened, m.ConnectionsClosed, m.ConnectionsRejected,
 			m.MessagesIn, m.MessagesOut, m.MessagesDropped, m.SendsRefused,
-			m.ScriptRuns, m.ScriptErrors, m.ScriptTimeouts, m.ScriptDuration, m.EndpointVersion, m.StoreErrors)
+			m.ScriptRuns, m.ScriptErrors, m.ScriptTimeouts, m.ScriptDuration, m.EndpointVersion, m.StoreErrors,
+			m.NodesPurged, m.SocketsPurged)
 	}
 	return m
 }

@@ -20,7 +20,7 @@ var ErrUnavailable = errors.New("store: unavailable")
 //
 // Register and Unregister may be applied asynchronously (batched), but in the
 // order they were called for one socket. Get and List see every write that
-// returned before them.
+// returned before them on the same Store; other nodes see it after Flush.
 type Store interface {
 	// Register records info under info.ID. The store keeps the pointer; the
 	// caller must not modify *info afterwards.
@@ -35,6 +35,9 @@ type Store interface {
 	// on the last. Paging through a registry that does not change returns
 	// every ID exactly once.
 	List(ctx context.Context, cursor string, limit int) (ids []string, next string, err error)
+	// Flush returns once every Register and Unregister that returned before
+	// it is visible to every node sharing the registry.
+	Flush(ctx context.Context) error
 	// Ping reports whether the backing service answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

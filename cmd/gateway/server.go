@@ -22,6 +22,7 @@ import (
 	"github.com/wsgw/wsgw/runtime"
 	"github.com/wsgw/wsgw/store"
 	"github.com/wsgw/wsgw/store/memory"
+	redisstore "github.com/wsgw/wsgw/store/redis"
 )
 
 // loadConfig reads the file, then lets flags override it.
@@ -67,7 +68,8 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
 
-	st, err := openStore(cfg)
+	node := nodeID(cfg)
+	st, cluster, err := openStore(cfg, node, logger, m)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +81,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	})
 	l := cfg.Limits
 	g, err := gateway.New(gateway.Options{
-		NodeID: nodeID(cfg),
+		NodeID: node,
 		Limits: gateway.Limits{
 			MessagesPerSecond:   l.MessagesPerSecond,
 			Burst:               l.Burst,
@@ -93,6 +95,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		},
 		Engine:  engine,
 		Store:   st,
+		Cluster: cluster,
 		Logger:  logger,
 		Metrics: m,
 	})
@@ -144,11 +147,30 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	}, nil
 }
 
-func openStore(cfg *config.Config) (store.Store, error) {
-	if len(cfg.Store.Redis) > 0 {
-		return nil, cfg.Errorf("store.redis", "the Redis store is not available in this build")
+// openStore builds the registry: the memory store of a single node, or the
+// Redis store and its cluster bus.
+func openStore(cfg *config.Config, node string, logger *slog.Logger, m *metrics.Metrics) (store.Store, gateway.Cluster, error) {
+	sc := cfg.Store
+	if len(sc.Redis) == 0 {
+		return memory.New(), nil, nil
 	}
-	return memory.New(), nil
+	redisstore.LogDriverTo(logger)
+	st, err := redisstore.New(redisstore.Options{
+		Addrs:             sc.Redis,
+		Cluster:           sc.Cluster,
+		SentinelMaster:    sc.SentinelMaster,
+		Username:          sc.Username,
+		Password:          sc.Password,
+		NodeID:            node,
+		KeyPrefix:         sc.KeyPrefix,
+		HeartbeatInterval: sc.HeartbeatInterval,
+		Logger:            logger,
+		Metrics:           m,
+	})
+	if err != nil {
+		return nil, nil, cfg.Errorf("store.redis", "%v", err)
+	}
+	return st, st.Bus(), nil
 }
 
 // nodeID names this node: node_id, or the host name and public port, which

@@ -69,9 +69,17 @@ func (w *watcher) run(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 			if now := w.stat(); !sameStamps(now, w.stamps) {
-				w.stamps = now
 				w.reload(ctx)
-				w.stamps = w.stat() // the new configuration may name other scripts
+				// Keep the stamps seen before reloading: a file that changes
+				// while it is read (an editor writing it in place) differs
+				// from them at the next tick and is read again. Only files the
+				// new configuration names for the first time get new stamps.
+				w.stamps = now
+				for f, st := range w.stat() {
+					if _, known := now[f]; !known {
+						w.stamps[f] = st
+					}
+				}
 			}
 		}
 	}

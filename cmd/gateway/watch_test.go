@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +31,16 @@ func logLines(t *testing.T) (io.Writer, <-chan map[string]any) {
 		}
 	}()
 	return pw, lines
+}
+
+// editFile replaces a file in one rename, as most editors save, so that the
+// watcher never reads it half-written.
+func editFile(t *testing.T, dir, name, content string) {
+	t.Helper()
+	tmp := writeFile(t, dir, "."+name+".tmp", content)
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func waitRecord(t *testing.T, lines <-chan map[string]any, what string, pred func(map[string]any) bool) map[string]any {
@@ -67,7 +79,7 @@ endpoints:
 	if err := srv.start(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(func() {
 		cancel()
 		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
@@ -95,13 +107,13 @@ endpoints:
 		t.Fatalf("before the change: %q", got)
 	}
 
-	writeFile(t, dir, "a.js", `if (websocketInfo.type === "data") return "a2 " + websocketInfo.message`)
+	editFile(t, dir, "a.js", `if (websocketInfo.type === "data") return "a2 " + websocketInfo.message`)
 	waitRecord(t, lines, "the deploy of a.js", func(r map[string]any) bool { return r["msg"] == "deployed" && r["path"] == "/a" })
 	if got := ask("x"); got != "a2 x" {
 		t.Fatalf("the open socket after the change answered %q, want the new script", got)
 	}
 
-	writeFile(t, dir, "a.js", `return "a3 " +`)
+	editFile(t, dir, "a.js", `return "a3 " +`)
 	rec := waitRecord(t, lines, "the refused deploy", func(r map[string]any) bool { return r["msg"] == "deploy refused; the running version stays" })
 	if !strings.Contains(rec["err"].(string), "a.js:1:") || rec["key"] != "endpoints[0]" {
 		t.Fatalf("refusal logged as %v", rec)
@@ -111,7 +123,7 @@ endpoints:
 	}
 
 	writeFile(t, dir, "b.js", `if (websocketInfo.type === "data") return "b " + websocketInfo.message`)
-	writeFile(t, dir, "gw.yaml", `listen: "127.0.0.1:0"
+	editFile(t, dir, "gw.yaml", `listen: "127.0.0.1:0"
 admin: {listen: "127.0.0.1:0"}
 log: {format: json}
 endpoints:

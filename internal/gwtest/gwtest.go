@@ -51,6 +51,8 @@ type Options struct {
 	Store store.Store
 	// NodeID names the gateway (default "test-node").
 	NodeID string
+	// Cluster reaches other nodes; nil is a single node.
+	Cluster gateway.Cluster
 }
 
 func New(t testing.TB, o Options) *Harness {
@@ -67,7 +69,7 @@ func New(t testing.TB, o Options) *Harness {
 		o.NodeID = "test-node"
 	}
 	gw, err := gateway.New(gateway.Options{
-		NodeID: o.NodeID, Limits: o.Limits, Engine: engine, Store: st, Logger: logger, Metrics: m,
+		NodeID: o.NodeID, Limits: o.Limits, Engine: engine, Store: st, Cluster: o.Cluster, Logger: logger, Metrics: m,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -11,3 +11,16 @@ import (
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(*testing.T) store.Store { return memory.New() })
 }
+
+// TestContractNodes shares one memory store between in-process nodes, the
+// only way several nodes can share it.
+func TestContractNodes(t *testing.T) {
+	storetest.RunNodes(t, func(_ *testing.T, nodes ...string) []store.Store {
+		s := memory.New()
+		stores := make([]store.Store, len(nodes))
+		for i := range stores {
+			stores[i] = s
+		}
+		return stores
+	})
+}

@@ -34,6 +34,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"ListPagesExactlyOnce", testListPages},
 		{"ListCursorPastEnd", testListCursorPastEnd},
 		{"ConcurrentRegister", testConcurrent},
+		{"OrderPerSocket", testOrderPerSocket},
+		{"Flush", testFlush},
 		{"Ping", testPing},
 	}
 	for _, tc := range tests {
@@ -44,11 +46,17 @@ func Run(t *testing.T, newStore Factory) {
 	}
 }
 
-// Info returns a filled-in record for id, as a gateway would register it.
-func Info(id string) *wsgw.SocketInfo {
+// Node is the node that Run's stores serve and Info's records name.
+const Node = "node-a"
+
+// Info returns a filled-in record for id, as a gateway on Node would register it.
+func Info(id string) *wsgw.SocketInfo { return InfoOn(id, Node) }
+
+// InfoOn returns a filled-in record for id, held by node.
+func InfoOn(id, node string) *wsgw.SocketInfo {
 	return &wsgw.SocketInfo{
 		ID:         id,
-		Node:       "node-a",
+		Node:       node,
 		URI:        "ws://127.0.0.1:8080/chat/lobby?x=1",
 		Route:      "/chat/{room}",
 		Headers:    map[string]string{"user-agent": "test", "x-multi": "a, b"},
@@ -185,6 +193,50 @@ func testConcurrent(t *testing.T, s store.Store) {
 	}
 }
 
+// testOrderPerSocket registers and unregisters sockets back to back, without
+// waiting, so that a batching store must keep each socket's order.
+func testOrderPerSocket(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var want []string
+	for i := range 300 {
+		id := fmt.Sprintf("order-%03d", i)
+		mustDo(t, "Register", s.Register(ctx, Info(id)))
+		switch i % 3 {
+		case 0: // registered, unregistered: gone
+			mustDo(t, "Unregister", s.Unregister(ctx, id))
+		case 1: // registered, unregistered, registered again: there
+			mustDo(t, "Unregister", s.Unregister(ctx, id))
+			mustDo(t, "Register", s.Register(ctx, Info(id)))
+			want = append(want, id)
+		default:
+			want = append(want, id)
+		}
+	}
+	got := listAll(t, s, 0)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("after register/unregister sequences, List = %d ids, want %d: %v", len(got), len(want), diff(got, want))
+	}
+	for _, id := range []string{"order-000", "order-003"} {
+		if _, err := s.Get(ctx, id); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Get(%s) after Register, Unregister = %v, want ErrNotFound", id, err)
+		}
+	}
+	if _, err := s.Get(ctx, "order-001"); err != nil {
+		t.Fatalf("Get(order-001) after Register, Unregister, Register = %v", err)
+	}
+}
+
+func testFlush(t *testing.T, s store.Store) {
+	register(t, s, "f1", "f2")
+	mustDo(t, "Unregister", s.Unregister(context.Background(), "f1"))
+	mustDo(t, "Flush", s.Flush(context.Background()))
+	ids := listAll(t, s, 0)
+	if !slices.Equal(ids, []string{"f2"}) {
+		t.Fatalf("List after Flush = %v, want [f2]", ids)
+	}
+}
+
 func testPing(t *testing.T, s store.Store) {
 	if err := s.Ping(context.Background()); err != nil {
 		t.Fatalf("Ping: %v", err)
@@ -211,4 +263,27 @@ func listAll(t *testing.T, s store.Store, limit int) []string {
 	}
 	t.Fatal("List never returned an empty cursor")
 	return nil
+}
+
+func mustDo(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// diff names the IDs that are in one sorted list and not the other.
+func diff(got, want []string) string {
+	var missing, extra []string
+	for _, id := range want {
+		if _, ok := slices.BinarySearch(got, id); !ok {
+			missing = append(missing, id)
+		}
+	}
+	for _, id := range got {
+		if _, ok := slices.BinarySearch(want, id); !ok {
+			extra = append(extra, id)
+		}
+	}
+	return fmt.Sprintf("missing %v, extra %v", missing, extra)
 }

@@ -1,0 +1,219 @@
+package gateway_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/coder/websocket"
+
+	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/gateway"
+	"github.com/wsgw/wsgw/internal/gwtest"
+	"github.com/wsgw/wsgw/store/memory"
+)
+
+// fakeCluster records what the gateway asks of other nodes, and holds the
+// Local that the gateway handed it.
+type fakeCluster struct {
+	mu       sync.Mutex
+	calls    []string
+	local    gateway.Local
+	handled  int
+	err      error // answered by every call
+	closeAll int
+}
+
+func (f *fakeCluster) record(call string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+	return f.err
+}
+
+func (f *fakeCluster) Send(_ context.Context, node, id string, msg []byte, _ bool) error {
+	return f.record("send " + node + " " + id + " " + string(msg))
+}
+
+func (f *fakeCluster) Close(_ context.Context, node, id string, _ int, _ string) error {
+	return f.record("close " + node + " " + id)
+}
+
+func (f *fakeCluster) Info(_ context.Context, node, id string) (*wsgw.Socket, error) {
+	if err := f.record("info " + node + " " + id); err != nil {
+		return nil, err
+	}
+	return &wsgw.Socket{SocketInfo: wsgw.SocketInfo{ID: id, Node: node}, Type: "open"}, nil
+}
+
+func (f *fakeCluster) CloseAll(context.Context) (int, error) {
+	return f.closeAll, f.record("closeAll")
+}
+
+func (f *fakeCluster) Handle(local gateway.Local) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.local = local
+	f.handled++
+}
+
+func (f *fakeCluster) recorded() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+// countingStore counts the lookups that reach the store.
+type countingStore struct {
+	*memory.Store
+	gets atomic.Int64
+}
+
+func (s *countingStore) Get(ctx context.Context, id string) (*wsgw.SocketInfo, error) {
+	s.gets.Add(1)
+	return s.Store.Get(ctx, id)
+}
+
+func newClusterHarness(t *testing.T, fc *fakeCluster) (*gwtest.Harness, *countingStore) {
+	t.Helper()
+	st := &countingStore{Store: memory.New()}
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Store: st, Cluster: fc, NodeID: "here"})
+	return h, st
+}
+
+func TestLocalSocketsNeverLeaveTheNode(t *testing.T) {
+	fc := &fakeCluster{}
+	h, st := newClusterHarness(t, fc)
+	c := h.Dial("/id", nil)
+	id := c.ReadText()
+	ctx := context.Background()
+	if err := h.GW.Send(ctx, id, []byte("local"), false); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ReadText(); got != "local" {
+		t.Fatalf("got %q", got)
+	}
+	if _, err := h.GW.Info(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.GW.Close(ctx, id, 4000, "bye"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := c.ExpectClose(); code != 4000 {
+		t.Fatalf("closed with %d", code)
+	}
+	if n := st.gets.Load(); n != 0 {
+		t.Fatalf("operations on a local socket made %d store lookups, want 0", n)
+	}
+	if calls := fc.recorded(); len(calls) != 0 {
+		t.Fatalf("operations on a local socket asked the cluster %v", calls)
+	}
+}
+
+func TestRemoteSocketsGoThroughTheCluster(t *testing.T) {
+	fc := &fakeCluster{closeAll: 5}
+	h, st := newClusterHarness(t, fc)
+	ctx := context.Background()
+	for _, info := range []*wsgw.SocketInfo{{ID: "far", Node: "there"}, {ID: "stale", Node: "here"}} {
+		if err := st.Register(ctx, info); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := h.Dial("/id", nil)
+	_ = c.ReadText()
+
+	tests := []struct {
+		name     string
+		do       func() error
+		wantCode string
+		wantCall string
+	}{
+		{"send", func() error { return h.GW.Send(ctx, "far", []byte("hi"), false) }, "", "send there far hi"},
+		{"close", func() error { return h.GW.Close(ctx, "far", 1000, "") }, "", "close there far"},
+		{"info", func() error {
+			s, err := h.GW.Info(ctx, "far")
+			if err == nil && s.Node != "there" {
+				t.Fatalf("info = %+v", s)
+			}
+			return err
+		}, "", "info there far"},
+		{"a record of this node without a socket", func() error { return h.GW.Send(ctx, "stale", []byte("x"), false) }, wsgw.ENotFound, ""},
+		{"unknown socket", func() error { return h.GW.Send(ctx, "nowhere", []byte("x"), false) }, wsgw.ENotFound, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(fc.recorded())
+			err := tc.do()
+			if wsgw.ErrorCode(err) != tc.wantCode {
+				t.Fatalf("error = %v, want code %q", err, tc.wantCode)
+			}
+			calls := fc.recorded()[before:]
+			if tc.wantCall == "" && len(calls) != 0 || tc.wantCall != "" && (len(calls) != 1 || calls[0] != tc.wantCall) {
+				t.Fatalf("cluster calls = %v, want %q", calls, tc.wantCall)
+			}
+		})
+	}
+
+	n, err := h.GW.CloseAll(ctx)
+	if err != nil || n != 6 {
+		t.Fatalf("CloseAll = %d, %v; want 1 local + 5 elsewhere", n, err)
+	}
+	if code, _ := c.ExpectClose(); code != websocket.StatusNormalClosure {
+		t.Fatalf("local socket closed with %d", code)
+	}
+
+	fc.err = wsgw.Errorf(wsgw.EUnavailable, "bus down")
+	if err := h.GW.Send(ctx, "far", []byte("hi"), false); wsgw.ErrorCode(err) != wsgw.EUnavailable {
+		t.Fatalf("send through a failing cluster = %v, want its error", err)
+	}
+	if n, err := h.GW.CloseAll(ctx); wsgw.ErrorCode(err) != wsgw.EUnavailable || n != 5 {
+		t.Fatalf("CloseAll through a failing cluster = %d, %v", n, err)
+	}
+}
+
+func TestLocalServesOtherNodes(t *testing.T) {
+	fc := &fakeCluster{}
+	h, _ := newClusterHarness(t, fc)
+	if fc.handled != 1 {
+		t.Fatalf("Handle called %d times, want once", fc.handled)
+	}
+	c := h.Dial("/id", nil)
+	id := c.ReadText()
+	local := fc.local
+	if err := local.Send(id, []byte("from afar"), false); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ReadText(); got != "from afar" {
+		t.Fatalf("got %q", got)
+	}
+	if s, err := local.Info(id); err != nil || s.ID != id || s.Type != "open" {
+		t.Fatalf("Info = %+v, %v", s, err)
+	}
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"send to an unknown socket", local.Send("nope", []byte("x"), false), wsgw.ENotFound},
+		{"info of an unknown socket", func() error { _, err := local.Info("nope"); return err }(), wsgw.ENotFound},
+		{"close with a reserved code", local.Close(id, 1005, ""), wsgw.EInvalid},
+		{"close of an unknown socket", local.Close("nope", 1000, ""), wsgw.ENotFound},
+	}
+	for _, tc := range tests {
+		if got := wsgw.ErrorCode(tc.err); got != tc.want {
+			t.Fatalf("%s: error %v, want code %q", tc.name, tc.err, tc.want)
+		}
+	}
+	if n := local.CloseAll(); n != 1 {
+		t.Fatalf("CloseAll = %d, want 1", n)
+	}
+	if code, _ := c.ExpectClose(); code != websocket.StatusNormalClosure {
+		t.Fatalf("closed with %d", code)
+	}
+	var e *wsgw.Error
+	if err := local.Close(id, 1000, ""); !errors.As(err, &e) || e.Code != wsgw.ENotFound {
+		t.Fatalf("close of a closing socket = %v, want not found", err)
+	}
+}

@@ -1,0 +1,318 @@
+package redis_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/gateway"
+	"github.com/wsgw/wsgw/handlers"
+	"github.com/wsgw/wsgw/internal/redistest"
+	"github.com/wsgw/wsgw/metrics"
+	"github.com/wsgw/wsgw/runtime"
+	"github.com/wsgw/wsgw/store"
+	"github.com/wsgw/wsgw/store/memory"
+	redisstore "github.com/wsgw/wsgw/store/redis"
+)
+
+// waitFor bounds every wait, so that a broken cluster fails a test instead
+// of hanging it.
+const waitFor = 15 * time.Second
+
+// relayScript tells a client its socket_id, then runs the Websocket
+// operation that each message names and answers with its result, so that a
+// test can drive script calls across nodes from a client:
+// {"op": "send", "to": id, "message": "..."} answers {"result": null}.
+const relayScript = `
+if (websocketInfo.type === "open") return websocketInfo.socket_id;
+if (websocketInfo.type === "data") {
+  var c = JSON.parse(websocketInfo.message), r;
+  if (c.op === "echo") return c.message;
+  if (c.op === "send") r = Websocket.send({socket_id: c.to, message: c.message});
+  if (c.op === "close") r = Websocket.close({socket_id: c.to, code: c.code, reason: c.reason});
+  if (c.op === "info") r = Websocket.info({socket_id: c.to});
+  if (c.op === "closeAll") r = Websocket.closeAll();
+  return JSON.stringify({result: r});
+}`
+
+// node is one in-process gateway node: the gateway on an httptest server,
+// its admin REST API on another, and its Redis store.
+type node struct {
+	t        testing.TB
+	id       string
+	store    *redisstore.Store // nil on the memory store
+	registry store.Store
+	gw       *gateway.Gateway
+	public   *httptest.Server
+	admin    *httptest.Server
+	metrics  *metrics.Metrics
+}
+
+// startNode starts node id of the cluster under prefix on b.
+func (b backend) startNode(t testing.TB, prefix, id string) *node {
+	t.Helper()
+	return b.startNodeWith(t, prefix, id, testHeartbeat)
+}
+
+// startNodeWith starts a node that heartbeats every heartbeat.
+func (b backend) startNodeWith(t testing.TB, prefix, id string, heartbeat time.Duration) *node {
+	t.Helper()
+	logger := testLogger()
+	m := metrics.New(prometheus.NewRegistry())
+	st := b.open(t, prefix, id, redisstore.Options{Logger: logger, Metrics: m, HeartbeatInterval: heartbeat})
+	n := newNode(t, id, st, st.Bus(), logger, m)
+	n.store = st
+	return n
+}
+
+// startMemoryNode starts a single node on the embedded memory store.
+func startMemoryNode(t testing.TB) *node {
+	return newNode(t, "memory", memory.New(), nil, testLogger(), metrics.New(prometheus.NewRegistry()))
+}
+
+func newNode(t testing.TB, id string, st store.Store, cluster gateway.Cluster, logger *slog.Logger, m *metrics.Metrics) *node {
+	t.Helper()
+	engine := runtime.New(runtime.Options{Logger: logger, Metrics: m, Timeout: 5 * time.Second})
+	gw, err := gateway.New(gateway.Options{
+		NodeID: id, Engine: engine, Store: st, Cluster: cluster, Logger: logger, Metrics: m,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := gw.Deploy(context.Background(), wsgw.Deployment{Path: "/relay", Script: relayScript, Name: "relay.js"}); err != nil {
+		t.Fatal(err)
+	}
+	n := &node{t: t, id: id, registry: st, gw: gw, metrics: m,
+		public: httptest.NewServer(gw),
+		admin:  httptest.NewServer(handlers.Admin(handlers.AdminOptions{Service: gw, Health: gw.Health, MaxMessageBytes: 64 << 10})),
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		_ = gw.Shutdown(ctx)
+		n.public.Close()
+		n.admin.Close()
+	})
+	return n
+}
+
+// startNodes starts nodes node-0 … node-(count-1) sharing a fresh prefix.
+func (b backend) startNodes(t testing.TB, count int) []*node {
+	return b.startNodesWith(t, count, testHeartbeat)
+}
+
+func (b backend) startNodesWith(t testing.TB, count int, heartbeat time.Duration) []*node {
+	prefix := redistest.Prefix()
+	nodes := make([]*node, count)
+	for i := range nodes {
+		nodes[i] = b.startNodeWith(t, prefix, fmt.Sprintf("node-%d", i), heartbeat)
+	}
+	return nodes
+}
+
+// kill stops the node as SIGKILL would: the store stops without leaving
+// the registry, and every client connection drops.
+func (n *node) kill() {
+	n.store.Kill()
+	n.public.CloseClientConnections()
+}
+
+// client is a real WebSocket client of one node, that knows its socket ID.
+type client struct {
+	t  testing.TB
+	ws *websocket.Conn
+	id string
+}
+
+func (n *node) dial() *client {
+	n.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(n.public.URL, "http")+"/relay", nil)
+	if err != nil {
+		n.t.Fatalf("dial %s: %v", n.id, err)
+	}
+	n.t.Cleanup(func() { _ = ws.CloseNow() })
+	c := &client{t: n.t, ws: ws}
+	c.id = c.read()
+	return c
+}
+
+func (c *client) write(msg string) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if err := c.ws.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+func (c *client) readFrame() (websocket.MessageType, string) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	typ, data, err := c.ws.Read(ctx)
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	return typ, string(data)
+}
+
+func (c *client) read() string {
+	c.t.Helper()
+	_, s := c.readFrame()
+	return s
+}
+
+// call runs a Websocket operation in the script of c's node and returns
+// its result as JSON.
+func (c *client) call(op map[string]any) string {
+	c.t.Helper()
+	data, _ := json.Marshal(op)
+	c.write(string(data))
+	var answer struct{ Result json.RawMessage }
+	if err := json.Unmarshal([]byte(c.read()), &answer); err != nil {
+		c.t.Fatalf("script answer: %v", err)
+	}
+	return string(answer.Result)
+}
+
+// expectClose reads until the server's close frame and returns its status.
+func (c *client) expectClose() (websocket.StatusCode, string) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	for {
+		_, _, err := c.ws.Read(ctx)
+		if err == nil {
+			continue
+		}
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) {
+			c.t.Fatalf("connection ended without a close frame: %v", err)
+		}
+		return ce.Code, ce.Reason
+	}
+}
+
+// rest calls the node's admin API and returns the status and body.
+func (n *node) rest(method, path, body string) (int, string) {
+	n.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, n.admin.URL+path, strings.NewReader(body))
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		n.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data)
+}
+
+// list is every socket ID the node's REST API lists, sorted.
+func (n *node) list() []string {
+	n.t.Helper()
+	status, body := n.rest("GET", "/api/v1/websocket/sockets", "")
+	if status != http.StatusOK {
+		n.t.Fatalf("list on %s: %d %s", n.id, status, body)
+	}
+	var ids []string
+	if err := json.Unmarshal([]byte(body), &ids); err != nil {
+		n.t.Fatalf("list on %s: %v", n.id, err)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func (n *node) info(id string) (int, wsgw.Socket) {
+	n.t.Helper()
+	status, body := n.rest("GET", "/api/v1/websocket/sockets/"+url.PathEscape(id), "")
+	var s wsgw.Socket
+	if status == http.StatusOK {
+		if err := json.Unmarshal([]byte(body), &s); err != nil {
+			n.t.Fatalf("info: %v", err)
+		}
+	}
+	return status, s
+}
+
+func (n *node) send(id, message string) (int, string) {
+	n.t.Helper()
+	body, _ := json.Marshal(map[string]string{"message": message, "type": wsgw.MessageText})
+	return n.rest("POST", "/api/v1/websocket/sockets/"+url.PathEscape(id)+"/send", string(body))
+}
+
+// health is the node's health probe, as both listeners answer it.
+func (n *node) health() (int, string) {
+	n.t.Helper()
+	return n.rest("GET", "/api/v1/solution/health", "")
+}
+
+// flushAll makes every node's registrations visible to every other.
+func flushAll(t testing.TB, nodes ...*node) {
+	t.Helper()
+	for _, n := range nodes {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		err := n.registry.Flush(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("flush on %s: %v", n.id, err)
+		}
+	}
+}
+
+// ids returns the sorted socket IDs of clients.
+func ids(clients ...*client) []string {
+	out := make([]string, len(clients))
+	for i, c := range clients {
+		out[i] = c.id
+	}
+	slices.Sort(out)
+	return out
+}
+
+// eventually polls cond, for state that has no signal of its own.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// tryList is list for moments when the registry may fail: it returns the
+// status instead of failing the test.
+func (n *node) tryList() ([]string, int) {
+	n.t.Helper()
+	status, body := n.rest("GET", "/api/v1/websocket/sockets", "")
+	var ids []string
+	if status == http.StatusOK {
+		_ = json.Unmarshal([]byte(body), &ids)
+	}
+	slices.Sort(ids)
+	return ids, status
+}

@@ -1,0 +1,44 @@
+package redis_test
+
+import (
+	"testing"
+
+	"github.com/wsgw/wsgw/internal/redistest"
+	"github.com/wsgw/wsgw/store"
+	redisstore "github.com/wsgw/wsgw/store/redis"
+	"github.com/wsgw/wsgw/store/storetest"
+)
+
+func TestContract(t *testing.T) {
+	runContract(t, sharedBackend(t))
+}
+
+// TestCluster runs everything that the single server runs on a real
+// three-master Redis Cluster, started once for all of it.
+func TestCluster(t *testing.T) {
+	cl := redistest.StartCluster(t)
+	b := clusterBackend(cl)
+	t.Run("Contract", func(t *testing.T) { runContract(t, b) })
+	t.Run("MultiNode", func(t *testing.T) { runMultiNode(t, b) })
+	t.Run("SlotMigration", func(t *testing.T) { testSlotMigration(t, b, cl) })
+	// Last: it stops the whole cluster and starts it again, empty.
+	t.Run("Outage", func(t *testing.T) { testOutage(t, b) })
+}
+
+func runContract(t *testing.T, b backend) {
+	t.Run("Single", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) store.Store {
+			return b.open(t, redistest.Prefix(), storetest.Node, redisstore.Options{})
+		})
+	})
+	t.Run("Nodes", func(t *testing.T) {
+		storetest.RunNodes(t, func(t *testing.T, nodes ...string) []store.Store {
+			prefix := redistest.Prefix()
+			stores := make([]store.Store, len(nodes))
+			for i, n := range nodes {
+				stores[i] = b.open(t, prefix, n, redisstore.Options{})
+			}
+			return stores
+		})
+	})
+}

@@ -1,0 +1,125 @@
+package redis
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Commands that travel through a node's inbox. The encoding is compact
+// rather than JSON because a cross-node send pays for it on every message:
+//
+//	op (1 byte) | flags (1 byte) | uvarint code | uvarint request |
+//	uvarint len + from | uvarint len + socket id | body (the rest)
+//
+// Every field is present in every command; unused ones are zero or empty.
+const (
+	opSend     = 's' // body: the frame; flags: flagBinary
+	opClose    = 'c' // code, body: the reason
+	opInfo     = 'i' // request, from: the node to answer
+	opCloseAll = 'a' // request, from
+	opReply    = 'r' // request, body: a JSON reply
+	opPing     = 'p' // a node's check that its own inbox is subscribed
+)
+
+const flagBinary = 1
+
+// command is one decoded inbox message.
+type command struct {
+	op     byte
+	binary bool
+	code   int
+	req    uint64
+	from   string
+	id     string
+	body   string
+}
+
+var errMalformed = errors.New("malformed inbox command")
+
+// encode appends the wire form of c to b.
+func (c *command) encode(b []byte) []byte {
+	var flags byte
+	if c.binary {
+		flags |= flagBinary
+	}
+	b = append(b, c.op, flags)
+	b = binary.AppendUvarint(b, uint64(c.code))
+	b = binary.AppendUvarint(b, c.req)
+	b = binary.AppendUvarint(b, uint64(len(c.from)))
+	b = append(b, c.from...)
+	b = binary.AppendUvarint(b, uint64(len(c.id)))
+	b = append(b, c.id...)
+	return append(b, c.body...)
+}
+
+// decode parses an inbox message; anything but a well-formed command of a
+// known op is refused, since anyone who can publish to Redis can write one.
+func decode(s string) (command, error) {
+	var c command
+	if len(s) < 2 {
+		return c, errMalformed
+	}
+	c.op, c.binary = s[0], s[1]&flagBinary != 0
+	switch c.op {
+	case opSend, opClose, opInfo, opCloseAll, opReply, opPing:
+	default:
+		return c, fmt.Errorf("%w: unknown op %q", errMalformed, c.op)
+	}
+	if s[1]&^flagBinary != 0 {
+		return c, fmt.Errorf("%w: unknown flags %#x", errMalformed, s[1])
+	}
+	r := reader{s: s, off: 2}
+	code := r.uvarint()
+	c.req = r.uvarint()
+	c.from = r.str()
+	c.id = r.str()
+	if r.err != nil {
+		return c, r.err
+	}
+	if code > 0xffff {
+		return c, fmt.Errorf("%w: close code %d", errMalformed, code)
+	}
+	c.code = int(code)
+	c.body = s[r.off:]
+	return c, nil
+}
+
+// reader takes varints and length-prefixed strings off a string without
+// copying it; the first error sticks.
+type reader struct {
+	s   string
+	off int
+	err error
+}
+
+func (r *reader) uvarint() uint64 {
+	var v uint64
+	for shift := 0; r.err == nil; shift += 7 {
+		if r.off >= len(r.s) || shift > 63 {
+			r.err = errMalformed
+			break
+		}
+		b := r.s[r.off]
+		r.off++
+		v |= uint64(b&0x7f) << shift
+		if b < 0x80 {
+			return v
+		}
+	}
+	return 0
+}
+
+func (r *reader) str() string {
+	n := r.uvarint()
+	if r.err != nil {
+		return ""
+	}
+	if n > uint64(len(r.s)-r.off) {
+		r.err = errMalformed
+		return ""
+	}
+	s := r.s[r.off : r.off+int(n)]
+	r.off += int(n)
+	return s
+}

@@ -1,0 +1,72 @@
+package redis
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestWireRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		c    command
+	}{
+		{"text send", command{op: opSend, id: "abc", body: "hello"}},
+		{"binary send", command{op: opSend, binary: true, id: "abc", body: "\x00\xff\x01"}},
+		{"empty send", command{op: opSend, id: "abc"}},
+		{"close", command{op: opClose, code: 4000, id: "abc", body: "bye"}},
+		{"info", command{op: opInfo, req: 1 << 40, from: "node-b", id: "abc"}},
+		{"closeAll", command{op: opCloseAll, req: 7, from: "node-b"}},
+		{"reply", command{op: opReply, req: 7, body: `{"count":3}`}},
+		{"ping", command{op: opPing}},
+		{"long id", command{op: opSend, id: strings.Repeat("x", 300), body: "y"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := decode(string(tc.c.encode(nil)))
+			if err != nil {
+				t.Fatalf("decode(encode(%+v)): %v", tc.c, err)
+			}
+			if got != tc.c {
+				t.Fatalf("decode(encode(%+v)) = %+v", tc.c, got)
+			}
+		})
+	}
+}
+
+func TestWireRefusesMalformed(t *testing.T) {
+	tests := []struct{ name, in string }{
+		{"empty", ""},
+		{"one byte", "s"},
+		{"unknown op", "x\x00\x00\x00\x00\x00"},
+		{"unknown flag", "s\x02\x00\x00\x00\x00"},
+		{"truncated varint", "s\x00\x80"},
+		{"string past the end", "s\x00\x00\x00\x05ab"},
+		{"close code too big", "c\x00\x80\x80\x04\x00\x00\x00"},
+		{"varint too long", "s\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if c, err := decode(tc.in); err == nil {
+				t.Fatalf("decode(%q) = %+v, want an error", tc.in, c)
+			}
+		})
+	}
+}
+
+// FuzzDecode feeds the inbox parser what anyone with access to Redis could
+// publish: it must never panic, and what it accepts must survive a round trip.
+func FuzzDecode(f *testing.F) {
+	f.Add(string((&command{op: opSend, id: "abc", body: "hello"}).encode(nil)))
+	f.Add(string((&command{op: opInfo, req: 9, from: "n", id: "abc"}).encode(nil)))
+	f.Add("c\x00\x80\x80\x04\x00\x00\x00")
+	f.Fuzz(func(t *testing.T, in string) {
+		c, err := decode(in)
+		if err != nil {
+			return
+		}
+		again, err := decode(string(c.encode(nil)))
+		if err != nil || again != c {
+			t.Fatalf("decode(encode(%+v)) = %+v, %v", c, again, err)
+		}
+	})
+}
