@@ -189,7 +189,7 @@ func (c *Config) Validate() error {
 		{"limits.messages_per_second", l.MessagesPerSecond < 0, "must be >= 0 (0 lifts the limit)"},
 		{"limits.burst", l.Burst < 1, "must be >= 1"},
 		{"limits.on_exceed", l.OnExceed != "drop" && l.OnExceed != "close", `must be "drop" or "close"`},
-		{"limits.max_message_bytes", l.MaxMessageBytes < 1, "must be >= 1"},
+		{"limits.max_message_bytes", l.MaxMessageBytes < 1 || l.MaxMessageBytes > 1<<30, "must be between 1 and 1073741824 (1 GiB)"},
 		{"limits.max_pending_sends", l.MaxPendingSends < 1, "must be >= 1"},
 		{"limits.idle_timeout", l.IdleTimeout <= 0, "must be > 0"},
 		{"limits.script_timeout", l.ScriptTimeout <= 0, "must be > 0"},

@@ -65,6 +65,10 @@ type Options struct {
 	Metrics      *metrics.Metrics
 }
 
+// MaxMessageBytesLimit is the largest max_message_bytes: a claimed length
+// above it is refused with 1009 before anything is allocated.
+const MaxMessageBytesLimit = 1 << 30
+
 func (o *Options) setDefaults() {
 	l := &o.Limits
 	if l.Burst <= 0 {
@@ -133,6 +137,9 @@ type gatewayMetrics struct {
 // New builds a gateway. It starts the idle sweeper; call Shutdown to stop.
 func New(opts Options) (*Gateway, error) {
 	opts.setDefaults()
+	if opts.Limits.MaxMessageBytes > MaxMessageBytesLimit {
+		return nil, fmt.Errorf("max_message_bytes %d is above %d", opts.Limits.MaxMessageBytes, MaxMessageBytesLimit)
+	}
 	g := &Gateway{
 		opts: opts,
 		log:  opts.Logger,
@@ -222,7 +229,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := g.newConn(r, ep, pathParams, ip)
-	socket, err := g.upgrader.Upgrade(w, r)
+	socket, err := g.upgrader.Upgrade(guardedWriter{w}, r)
 	if err != nil {
 		g.release(ip)
 		g.metrics.rejected("handshake")
