@@ -32,6 +32,11 @@ type conn struct {
 	out      atomic.Int64
 	dropped  atomic.Int64
 	closing  atomic.Bool
+	finished atomic.Bool // finish has run
+
+	// Set on the read loop, read by finish on the same loop.
+	counted bool // in the table, the gauge and the store
+	openRan bool // the open event ran, so the close event must
 
 	// mu guards the close decision, which may come from any goroutine, and
 	// defers a close asked for during the connection's own event.
@@ -145,6 +150,21 @@ func (c *conn) startClose() {
 			}
 		}
 	})
+}
+
+// abort ends a connection whose read loop is gone: the close frame goes out
+// at once, bounded by close_timeout, then the socket is closed.
+func (c *conn) abort(code int, reason string) {
+	c.closing.Store(true)
+	c.mu.Lock()
+	if c.closeCode == 0 {
+		c.closeCode, c.closeReason = code, reason
+	}
+	code, reason = c.closeCode, c.closeReason
+	c.mu.Unlock()
+	_ = c.ws.SetDeadline(time.Now().Add(c.g.opts.Limits.CloseTimeout))
+	_ = c.ws.WriteClose(uint16(code), []byte(reason))
+	_ = c.ws.NetConn().Close()
 }
 
 // closedBy returns the code and reason this side closed with, if it did.

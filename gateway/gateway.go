@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -361,21 +362,31 @@ func newSocketID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// serve runs the connection's read loop. gws recovers panics in OnMessage
-// only; a panic anywhere else on the loop is recovered here, so one bad
-// connection never takes the process down, and its close event still runs.
+// serve runs the connection's read loop. Our callbacks recover their own
+// panics (events.go); a panic inside gws's frame reading, or one that escaped
+// a callback, is recovered here, so one bad connection never takes the
+// process down.
 func (g *Gateway) serve(c *conn) {
 	defer func() {
 		if p := recover(); p != nil {
-			g.log.Error("connection read loop panicked", "socket_id", c.info.ID, "panic", p)
-			_ = c.ws.NetConn().Close()
+			g.panicked(c, "read loop", p, debug.Stack())
+			c.abort(1011, "internal error")
 			g.finish(c, 1011, "internal error")
 		}
 	}()
 	c.ws.ReadLoop()
 }
 
+// panicked logs and counts a panic recovered on connection c.
+func (g *Gateway) panicked(c *conn, where string, p any, stack []byte) {
+	g.metrics.Panics.Inc()
+	g.log.Error("panic recovered", "socket_id", c.info.ID, "route", c.info.Route, "where", where,
+		"panic", fmt.Sprint(p), "stack", string(stack))
+}
+
 // runEvent runs one event of c on the read loop, one at a time per connection.
+// A Go panic during the run (a bug in a binding, not the script) closes the
+// connection with 1011.
 func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 	h := g.opts.EventHandler
 	if h == nil {
@@ -385,32 +396,45 @@ func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 	c.beginEvent()
 	defer c.endEvent()
 	err := g.opts.Engine.Run(context.Background(), h, ev)
-	if err != nil {
+	var pe *runtime.PanicError
+	switch {
+	case errors.As(err, &pe):
+		g.panicked(c, ev.Type.String()+" event", pe.Value, pe.Stack)
+		_ = c.Close(1011, "internal error")
+	case err != nil:
 		g.log.Warn("script error", "socket_id", c.info.ID, "route", c.info.Route, "event", ev.Type.String(), "err", err)
 	}
 	return err
 }
 
 // finish ends a connection once: its close event, deregistration, metrics and
-// the close log line. It runs on the read loop (from OnClose, or serve's recovery).
+// the close log line. It runs on the read loop (from OnClose, or serve's
+// recovery). The accounting is deferred so that a panic in the store or the
+// close event cannot leak a connection slot.
 func (g *Gateway) finish(c *conn, code int, reason string) {
-	if !g.conns.remove(c) {
+	if !c.finished.CompareAndSwap(false, true) {
 		return
 	}
 	defer g.active.Done()
+	defer g.release(c.ip)
 	c.closing.Store(true)
 	if ours, why, ok := c.closedBy(); ok {
 		code, reason = ours, why
 	}
-	ev := runtime.Event{Type: runtime.Close, Timestamp: time.Now().UnixMilli(), CloseCode: code, CloseReason: reason}
-	_ = g.runEvent(c, &ev)
+	if !c.counted {
+		return
+	}
+	g.conns.remove(c)
+	g.metrics.ConnectionsOpen.Dec()
+	g.metrics.Closed(code)
+	if c.openRan {
+		ev := runtime.Event{Type: runtime.Close, Timestamp: time.Now().UnixMilli(), CloseCode: code, CloseReason: reason}
+		_ = g.runEvent(c, &ev)
+	}
 	if err := g.opts.Store.Unregister(context.Background(), c.info.ID); err != nil {
 		g.metrics.StoreErrors.WithLabelValues("unregister").Inc()
 		g.log.Error("store unregister failed", "socket_id", c.info.ID, "err", err)
 	}
-	g.release(c.ip)
-	g.metrics.ConnectionsOpen.Dec()
-	g.metrics.Closed(code)
 	g.log.Info("connection closed", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote,
 		"duration", time.Since(c.opened).Round(time.Millisecond), "code", code, "reason", reason,
 		"messages_in", c.in.Load(), "messages_out", c.out.Load(), "messages_dropped", c.dropped.Load())

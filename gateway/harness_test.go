@@ -18,6 +18,7 @@ import (
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
+	"github.com/wsgw/wsgw/store"
 	"github.com/wsgw/wsgw/store/memory"
 )
 
@@ -42,6 +43,8 @@ type harnessOptions struct {
 	origins      map[string][]string
 	poolSize     int
 	timeout      time.Duration
+	// wrapStore, when set, puts a test double around the memory store.
+	wrapStore func(*memory.Store) store.Store
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -66,9 +69,13 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		}
 	}
 	st := memory.New()
+	var gwStore store.Store = st
+	if o.wrapStore != nil {
+		gwStore = o.wrapStore(st)
+	}
 	gw, err := gateway.New(gateway.Options{
 		NodeID: "test-node", Limits: o.limits, Endpoints: endpoints, EventHandler: eh,
-		Engine: engine, Store: st, Logger: logger, Metrics: m,
+		Engine: engine, Store: gwStore, Logger: logger, Metrics: m,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,9 @@ type Metrics struct {
 	ScriptTimeouts      prometheus.Counter
 	ScriptDuration      prometheus.Histogram
 	StoreErrors         *prometheus.CounterVec // by operation
+
+	// Hardening: see docs/security.md.
+	Panics prometheus.Counter // Go panics recovered on a connection
 }
 
 // New creates the collectors and registers them with reg (nil: not registered,
@@ -71,10 +74,14 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "wsgw_store_errors_total", Help: "Store operations that failed, by operation.",
 		}, []string{"op"}),
 	}
+	m.Panics = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "wsgw_panics_recovered_total", Help: "Go panics recovered on a connection, which was closed with 1011.",
+	})
 	if reg != nil {
 		reg.MustRegister(m.ConnectionsOpen, m.ConnectionsOpened, m.ConnectionsClosed, m.ConnectionsRejected,
 			m.MessagesIn, m.MessagesOut, m.MessagesDropped, m.SendsRefused,
 			m.ScriptRuns, m.ScriptErrors, m.ScriptTimeouts, m.ScriptDuration, m.StoreErrors)
+		reg.MustRegister(m.Panics)
 	}
 	return m
 }

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,6 +168,16 @@ type ScriptError struct {
 
 func (e *ScriptError) Error() string { return e.Handler + ": " + e.Message }
 
+// PanicError is a Go panic raised during a run: a bug in a binding or in the
+// service it called, not in the script. The caller should end the connection.
+type PanicError struct {
+	Handler string
+	Value   any
+	Stack   []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("%s: panic: %v", e.Handler, e.Value) }
+
 type interruptReason string
 
 const (
@@ -187,11 +199,9 @@ func (e *Engine) Run(ctx context.Context, h *Handler, ev *Event) error {
 	if err != nil {
 		return err
 	}
-	defer e.put(v)
-
 	hm := e.handlerMetrics(h)
 	hm.runs[ev.Type].Inc()
-	err = v.run(ctx, h, ev, start.Add(e.opts.Timeout))
+	err = e.runOn(ctx, v, h, ev, start.Add(e.opts.Timeout))
 	e.opts.Metrics.ScriptDuration.Observe(time.Since(start).Seconds())
 	if err != nil {
 		hm.errors[ev.Type].Inc()
@@ -201,6 +211,29 @@ func (e *Engine) Run(ctx context.Context, h *Handler, ev *Event) error {
 		}
 	}
 	return err
+}
+
+// runOn runs h on v and returns v to the pool; a Go panic out of a binding
+// (or anything it called) becomes a *PanicError and v is discarded, since
+// goja's state is unknown once a panic has unwound through it.
+func (e *Engine) runOn(ctx context.Context, v *vm, h *Handler, ev *Event, deadline time.Time) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.discard(v)
+			err = &PanicError{Handler: h.Name, Value: p, Stack: debug.Stack()}
+			return
+		}
+		e.put(v)
+	}()
+	return v.run(ctx, h, ev, deadline)
+}
+
+// discard forgets a runtime and frees its slot, so a fresh one takes its place.
+func (e *Engine) discard(v *vm) {
+	e.mu.Lock()
+	e.vms = slices.DeleteFunc(e.vms, func(x *vm) bool { return x == v })
+	e.mu.Unlock()
+	<-e.slots
 }
 
 type handlerMetrics struct {
