@@ -59,6 +59,10 @@ type Limits struct {
 	CloseTimeout        time.Duration `yaml:"close_timeout"`
 	MaxConnections      int           `yaml:"max_connections"`
 	MaxConnectionsPerIP int           `yaml:"max_connections_per_ip"`
+	// MaxSendsPerEvent and MaxSendBytesPerEvent cap what one script event
+	// may send (frames, payload bytes); past them send throws.
+	MaxSendsPerEvent     int `yaml:"max_sends_per_event"`
+	MaxSendBytesPerEvent int `yaml:"max_send_bytes_per_event"`
 }
 
 // Runtime sizes the pool of JavaScript runtimes.
@@ -100,6 +104,9 @@ func Default() Config {
 			IdleTimeout:       60 * time.Second,
 			ScriptTimeout:     time.Second,
 			CloseTimeout:      5 * time.Second,
+
+			MaxSendsPerEvent:     10000,
+			MaxSendBytesPerEvent: 16 << 20,
 		},
 		Log: Log{Level: "info", Format: "auto"},
 	}
@@ -196,6 +203,8 @@ func (c *Config) Validate() error {
 		{"limits.close_timeout", l.CloseTimeout <= 0, "must be > 0"},
 		{"limits.max_connections", l.MaxConnections < 0, "must be >= 0 (0 = unlimited)"},
 		{"limits.max_connections_per_ip", l.MaxConnectionsPerIP < 0, "must be >= 0 (0 = unlimited)"},
+		{"limits.max_sends_per_event", l.MaxSendsPerEvent < 1, "must be >= 1"},
+		{"limits.max_send_bytes_per_event", l.MaxSendBytesPerEvent < 1, "must be >= 1"},
 		{"runtime.pool_size", c.Runtime.PoolSize < 0, "must be >= 0 (0 = automatic)"},
 		{"shutdown_timeout", c.ShutdownTimeout <= 0, "must be > 0"},
 		{"log.level", !oneOf(c.Log.Level, "debug", "info", "warn", "error"), "must be debug, info, warn or error"},

@@ -87,6 +87,12 @@ type Options struct {
 	Timeout time.Duration
 	// MaxCallStack caps the JavaScript call depth (default 1024).
 	MaxCallStack int
+	// MaxSendsPerEvent and MaxSendBytesPerEvent cap the frames and payload
+	// bytes one event may send, through websocketInfo.send, its return value
+	// and Websocket.send together (defaults 10000 and 16 MiB). goja has no
+	// heap limit; this keeps a script from queueing unbounded memory in a loop.
+	MaxSendsPerEvent     int
+	MaxSendBytesPerEvent int
 	// Service answers the Websocket global; nil makes every call answer 503.
 	Service Service
 	Logger  *slog.Logger
@@ -102,6 +108,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxCallStack <= 0 {
 		o.MaxCallStack = 1024
+	}
+	if o.MaxSendsPerEvent <= 0 {
+		o.MaxSendsPerEvent = 10000
+	}
+	if o.MaxSendBytesPerEvent <= 0 {
+		o.MaxSendBytesPerEvent = 16 << 20
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

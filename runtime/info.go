@@ -126,6 +126,9 @@ func (v *vm) jsSend(call goja.FunctionCall) goja.Value {
 		typ = t.String()
 	}
 	if err := v.sendValue(call.Argument(0), typ); err != nil {
+		if errors.Is(err, errSendLimit) {
+			v.throwRange("websocketInfo.send: " + err.Error())
+		}
 		panic(v.rt.NewTypeError("websocketInfo.send: " + err.Error()))
 	}
 	return goja.Undefined()
@@ -166,6 +169,9 @@ func ValidCloseCode(code int) error {
 func (v *vm) sendValue(val goja.Value, typ string) error {
 	payload, binary, err := v.encode(val, typ)
 	if err != nil {
+		return err
+	}
+	if err := v.charge(len(payload)); err != nil {
 		return err
 	}
 	_ = v.cur.Conn.Send(payload, binary)

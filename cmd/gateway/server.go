@@ -88,10 +88,12 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		return nil, err
 	}
 	engine := runtime.New(runtime.Options{
-		PoolSize: cfg.Runtime.PoolSize,
-		Timeout:  cfg.Limits.ScriptTimeout,
-		Logger:   logger,
-		Metrics:  m,
+		PoolSize:             cfg.Runtime.PoolSize,
+		Timeout:              cfg.Limits.ScriptTimeout,
+		MaxSendsPerEvent:     cfg.Limits.MaxSendsPerEvent,
+		MaxSendBytesPerEvent: cfg.Limits.MaxSendBytesPerEvent,
+		Logger:               logger,
+		Metrics:              m,
 	})
 	l := cfg.Limits
 	g, err := gateway.New(gateway.Options{
