@@ -63,6 +63,14 @@ type Limits struct {
 	// may send (frames, payload bytes); past them send throws.
 	MaxSendsPerEvent     int `yaml:"max_sends_per_event"`
 	MaxSendBytesPerEvent int `yaml:"max_send_bytes_per_event"`
+	// UpgradesPerIPPerSecond rate-limits upgrade requests per client address
+	// (IPv6: per /64), with bursts of UpgradesPerIPBurst; 0 lifts it.
+	UpgradesPerIPPerSecond float64 `yaml:"upgrades_per_ip_per_second"`
+	UpgradesPerIPBurst     int     `yaml:"upgrades_per_ip_burst"`
+	// HandshakeTimeout bounds how long a client may take to send its request
+	// headers (TLS handshake included) and how long an idle keep-alive
+	// connection of the public listener is kept: the slowloris defence.
+	HandshakeTimeout time.Duration `yaml:"handshake_timeout"`
 }
 
 // Runtime sizes the pool of JavaScript runtimes.
@@ -107,6 +115,8 @@ func Default() Config {
 
 			MaxSendsPerEvent:     10000,
 			MaxSendBytesPerEvent: 16 << 20,
+			UpgradesPerIPBurst:   10,
+			HandshakeTimeout:     10 * time.Second,
 		},
 		Log: Log{Level: "info", Format: "auto"},
 	}
@@ -205,6 +215,9 @@ func (c *Config) Validate() error {
 		{"limits.max_connections_per_ip", l.MaxConnectionsPerIP < 0, "must be >= 0 (0 = unlimited)"},
 		{"limits.max_sends_per_event", l.MaxSendsPerEvent < 1, "must be >= 1"},
 		{"limits.max_send_bytes_per_event", l.MaxSendBytesPerEvent < 1, "must be >= 1"},
+		{"limits.upgrades_per_ip_per_second", l.UpgradesPerIPPerSecond < 0, "must be >= 0 (0 lifts the limit)"},
+		{"limits.upgrades_per_ip_burst", l.UpgradesPerIPBurst < 1, "must be >= 1"},
+		{"limits.handshake_timeout", l.HandshakeTimeout <= 0, "must be > 0"},
 		{"runtime.pool_size", c.Runtime.PoolSize < 0, "must be >= 0 (0 = automatic)"},
 		{"shutdown_timeout", c.ShutdownTimeout <= 0, "must be > 0"},
 		{"log.level", !oneOf(c.Log.Level, "debug", "info", "warn", "error"), "must be debug, info, warn or error"},

@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/binary"
 	"errors"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +22,7 @@ type conn struct {
 	info     *wsgw.SocketInfo
 	endpoint *endpoint
 	remote   string
-	ip       string // counted in the per-IP limit; "" when that limit is off
+	ip       netip.Addr // counted in the per-IP limit; invalid when that limit is off
 	opened   time.Time
 	limiter  *rate.Limiter // nil when the rate limit is lifted
 	written  func(error)   // the WriteAsync callback, made once per connection

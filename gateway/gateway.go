@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
+	"math"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +46,12 @@ type Limits struct {
 	CloseTimeout        time.Duration
 	MaxConnections      int
 	MaxConnectionsPerIP int
+	// UpgradesPerIPPerSecond is each client's rate of upgrade requests (a
+	// token bucket of UpgradesPerIPBurst); past it they get HTTP 429. 0 lifts it.
+	UpgradesPerIPPerSecond float64
+	UpgradesPerIPBurst     int
+	// HandshakeTimeout bounds writing the 101 answer (default 10s).
+	HandshakeTimeout time.Duration
 }
 
 // Endpoint configures one WebSocket path.
@@ -87,6 +95,12 @@ func (o *Options) setDefaults() {
 	if l.CloseTimeout <= 0 {
 		l.CloseTimeout = 5 * time.Second
 	}
+	if l.UpgradesPerIPBurst <= 0 {
+		l.UpgradesPerIPBurst = max(1, int(math.Ceil(l.UpgradesPerIPPerSecond)))
+	}
+	if l.HandshakeTimeout <= 0 {
+		l.HandshakeTimeout = 10 * time.Second
+	}
 	if o.NodeID == "" {
 		o.NodeID = "node-" + newSocketID()[:8]
 	}
@@ -120,11 +134,12 @@ type Gateway struct {
 	upgrader *gws.Upgrader
 	conns    connTable
 
-	perIP   sync.Map // ip -> *atomic.Int64, when max_connections_per_ip is set
-	open    atomic.Int64
-	closing atomic.Bool
-	active  sync.WaitGroup // one per connection between upgrade and the end of its close event
-	stop    chan struct{}
+	perIP    sync.Map        // clientKey -> *atomic.Int64, when max_connections_per_ip is set; an entry lives while its client has a connection
+	upgrades *upgradeLimiter // nil when upgrades_per_ip_per_second is 0
+	open     atomic.Int64
+	closing  atomic.Bool
+	active   sync.WaitGroup // one per connection between upgrade and the end of its close event
+	stop     chan struct{}
 }
 
 // gatewayMetrics are the collectors the gateway touches per message,
@@ -153,6 +168,9 @@ func New(opts Options) (*Gateway, error) {
 		},
 	}
 	g.conns.init()
+	if l := opts.Limits; l.UpgradesPerIPPerSecond > 0 {
+		g.upgrades = newUpgradeLimiter(l.UpgradesPerIPPerSecond, l.UpgradesPerIPBurst, maxTrackedClients)
+	}
 	for _, e := range opts.Endpoints {
 		ep := &endpoint{path: e.Path}
 		ep.handler.Store(e.Handler)
@@ -175,6 +193,7 @@ func New(opts Options) (*Gateway, error) {
 		// 1 KiB read buffers: a frame larger than the buffer is read straight
 		// into its message buffer, and idle connections stay small.
 		ReadBufferSize:   1024,
+		HandshakeTimeout: opts.Limits.HandshakeTimeout,
 		CheckUtf8Enabled: true,
 		Recovery:         gws.Recovery,
 		Logger:           gwsLogger{g.log},
@@ -204,29 +223,37 @@ func (g *Gateway) NodeID() string { return g.opts.NodeID }
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ep, pathParams := g.router.match(r.URL.EscapedPath())
 	if ep == nil {
-		g.refuse(w, http.StatusNotFound, "no_endpoint", "no WebSocket endpoint at "+r.URL.Path)
+		g.refuse(w, r, http.StatusNotFound, "no_endpoint", "no WebSocket endpoint at "+r.URL.Path)
 		return
 	}
 	if !isUpgrade(r) {
 		w.Header().Set("Upgrade", "websocket")
 		w.Header().Set("Connection", "Upgrade")
-		g.refuse(w, http.StatusUpgradeRequired, "not_websocket", "this is a WebSocket endpoint: connect with a WebSocket client")
-		return
-	}
-	if !ep.allowsOrigin(r.Header.Get("Origin")) {
-		g.refuse(w, http.StatusForbidden, "origin", "origin "+r.Header.Get("Origin")+" is not allowed")
+		g.refuse(w, r, http.StatusUpgradeRequired, "not_websocket", "this is a WebSocket endpoint: connect with a WebSocket client")
 		return
 	}
 	if g.closing.Load() {
-		g.refuse(w, http.StatusServiceUnavailable, "shutting_down", "the gateway is shutting down")
+		g.refuse(w, r, http.StatusServiceUnavailable, "shutting_down", "the gateway is shutting down")
 		return
 	}
-	ip := ""
+	key := clientKey(r.RemoteAddr)
+	if g.upgrades != nil {
+		if ok, wait := g.upgrades.allow(key, time.Now()); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+			g.refuse(w, r, http.StatusTooManyRequests, "upgrade_rate", "too many connection attempts from your address; retry later")
+			return
+		}
+	}
+	if !ep.allowsOrigin(r.Header.Get("Origin")) {
+		g.refuse(w, r, http.StatusForbidden, "origin", "origin "+r.Header.Get("Origin")+" is not allowed")
+		return
+	}
+	var ip netip.Addr // stays invalid when the per-IP limit is off
 	if g.opts.Limits.MaxConnectionsPerIP > 0 {
-		ip = remoteIP(r.RemoteAddr)
+		ip = key
 	}
 	if reason := g.admit(ip); reason != "" {
-		g.refuse(w, http.StatusServiceUnavailable, reason, "too many connections")
+		g.refuse(w, r, http.StatusServiceUnavailable, reason, "too many connections")
 		return
 	}
 	c := g.newConn(r, ep, pathParams, ip)
@@ -261,21 +288,23 @@ func (ep *endpoint) allowsOrigin(origin string) bool {
 }
 
 // refuse answers an upgrade request with an HTTP error; reason labels the
-// rejection metric.
-func (g *Gateway) refuse(w http.ResponseWriter, status int, reason, msg string) {
+// rejection metric. The log line is at debug level: refusals come in floods,
+// and the metric is the signal that costs nothing per request.
+func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, status int, reason, msg string) {
 	g.metrics.rejected(reason)
+	g.log.Debug("upgrade refused", "remote", r.RemoteAddr, "path", r.URL.Path, "status", status, "reason", reason)
 	writeJSONError(w, status, msg)
 }
 
 // admit counts a new connection against max_connections and
 // max_connections_per_ip, returning the reason when one is full.
-func (g *Gateway) admit(ip string) string {
+func (g *Gateway) admit(ip netip.Addr) string {
 	l := g.opts.Limits
 	if n := g.open.Add(1); l.MaxConnections > 0 && n > int64(l.MaxConnections) {
 		g.open.Add(-1)
 		return "max_connections"
 	}
-	if ip != "" {
+	if ip.IsValid() {
 		v, _ := g.perIP.LoadOrStore(ip, new(atomic.Int64))
 		if v.(*atomic.Int64).Add(1) > int64(l.MaxConnectionsPerIP) {
 			g.release(ip)
@@ -285,9 +314,9 @@ func (g *Gateway) admit(ip string) string {
 	return ""
 }
 
-func (g *Gateway) release(ip string) {
+func (g *Gateway) release(ip netip.Addr) {
 	g.open.Add(-1)
-	if ip == "" {
+	if !ip.IsValid() {
 		return
 	}
 	if v, ok := g.perIP.Load(ip); ok && v.(*atomic.Int64).Add(-1) <= 0 {
@@ -295,17 +324,9 @@ func (g *Gateway) release(ip string) {
 	}
 }
 
-func remoteIP(addr string) string {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	return host
-}
-
 // newConn builds the connection's record before the upgrade, while the
 // request is at hand.
-func (g *Gateway) newConn(r *http.Request, ep *endpoint, pathParams map[string]string, ip string) *conn {
+func (g *Gateway) newConn(r *http.Request, ep *endpoint, pathParams map[string]string, ip netip.Addr) *conn {
 	now := time.Now()
 	params := map[string]string{}
 	for k, vs := range r.URL.Query() {
@@ -452,6 +473,9 @@ func (g *Gateway) sweep() {
 		case <-g.stop:
 			return
 		case now := <-t.C:
+			if g.upgrades != nil {
+				g.upgrades.prune(now)
+			}
 			g.conns.each(func(c *conn) {
 				quiet := time.Duration(now.UnixNano() - c.lastSeen.Load())
 				switch {

@@ -108,6 +108,10 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 			CloseTimeout:        l.CloseTimeout,
 			MaxConnections:      l.MaxConnections,
 			MaxConnectionsPerIP: l.MaxConnectionsPerIP,
+
+			UpgradesPerIPPerSecond: l.UpgradesPerIPPerSecond,
+			UpgradesPerIPBurst:     l.UpgradesPerIPBurst,
+			HandshakeTimeout:       l.HandshakeTimeout,
 		},
 		Endpoints:    endpoints,
 		EventHandler: eventHandler,
@@ -140,8 +144,13 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		store:   st,
 		gateway: g,
 		public: &http.Server{
-			Handler:           publicMux,
-			ReadHeaderTimeout: 10 * time.Second,
+			Handler: publicMux,
+			// A client gets handshake_timeout to send its request headers
+			// (and finish TLS), and an idle keep-alive connection is dropped
+			// after as long: a slowloris holds a socket for that long at most.
+			// Upgrade requests have no body, so no ReadTimeout is needed.
+			ReadHeaderTimeout: l.HandshakeTimeout,
+			IdleTimeout:       l.HandshakeTimeout,
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          errorLog,
 		},
