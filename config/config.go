@@ -92,9 +92,52 @@ type Endpoint struct {
 	// AllowedOrigins are anchored regular expressions matched against the
 	// Origin header; an empty list allows every origin.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// Auth, when set, requires a JSON Web Token of every connection.
+	Auth Auth `yaml:"auth"`
 
 	// Source is the text of Script.
 	Source string `yaml:"-"`
+}
+
+// Auth is an endpoint's token check (SPEC §8).
+type Auth struct {
+	JWT JWT `yaml:"jwt"`
+	// TokenFrom lists where the token is looked for, in order: header
+	// (Authorization: Bearer), query (?token=), cookie (token). Default
+	// header, query.
+	TokenFrom []string `yaml:"token_from"`
+}
+
+// JWT names the one key that verifies an endpoint's tokens: set exactly one.
+type JWT struct {
+	HS256SecretEnv     string `yaml:"hs256_secret_env"`      // the environment variable holding the secret
+	RS256PublicKeyFile string `yaml:"rs256_public_key_file"` // a PEM public key, relative to the config file
+	ES256PublicKeyFile string `yaml:"es256_public_key_file"`
+
+	// Alg is the algorithm the key set implies, and Key the secret or the
+	// PEM text read by ReadAuthKeys.
+	Alg string `yaml:"-"`
+	Key []byte `yaml:"-"`
+}
+
+// Enabled reports whether the endpoint checks tokens.
+func (a *Auth) Enabled() bool {
+	j := a.JWT
+	return j.HS256SecretEnv != "" || j.RS256PublicKeyFile != "" || j.ES256PublicKeyFile != "" || len(a.TokenFrom) > 0
+}
+
+// keys lists the key settings that are set, as key paths under auth.jwt.
+func (j *JWT) keys() (set []string) {
+	for _, k := range []struct{ name, value string }{
+		{"hs256_secret_env", j.HS256SecretEnv},
+		{"rs256_public_key_file", j.RS256PublicKeyFile},
+		{"es256_public_key_file", j.ES256PublicKeyFile},
+	} {
+		if k.value != "" {
+			set = append(set, k.name)
+		}
+	}
+	return set
 }
 
 // Default returns the configuration used where the file says nothing.
@@ -140,6 +183,9 @@ func Load(path string, environ []string) (*Config, error) {
 		return nil, err
 	}
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.ReadAuthKeys(environ); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -241,8 +287,79 @@ func (c *Config) Validate() error {
 				return c.Errorf(fmt.Sprintf("%s.allowed_origins[%d]", key, k), "%v", err)
 			}
 		}
+		if err := c.validateAuth(key+".auth", ep); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+func (c *Config) validateAuth(key string, ep Endpoint) error {
+	a := ep.Auth
+	if !a.Enabled() {
+		return nil
+	}
+	if set := a.JWT.keys(); len(set) != 1 {
+		return c.Errorf(key+".jwt", "set exactly one of hs256_secret_env, rs256_public_key_file, es256_public_key_file (found %d: %s)",
+			len(set), strings.Join(set, ", "))
+	}
+	seen := map[string]bool{}
+	for i, src := range a.TokenFrom {
+		if !oneOf(src, "header", "query", "cookie") {
+			return c.Errorf(fmt.Sprintf("%s.token_from[%d]", key, i), "%q: want header, query or cookie", src)
+		}
+		if seen[src] {
+			return c.Errorf(fmt.Sprintf("%s.token_from[%d]", key, i), "%q appears twice", src)
+		}
+		seen[src] = true
+	}
+	if seen["cookie"] && len(ep.AllowedOrigins) == 0 {
+		return c.Errorf(key+".token_from", "a cookie token needs allowed_origins on the endpoint: browsers send cookies "+
+			"with WebSocket upgrades from any site, so without an origin check any web page could connect as the user "+
+			"(cross-site WebSocket hijacking)")
+	}
+	return nil
+}
+
+// ReadAuthKeys reads the secret or key file of every endpoint with auth:
+// the secret from its environment variable in environ (os.Environ() form),
+// a key file relative to the configuration file.
+func (c *Config) ReadAuthKeys(environ []string) error {
+	for i := range c.Endpoints {
+		j := &c.Endpoints[i].Auth.JWT
+		key := fmt.Sprintf("endpoints[%d].auth.jwt", i)
+		switch {
+		case j.HS256SecretEnv != "":
+			j.Alg = "HS256"
+			secret, ok := lookupEnv(environ, j.HS256SecretEnv)
+			if !ok || secret == "" {
+				return c.Errorf(key+".hs256_secret_env", "environment variable %s is not set or empty", j.HS256SecretEnv)
+			}
+			j.Key = []byte(secret)
+		case j.RS256PublicKeyFile != "" || j.ES256PublicKeyFile != "":
+			name, file := "rs256_public_key_file", j.RS256PublicKeyFile
+			j.Alg = "RS256"
+			if file == "" {
+				name, file = "es256_public_key_file", j.ES256PublicKeyFile
+				j.Alg = "ES256"
+			}
+			text, err := os.ReadFile(c.Resolve(file))
+			if err != nil {
+				return c.Errorf(key+"."+name, "%v", err)
+			}
+			j.Key = text
+		}
+	}
+	return nil
+}
+
+func lookupEnv(environ []string, name string) (string, bool) {
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // Errorf returns an error that names the configuration file and key, for

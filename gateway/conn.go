@@ -27,6 +27,13 @@ type conn struct {
 	limiter  *rate.Limiter // nil when the rate limit is lifted
 	written  func(error)   // the WriteAsync callback, made once per connection
 
+	// Set before the upgrade, read-only after.
+	claims  map[string]any // the verified token's claims; nil without auth
+	expires int64          // the token's exp in Unix ns; 0 for none
+	refusal *refusal       // non-nil: closed at once after the upgrade
+
+	expiryIndex int // position in the expiry queue, -1 when not in it; guarded by its lock
+
 	lastSeen atomic.Int64 // Unix ns of the last frame from the client
 	pending  atomic.Int64 // frames queued for writing
 	in       atomic.Int64
@@ -56,8 +63,8 @@ var (
 
 func (c *conn) Info() *wsgw.SocketInfo { return c.info }
 
-// Auth returns nil: endpoints have no token verification yet.
-func (c *conn) Auth() map[string]any { return nil }
+// Auth returns the verified token's claims, nil when the endpoint has no auth.
+func (c *conn) Auth() map[string]any { return c.claims }
 
 // Send queues a text or binary frame.
 func (c *conn) Send(payload []byte, binary bool) error {

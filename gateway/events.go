@@ -19,10 +19,17 @@ type events struct{ g *Gateway }
 func (e events) OnOpen(socket *gws.Conn) {
 	g, c := e.g, connOf(socket)
 	defer e.recover(c, "open")
+	if c.refusal != nil {
+		g.refuseUpgraded(c)
+		return
+	}
 	g.conns.add(c)
 	g.metrics.ConnectionsOpen.Inc()
 	g.metrics.ConnectionsOpened.Inc()
 	c.counted = true
+	if c.expires != 0 {
+		g.expiries.add(c)
+	}
 	if err := g.opts.Store.Register(context.Background(), c.info); err != nil {
 		g.metrics.StoreErrors.WithLabelValues("register").Inc()
 		g.log.Error("store register failed", "socket_id", c.info.ID, "err", err)

@@ -59,6 +59,8 @@ type Endpoint struct {
 	Path           string
 	Handler        *runtime.Handler
 	AllowedOrigins []string
+	// Auth, when set, checks every upgrade's credentials (SPEC §8).
+	Auth Authenticator
 }
 
 // Options configure a Gateway. Zero fields get defaults from setDefaults.
@@ -123,6 +125,7 @@ type endpoint struct {
 	path    string
 	handler atomic.Pointer[runtime.Handler]
 	origins []*regexp.Regexp
+	auth    Authenticator
 }
 
 // Gateway serves WebSocket endpoints and the Websocket service.
@@ -136,6 +139,7 @@ type Gateway struct {
 
 	perIP    sync.Map        // clientKey -> *atomic.Int64, when max_connections_per_ip is set; an entry lives while its client has a connection
 	upgrades *upgradeLimiter // nil when upgrades_per_ip_per_second is 0
+	expiries *expiryQueue
 	open     atomic.Int64
 	closing  atomic.Bool
 	active   sync.WaitGroup // one per connection between upgrade and the end of its close event
@@ -168,11 +172,12 @@ func New(opts Options) (*Gateway, error) {
 		},
 	}
 	g.conns.init()
+	g.expiries = newExpiryQueue()
 	if l := opts.Limits; l.UpgradesPerIPPerSecond > 0 {
 		g.upgrades = newUpgradeLimiter(l.UpgradesPerIPPerSecond, l.UpgradesPerIPBurst, maxTrackedClients)
 	}
 	for _, e := range opts.Endpoints {
-		ep := &endpoint{path: e.Path}
+		ep := &endpoint{path: e.Path, auth: e.Auth}
 		ep.handler.Store(e.Handler)
 		for _, o := range e.AllowedOrigins {
 			re, err := regexp.Compile(anchor(o))
@@ -201,6 +206,7 @@ func New(opts Options) (*Gateway, error) {
 	})
 	opts.Engine.SetService(g)
 	go g.sweep()
+	go g.expiries.run(g.stop, g.expire)
 	return g, nil
 }
 
@@ -256,7 +262,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, http.StatusServiceUnavailable, reason, "too many connections")
 		return
 	}
+	var claims map[string]any
+	var expires int64
+	var refused *refusal
+	if ep.auth != nil {
+		claims, expires, refused = g.authenticate(ep, r)
+	}
 	c := g.newConn(r, ep, pathParams, ip)
+	c.claims, c.expires, c.refusal = claims, expires, refused
 	socket, err := g.upgrader.Upgrade(guardedWriter{w}, r)
 	if err != nil {
 		g.release(ip)
@@ -364,6 +377,7 @@ func (g *Gateway) newConn(r *http.Request, ep *endpoint, pathParams map[string]s
 		c.limiter = rate.NewLimiter(rate.Limit(l.MessagesPerSecond), l.Burst)
 	}
 	c.written = c.onWritten
+	c.expiryIndex = -1
 	c.lastSeen.Store(now.UnixNano())
 	return c
 }
@@ -443,7 +457,11 @@ func (g *Gateway) finish(c *conn, code int, reason string) {
 		code, reason = ours, why
 	}
 	if !c.counted {
+		g.log.Debug("refused connection closed", "remote", c.remote, "route", c.info.Route, "code", code)
 		return
+	}
+	if c.expires != 0 {
+		g.expiries.remove(c)
 	}
 	g.conns.remove(c)
 	g.metrics.ConnectionsOpen.Dec()

@@ -41,6 +41,7 @@ type harnessOptions struct {
 	eventHandler string
 	limits       gateway.Limits
 	origins      map[string][]string
+	auth         map[string]gateway.Authenticator // endpoint path -> its check
 	poolSize     int
 	timeout      time.Duration
 	// wrapStore, when set, puts a test double around the memory store.
@@ -59,7 +60,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		if err != nil {
 			t.Fatalf("compile %s: %v", path, err)
 		}
-		endpoints = append(endpoints, gateway.Endpoint{Path: path, Handler: h, AllowedOrigins: o.origins[path]})
+		endpoints = append(endpoints, gateway.Endpoint{Path: path, Handler: h, AllowedOrigins: o.origins[path], Auth: o.auth[path]})
 	}
 	var eh *runtime.Handler
 	if o.eventHandler != "" {
@@ -250,6 +251,25 @@ func (s *logSink) wait(t *testing.T, what string, pred func(map[string]any) bool
 		case <-changed:
 		case <-deadline:
 			t.Fatalf("no log line for %s within %v", what, waitFor)
+		}
+	}
+}
+
+// waitCount waits until n records match pred.
+func (s *logSink) waitCount(t testing.TB, what string, n int, pred func(map[string]any) bool) {
+	t.Helper()
+	deadline := time.After(waitFor)
+	for {
+		s.mu.Lock()
+		changed := s.changed
+		s.mu.Unlock()
+		if s.count(pred) >= n {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("fewer than %d log lines for %s within %v", n, what, waitFor)
 		}
 	}
 }

@@ -37,6 +37,7 @@ type vm struct {
 	message  goja.Value
 	headers  goja.Value
 	params   goja.Value
+	auth     goja.Value
 	// What the event has sent, against the per-event caps; overSent holds
 	// the error of the first send refused, so the event ends as a script
 	// error even if the script caught it.
@@ -155,7 +156,7 @@ func (v *vm) finish() {
 	v.sweepGlobals()
 	v.cur = Event{}
 	v.ctx = nil
-	v.message, v.headers, v.params = nil, nil, nil
+	v.message, v.headers, v.params, v.auth = nil, nil, nil, nil
 	v.sentFrames, v.sentBytes, v.overSent = 0, 0, nil
 }
 

@@ -73,7 +73,11 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		if err != nil {
 			return nil, cfg.Errorf(fmt.Sprintf("endpoints[%d].script", i), "%v", err)
 		}
-		endpoints[i] = gateway.Endpoint{Path: ep.Path, Handler: h, AllowedOrigins: ep.AllowedOrigins}
+		a, err := authenticator(cfg, i)
+		if err != nil {
+			return nil, err
+		}
+		endpoints[i] = gateway.Endpoint{Path: ep.Path, Handler: h, AllowedOrigins: ep.AllowedOrigins, Auth: a}
 	}
 	var eventHandler *runtime.Handler
 	if cfg.EventHandler != "" {
