@@ -17,6 +17,7 @@ import (
 // directory of the file it was loaded from.
 type Config struct {
 	Listen          string        `yaml:"listen"`
+	TLS             TLS           `yaml:"tls"`
 	NodeID          string        `yaml:"node_id"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	Admin           Admin         `yaml:"admin"`
@@ -39,6 +40,15 @@ type Config struct {
 type Admin struct {
 	Listen string `yaml:"listen"`
 	Token  string `yaml:"token"`
+	TLS    TLS    `yaml:"tls"`
+}
+
+// TLS serves a listener over TLS (https, wss) with a certificate and key
+// from PEM files, relative to the configuration file; SIGHUP reloads them.
+// Both empty: plain TCP.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
 }
 
 // Store selects the registry: "" is the embedded memory store.
@@ -239,6 +249,14 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
 		return c.Errorf("admin.listen", "%q is not host:port: %v", c.Admin.Listen, err)
+	}
+	for _, t := range []struct {
+		key string
+		tls TLS
+	}{{"tls", c.TLS}, {"admin.tls", c.Admin.TLS}} {
+		if (t.tls.CertFile == "") != (t.tls.KeyFile == "") {
+			return c.Errorf(t.key, "set both cert_file and key_file, or neither")
+		}
 	}
 	if c.Admin.Token == "" && !IsLoopback(c.Admin.Listen) {
 		return c.Errorf("admin.listen", "%q is not a loopback address and admin.token is empty: set a token (or WSGW_ADMIN_TOKEN) to expose the admin API", c.Admin.Listen)

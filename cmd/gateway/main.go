@@ -20,8 +20,12 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Environ(), os.Stderr))
 }
 
-// run is main without the process: it returns the exit code.
+// run is main without the process: it returns the exit code. SIGHUP, while
+// it runs, reloads the TLS certificates.
 func run(ctx context.Context, args, environ []string, stderr io.Writer) int {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	flags, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -48,7 +52,13 @@ func run(ctx context.Context, args, environ []string, stderr io.Writer) int {
 		srv.closeStore()
 		return 1
 	}
-	<-ctx.Done()
+	for ctx.Err() == nil {
+		select {
+		case <-hup:
+			srv.reloadTLS()
+		case <-ctx.Done():
+		}
+	}
 	srv.log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
