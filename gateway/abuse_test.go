@@ -61,6 +61,11 @@ func TestProtocolAbuse(t *testing.T) {
 		{"frame over max_message_bytes", frame(finBit|opBinary, masked, make([]byte, 1025)), 1009},
 		{"fragments over max_message_bytes in total", append(frame(opText, masked, payload), frame(finBit|opContinuation, masked, payload)...), 1009},
 		{"many small fragments over the limit", many, 1009},
+		{"close frame with a 1-byte payload", frame(finBit|opClose, masked, []byte{0x03}), 1002},
+		{"close code 1005, which is never sent", frame(finBit|opClose, masked, []byte{0x03, 0xed}), 1002},
+		{"close code 999", frame(finBit|opClose, masked, []byte{0x03, 0xe7}), 1002},
+		{"close code 5000", frame(finBit|opClose, masked, []byte{0x13, 0x88}), 1002},
+		{"close reason not UTF-8", frame(finBit|opClose, masked, []byte{0x03, 0xe8, 0xff}), 1007},
 	}
 
 	h := newHarness(t, harnessOptions{

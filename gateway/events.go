@@ -3,9 +3,11 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lxzan/gws"
 
@@ -107,10 +109,18 @@ func closeStatus(err error) (int, string) {
 	var coded interface{ Uint16() uint16 }
 	switch {
 	case errors.As(err, &ce):
-		if ce.Code == 0 {
+		code := int(ce.Code)
+		switch {
+		case code == 0:
 			return 1005, ""
+		case runtime.ValidCloseCode(code) != nil:
+			// An invalid code, or a 1-byte payload gws reads as one: gws
+			// answered 1002, and that is what the close event sees.
+			return 1002, fmt.Sprintf("protocol error: invalid close code %d", code)
+		case !utf8.Valid(ce.Reason):
+			return 1007, "invalid UTF-8 in the close reason"
 		}
-		return int(ce.Code), string(ce.Reason)
+		return code, string(ce.Reason)
 	case errors.As(err, &coded):
 		return int(coded.Uint16()), err.Error()
 	case errors.Is(err, gws.ErrTextEncoding):
