@@ -19,6 +19,7 @@ import (
 type conn struct {
 	g        *Gateway
 	ws       *gws.Conn
+	guard    frameGuard // the socket gws reads, behind the frame-header guard
 	info     *wsgw.SocketInfo
 	endpoint *endpoint
 	remote   string

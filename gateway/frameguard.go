@@ -133,20 +133,24 @@ func (g *frameGuard) CloseWrite() error {
 }
 
 // guardedWriter is the ResponseWriter handed to gws's Upgrade: its Hijack
-// returns the connection behind a frameGuard.
-type guardedWriter struct{ http.ResponseWriter }
+// returns the connection behind guard, which lives in the conn record so
+// that it costs no allocation of its own.
+type guardedWriter struct {
+	http.ResponseWriter
+	guard *frameGuard
+}
 
 func (w guardedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
-	g := &frameGuard{Conn: conn}
+	w.guard.Conn = conn
 	if n := brw.Reader.Buffered(); n > 0 {
 		ahead, _ := brw.Reader.Peek(n)
-		g.buffered = bytes.Clone(ahead)
+		w.guard.buffered = bytes.Clone(ahead)
 	}
-	return g, brw, nil
+	return w.guard, brw, nil
 }
 
 func (w guardedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
