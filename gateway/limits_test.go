@@ -86,9 +86,9 @@ func TestIdleTimeout(t *testing.T) {
 		}
 	}()
 
+	opened := time.Now() // before the server starts its idle clock
 	deaf := h.rawDial("/x")
 	id := readRawText(t, deaf)
-	opened := time.Now()
 	_ = deaf.c.SetReadDeadline(time.Now().Add(waitFor))
 	op, _, err := deaf.readFrame()
 	if err != nil || op != opPing {
