@@ -14,6 +14,7 @@ const (
 	EInvalid          = "invalid_request"
 	EUnauthorized     = "unauthorized"
 	ENotFound         = "not_found"
+	EConflict         = "conflict"
 	ETooLarge         = "payload_too_large"
 	EUnsupportedMedia = "unsupported_media_type"
 	EUnavailable      = "unavailable"
@@ -66,6 +67,7 @@ var statusOfCode = map[string]int{
 	EInvalid:          http.StatusBadRequest,
 	EUnauthorized:     http.StatusUnauthorized,
 	ENotFound:         http.StatusNotFound,
+	EConflict:         http.StatusConflict,
 	ETooLarge:         http.StatusRequestEntityTooLarge,
 	EUnsupportedMedia: http.StatusUnsupportedMediaType,
 	EUnavailable:      http.StatusServiceUnavailable,

@@ -28,6 +28,8 @@ type Socket struct {
 	MessagesIn      int64  `json:"messages_in"`
 	MessagesOut     int64  `json:"messages_out"`
 	MessagesDropped int64  `json:"messages_dropped"`
+	// ScriptVersion is the version of the script the socket's last event ran.
+	ScriptVersion int64 `json:"script_version"`
 }
 
 // Message types, as scripts and REST bodies name them.

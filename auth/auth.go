@@ -14,10 +14,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/wsgw/wsgw"
 )
 
 // Source is a place in the upgrade request a token may come from.
@@ -34,10 +36,6 @@ const (
 // not cookies, which need an origin check (see Config.Validate).
 var DefaultSources = []Source{Header, Query}
 
-// ErrNoToken is the answer for a request that carries no token in any of
-// the endpoint's sources.
-var ErrNoToken = errors.New("no token")
-
 // Algorithm names, as in a token's alg header.
 const (
 	HS256 = "HS256"
@@ -49,14 +47,8 @@ const (
 // 7518 §3.2 requires; a shorter one can be guessed offline from any token.
 const MinSecretBytes = 32
 
-// Identity is what a verified token says about the client.
-type Identity struct {
-	Claims map[string]any
-	// Expires is the token's exp; zero when it has none.
-	Expires time.Time
-}
-
-// JWT verifies tokens signed with one algorithm and one key. Tokens that
+// JWT verifies tokens signed with one algorithm and one key; it is a
+// wsgw.Authenticator. Tokens that
 // name any other algorithm, "none" included, are refused before the key is
 // used, so a token cannot choose how it is checked: an HS256 token "signed"
 // with an RS256 endpoint's public key fails like any other.
@@ -153,14 +145,16 @@ func keyKind(k any) string {
 	return fmt.Sprintf("%T", k)
 }
 
+var _ wsgw.Authenticator = (*JWT)(nil)
+
 // Authenticate finds the token in r and verifies it: signature, algorithm,
-// and the exp and nbf claims. It returns ErrNoToken when none of the
+// and the exp and nbf claims. It returns wsgw.ErrNoToken when none of the
 // sources carries a token; other errors say why the token was refused and
 // never contain it.
-func (j *JWT) Authenticate(r *http.Request) (Identity, error) {
+func (j *JWT) Authenticate(r *http.Request) (wsgw.Identity, error) {
 	tok, src := Token(r, j.sources)
 	if tok == "" {
-		return Identity{}, ErrNoToken
+		return wsgw.Identity{}, wsgw.ErrNoToken
 	}
 	claims := jwt.MapClaims{}
 	_, err := j.parser.ParseWithClaims(tok, claims, func(t *jwt.Token) (any, error) {
@@ -170,9 +164,9 @@ func (j *JWT) Authenticate(r *http.Request) (Identity, error) {
 		return j.key, nil
 	})
 	if err != nil {
-		return Identity{}, fmt.Errorf("token from %s: %w", src, err)
+		return wsgw.Identity{}, fmt.Errorf("token from %s: %w", src, err)
 	}
-	id := Identity{Claims: claims}
+	id := wsgw.Identity{Claims: claims}
 	if exp, _ := claims.GetExpirationTime(); exp != nil {
 		id.Expires = exp.Time
 	}
@@ -204,6 +198,9 @@ func Token(r *http.Request, sources []Source) (string, Source) {
 	}
 	return "", ""
 }
+
+// ReadsCookies reports whether cookie is one of the token sources.
+func (j *JWT) ReadsCookies() bool { return slices.Contains(j.sources, Cookie) }
 
 // Redact removes from r the credentials of every source the verifier
 // reads, so that they reach neither scripts (websocketInfo.uri, headers,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/auth"
 )
 
@@ -105,7 +106,7 @@ func TestAuthenticate(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
 				}
-				if tc.wantErr == "no token" && !errors.Is(err, auth.ErrNoToken) {
+				if tc.wantErr == "no token" && !errors.Is(err, wsgw.ErrNoToken) {
 					t.Fatalf("err = %v, want ErrNoToken", err)
 				}
 				return

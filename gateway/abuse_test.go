@@ -8,23 +8,24 @@ import (
 	"testing"
 
 	"github.com/wsgw/wsgw/gateway"
+	"github.com/wsgw/wsgw/internal/gwtest"
 )
 
 // bystander opens a well-behaved connection on an idScript endpoint and
 // returns a check that it still echoes: abuse of one connection must never
 // reach another.
-func (h *harness) bystander(path string) func() {
-	h.t.Helper()
-	c := h.dial(path, nil)
-	c.readText() // its socket_id
+func bystander(t testing.TB, h *gwtest.Harness, path string) func() {
+	t.Helper()
+	c := h.Dial(path, nil)
+	c.ReadText() // its socket_id
 	n := 0
 	return func() {
-		h.t.Helper()
+		t.Helper()
 		n++
 		msg := fmt.Sprint("still here ", n)
-		c.send(msg)
-		if got := c.readText(); got != msg {
-			h.t.Fatalf("the well-behaved connection answered %q, want %q", got, msg)
+		c.Send(msg)
+		if got := c.ReadText(); got != msg {
+			t.Fatalf("the well-behaved connection answered %q, want %q", got, msg)
 		}
 	}
 }
@@ -68,26 +69,25 @@ func TestProtocolAbuse(t *testing.T) {
 		{"close reason not UTF-8", frame(finBit|opClose, masked, []byte{0x03, 0xe8, 0xff}), 1007},
 	}
 
-	h := newHarness(t, harnessOptions{
-		scripts: map[string]string{"/x": idScript},
-		limits:  gateway.Limits{MaxMessageBytes: 1024},
+	h := gwtest.New(t, gwtest.Options{
+		Scripts: map[string]string{"/x": idScript},
+		Limits:  gateway.Limits{MaxMessageBytes: 1024},
 	})
-	check := h.bystander("/x")
+	check := bystander(t, h, "/x")
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := h.rawDial("/x")
-			r.t = t
+			r := rawDial(t, h, "/x")
 			id := readRawText(t, r)
 			r.write(tc.bytes)
 			code, reason := r.expectClose()
 			if code != tc.code {
 				t.Fatalf("closed with %d %q, want %d", code, reason, tc.code)
 			}
-			if line := h.closedLine(id); line["code"] != int64(tc.code) {
+			if line := h.ClosedLine(id); line["code"] != int64(tc.code) {
 				t.Fatalf("logged close code %v, want %d", line["code"], tc.code)
 			}
-			closeEvent := scriptLine(id, "close", "")
-			ev := h.logs.wait(t, "close event", closeEvent)
+			closeEvent := gwtest.ScriptLine(id, "close", "")
+			ev := h.Logs.Wait(t, "close event", closeEvent)
 			if msg := fmt.Sprint(ev["msg"]); !strings.HasPrefix(msg, fmt.Sprintf("closed %d ", tc.code)) {
 				t.Fatalf("the close event saw %q, want code %d", msg, tc.code)
 			}
@@ -100,19 +100,18 @@ func TestProtocolAbuse(t *testing.T) {
 // including lengths with the most significant bit set, which the frame
 // library would read as a negative int.
 func TestHugeFrameLengthAnswered1009(t *testing.T) {
-	h := newHarness(t, harnessOptions{scripts: map[string]string{"/x": idScript}})
-	check := h.bystander("/x")
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/x": idScript}})
+	check := bystander(t, h, "/x")
 	for _, length := range []uint64{1 << 63, 1<<64 - 1, 1<<63 + 1<<62, 1 << 62, 1 << 40, 64<<10 + 1} {
 		for _, op := range []byte{opBinary, opText, opContinuation, opPing} {
 			t.Run(fmt.Sprintf("%#x/op%d", length, op), func(t *testing.T) {
-				r := h.rawDial("/x")
-				r.t = t
+				r := rawDial(t, h, "/x")
 				id := readRawText(t, r)
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)
 				r.write(frameHeader(finBit|op, true, length))
 				code, _ := r.expectClose()
-				h.closedLine(id)
+				h.ClosedLine(id)
 				runtime.ReadMemStats(&after)
 				if code != 1009 {
 					t.Fatalf("closed with %d, want 1009", code)
@@ -120,7 +119,7 @@ func TestHugeFrameLengthAnswered1009(t *testing.T) {
 				if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
 					t.Fatalf("the gateway allocated %d bytes answering a %d-byte claim", grew, length)
 				}
-				if n := h.logs.count(func(r map[string]any) bool { return r["level"] == "ERROR" && r["socket_id"] == id }); n > 0 {
+				if n := h.Logs.Count(func(r map[string]any) bool { return r["level"] == "ERROR" && r["socket_id"] == id }); n > 0 {
 					t.Fatalf("%d error lines logged: the frame was not refused cleanly", n)
 				}
 				check()
@@ -143,8 +142,8 @@ func readRawText(t testing.TB, r *rawConn) string {
 // the upgrade request, before the 101: net/http has read it ahead, and it
 // must still reach the script.
 func TestFrameSentWithTheHandshake(t *testing.T) {
-	h := newHarness(t, harnessOptions{scripts: map[string]string{"/x": idScript}})
-	r, err := dialRaw(h.srv.Listener.Addr().String(), "/x", frame(finBit|opText, true, []byte("early")))
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/x": idScript}})
+	r, err := dialRaw(h.Srv.Listener.Addr().String(), "/x", frame(finBit|opText, true, []byte("early")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,18 +4,8 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/wsgw/wsgw/auth"
+	"github.com/wsgw/wsgw"
 )
-
-// Authenticator checks the credentials of an upgrade request (auth.JWT).
-type Authenticator interface {
-	// Authenticate returns the verified identity, auth.ErrNoToken when the
-	// request carries no credentials, or why they were refused.
-	Authenticate(r *http.Request) (auth.Identity, error)
-	// Redact removes the credentials from r, so that they never reach
-	// scripts or the registry.
-	Redact(r *http.Request)
-}
 
 // The close codes of SPEC §8. Browsers cannot read the HTTP status of a
 // refused upgrade, but they can read a close code: the upgrade completes,
@@ -33,14 +23,14 @@ type refusal struct {
 	err    error
 }
 
-// authenticate runs ep's check on r, then redacts r's credentials. It
-// returns the verified claims and expiry (Unix ns, 0 for none), or the
+// authenticate runs an endpoint's check on r, then redacts r's credentials.
+// It returns the verified claims and expiry (Unix ns, 0 for none), or the
 // refusal the connection will be closed with once upgraded.
-func (g *Gateway) authenticate(ep *endpoint, r *http.Request) (map[string]any, int64, *refusal) {
-	id, err := ep.auth.Authenticate(r)
-	ep.auth.Redact(r)
+func (g *Gateway) authenticate(a wsgw.Authenticator, r *http.Request) (map[string]any, int64, *refusal) {
+	id, err := a.Authenticate(r)
+	a.Redact(r)
 	switch {
-	case errors.Is(err, auth.ErrNoToken):
+	case errors.Is(err, wsgw.ErrNoToken):
 		return nil, 0, &refusal{closeNoToken, "no token", err}
 	case err != nil:
 		return nil, 0, &refusal{closeAuthFailed, "authentication failed", err}

@@ -16,8 +16,10 @@ import (
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/auth"
 	"github.com/wsgw/wsgw/gateway"
+	"github.com/wsgw/wsgw/internal/gwtest"
 )
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
@@ -39,7 +41,7 @@ if (websocketInfo.type === "open") return JSON.stringify({id: websocketInfo.sock
 if (websocketInfo.type === "data") return websocketInfo.auth.sub;
 if (websocketInfo.type === "close") console.log("closed", websocketInfo.close_code, websocketInfo.close_reason);`
 
-func newAuthHarness(t *testing.T, sources []auth.Source, key []byte, alg string) *harness {
+func newAuthHarness(t *testing.T, sources []auth.Source, key []byte, alg string) *gwtest.Harness {
 	t.Helper()
 	if key == nil {
 		key, alg = testSecret, auth.HS256
@@ -48,10 +50,10 @@ func newAuthHarness(t *testing.T, sources []auth.Source, key []byte, alg string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newHarness(t, harnessOptions{
-		scripts: map[string]string{"/secure": authScript, "/open": idScript},
-		auth:    map[string]gateway.Authenticator{"/secure": v},
-		limits:  gateway.Limits{CloseTimeout: time.Second},
+	return gwtest.New(t, gwtest.Options{
+		Scripts: map[string]string{"/secure": authScript, "/open": idScript},
+		Auth:    map[string]wsgw.Authenticator{"/secure": v},
+		Limits:  gateway.Limits{CloseTimeout: time.Second},
 	})
 }
 
@@ -73,7 +75,7 @@ func TestAuthRefusals(t *testing.T) {
 	rs := newAuthHarness(t, nil, pubPEM, auth.RS256)
 	tests := []struct {
 		name   string
-		h      *harness
+		h      *gwtest.Harness
 		target string
 		header http.Header
 		code   websocket.StatusCode
@@ -90,14 +92,14 @@ func TestAuthRefusals(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := tc.h
-			check := h.bystander("/open")
+			check := bystander(t, h, "/open")
 			refusedClosed := func(r map[string]any) bool { return r["msg"] == "refused connection closed" }
 			authFailed := func(r map[string]any) bool { return r["msg"] == "authentication failed" }
-			closedBefore, failedBefore := h.logs.count(refusedClosed), h.logs.count(authFailed)
-			c := h.dial(tc.target, tc.header)
-			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+			closedBefore, failedBefore := h.Logs.Count(refusedClosed), h.Logs.Count(authFailed)
+			c := h.Dial(tc.target, tc.header)
+			ctx, cancel := context.WithTimeout(context.Background(), gwtest.WaitFor)
 			defer cancel()
-			_, _, err := c.ws.Read(ctx) // the first frame must be the close
+			_, _, err := c.WS.Read(ctx) // the first frame must be the close
 			if code := websocket.CloseStatus(err); code != tc.code {
 				t.Fatalf("first frame: %v; want close %d", err, tc.code)
 			}
@@ -105,12 +107,12 @@ func TestAuthRefusals(t *testing.T) {
 			if errors.As(err, &ce); ce.Reason != tc.reason {
 				t.Fatalf("close reason %q, want %q", ce.Reason, tc.reason)
 			}
-			h.logs.waitCount(t, "the refused connection closed", closedBefore+1, refusedClosed)
-			h.logs.waitCount(t, "the auth failure", failedBefore+1, authFailed)
-			if n := h.logs.count(func(r map[string]any) bool { return r["source"] == "script" && r["route"] == "/secure" }); n != 0 {
+			h.Logs.WaitCount(t, "the refused connection closed", closedBefore+1, refusedClosed)
+			h.Logs.WaitCount(t, "the auth failure", failedBefore+1, authFailed)
+			if n := h.Logs.Count(func(r map[string]any) bool { return r["source"] == "script" && r["route"] == "/secure" }); n != 0 {
 				t.Fatalf("%d script lines for a refused connection, want none", n)
 			}
-			if n := h.logs.count(func(r map[string]any) bool { return authFailed(r) && strings.Contains(fmt.Sprint(r), "eyJ") }); n != 0 {
+			if n := h.Logs.Count(func(r map[string]any) bool { return authFailed(r) && strings.Contains(fmt.Sprint(r), "eyJ") }); n != 0 {
 				t.Fatal("an auth failure line holds the token")
 			}
 			check()
@@ -122,9 +124,10 @@ func TestAuthRefusals(t *testing.T) {
 // in every event, and the credentials themselves are taken out of uri,
 // headers and parameters, from whichever source they came.
 func TestAuthClaimsReachScripts(t *testing.T) {
-	h := newHarness(t, harnessOptions{
-		scripts: map[string]string{"/secure/{room}": authScript},
-		auth:    map[string]gateway.Authenticator{"/secure/{room}": mustAuth(t, []auth.Source{auth.Header, auth.Query, auth.Cookie})},
+	h := gwtest.New(t, gwtest.Options{
+		Scripts: map[string]string{"/secure/{room}": authScript},
+		Auth:    map[string]wsgw.Authenticator{"/secure/{room}": mustAuth(t, []auth.Source{auth.Header, auth.Query, auth.Cookie})},
+		Origins: map[string][]string{"/secure/{room}": {`^https://app\.example$`}}, // a cookie source needs them
 	})
 	tok := hs256(t, jwt.MapClaims{"sub": "alice", "roles": []string{"admin"}, "exp": time.Now().Add(time.Hour).Unix()})
 	for _, tc := range []struct {
@@ -137,23 +140,23 @@ func TestAuthClaimsReachScripts(t *testing.T) {
 		{"cookie", "/secure/r1?x=1", http.Header{"Cookie": {"a=b; token=" + tok}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := h.dial(tc.target, tc.header)
+			c := h.Dial(tc.target, tc.header)
 			var open struct {
 				Auth       map[string]any    `json:"auth"`
 				URI        string            `json:"uri"`
 				Headers    map[string]string `json:"headers"`
 				Parameters map[string]string `json:"parameters"`
 			}
-			c.readJSON(&open)
+			c.ReadJSON(&open)
 			if open.Auth["sub"] != "alice" || fmt.Sprint(open.Auth["roles"]) != "[admin]" {
 				t.Fatalf("websocketInfo.auth = %v", open.Auth)
 			}
 			if strings.Contains(open.URI, "token") || open.Headers["authorization"] != "" || open.Headers["cookie"] != "a=b" ||
 				open.Parameters["token"] != "" || open.Parameters["x"] != "1" || open.Parameters["room"] != "r1" {
-				t.Fatalf("credentials left for scripts: uri %q, headers %v, parameters %v", open.URI, open.Headers, open.Parameters)
+				t.Fatalf("credentials left for Scripts: uri %q, headers %v, parameters %v", open.URI, open.Headers, open.Parameters)
 			}
-			c.send("who")
-			if got := c.readText(); got != "alice" {
+			c.Send("who")
+			if got := c.ReadText(); got != "alice" {
 				t.Fatalf("data event's auth.sub = %q", got)
 			}
 		})
@@ -166,30 +169,66 @@ func TestAuthClaimsReachScripts(t *testing.T) {
 func TestAuthExpiryCloses4003(t *testing.T) {
 	h := newAuthHarness(t, nil, nil, "")
 	exp := time.Now().Add(1500 * time.Millisecond)
-	short := h.dial("/secure", http.Header{"Authorization": {"Bearer " + hs256(t, jwt.MapClaims{"sub": "short", "exp": exp.Unix() + 1})}})
-	long := h.dial("/secure", http.Header{"Authorization": {"Bearer " + hs256(t, jwt.MapClaims{"sub": "long", "exp": exp.Unix() + 3600})}})
+	short := h.Dial("/secure", http.Header{"Authorization": {"Bearer " + hs256(t, jwt.MapClaims{"sub": "short", "exp": exp.Unix() + 1})}})
+	long := h.Dial("/secure", http.Header{"Authorization": {"Bearer " + hs256(t, jwt.MapClaims{"sub": "long", "exp": exp.Unix() + 3600})}})
 	var open struct{ ID string }
-	short.readJSON(&open)
-	long.readText()
-	code, reason := short.expectClose()
+	short.ReadJSON(&open)
+	long.ReadText()
+	code, reason := short.ExpectClose()
 	if code != 4003 || reason != "authentication expired" {
 		t.Fatalf("closed with %d %q, want 4003 authentication expired", code, reason)
 	}
 	if time.Now().Unix() < exp.Unix()+1 {
 		t.Fatalf("closed at %v, before the token's exp %d", time.Now(), exp.Unix()+1)
 	}
-	h.logs.wait(t, "close event", scriptLine(open.ID, "close", "closed 4003 authentication expired"))
-	long.send("still")
-	if got := long.readText(); got != "long" {
+	h.Logs.Wait(t, "close event", gwtest.ScriptLine(open.ID, "close", "closed 4003 authentication expired"))
+	long.Send("still")
+	if got := long.ReadText(); got != "long" {
 		t.Fatalf("the connection with a longer token answered %q", got)
 	}
 }
 
-func mustAuth(t testing.TB, sources []auth.Source) gateway.Authenticator {
+func mustAuth(t testing.TB, sources []auth.Source) wsgw.Authenticator {
 	t.Helper()
 	v, err := auth.New(auth.HS256, testSecret, sources)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// TestAuthSurvivesAPIDeploys: a deploy through the admin API replaces an
+// endpoint's script but keeps its auth, which only the configuration sets;
+// and no deploy may put cookie auth on an endpoint without allowed_origins.
+func TestAuthSurvivesAPIDeploys(t *testing.T) {
+	h := newAuthHarness(t, nil, nil, "")
+	ctx := context.Background()
+	if _, _, err := h.GW.Deploy(ctx, wsgw.Deployment{Path: "/secure", Script: `return "v2"`, Source: "api"}); err != nil {
+		t.Fatal(err)
+	}
+	c := h.Dial("/secure", nil)
+	if code, _ := c.ExpectClose(); code != 4001 {
+		t.Fatalf("without a token after an API deploy: close %d, want 4001", code)
+	}
+	tok := hs256(t, jwt.MapClaims{"sub": "alice", "exp": time.Now().Add(time.Hour).Unix()})
+	c = h.Dial("/secure", http.Header{"Authorization": {"Bearer " + tok}})
+	if got := c.ReadText(); got != "v2" {
+		t.Fatalf("the new script answered %q", got)
+	}
+
+	cookie := mustAuth(t, []auth.Source{auth.Cookie})
+	for _, dep := range []wsgw.Deployment{
+		{Path: "/cookie", Script: "return 1", Source: "config", Auth: cookie},
+		{Path: "/cookie", Script: "return 1", Source: "config", Auth: cookie, AllowedOrigins: []string{"^https://a$"}},
+	} {
+		_, _, err := h.GW.Deploy(ctx, dep)
+		if refused := err != nil && strings.Contains(err.Error(), "cross-site WebSocket hijacking"); refused != (len(dep.AllowedOrigins) == 0) {
+			t.Fatalf("deploy with cookie auth and origins %v: %v", dep.AllowedOrigins, err)
+		}
+	}
+	// The API cannot drop the origin check under inherited cookie auth.
+	_, _, err := h.GW.Deploy(ctx, wsgw.Deployment{Path: "/cookie", Script: "return 2", Source: "api"})
+	if err == nil || !strings.Contains(err.Error(), "allowed_origins is required") {
+		t.Fatalf("API deploy without origins over cookie auth: %v, want a refusal", err)
+	}
 }

@@ -42,6 +42,8 @@ type conn struct {
 	dropped  atomic.Int64
 	closing  atomic.Bool
 	finished atomic.Bool // finish has run
+	// scriptVersion is the version of the script the last event ran.
+	scriptVersion atomic.Int64
 
 	// Set on the read loop, read by finish on the same loop.
 	counted bool // in the table, the gauge and the store
@@ -176,6 +178,26 @@ func (c *conn) abort(code int, reason string) {
 	_ = c.ws.NetConn().Close()
 }
 
+// ping writes a ping frame directly, bounded by timeout. It skips a
+// connection that is closing or has frames queued: its writer is busy, and
+// the next sweep will ping it. The write deadline is only cleared if no close
+// set its own meanwhile.
+func (c *conn) ping(timeout time.Duration) {
+	c.mu.Lock()
+	if c.closeCode != 0 || c.pending.Load() > 0 {
+		c.mu.Unlock()
+		return
+	}
+	_ = c.ws.SetWriteDeadline(time.Now().Add(timeout))
+	c.mu.Unlock()
+	err := c.ws.WritePing(nil)
+	c.mu.Lock()
+	if c.closeCode == 0 && err == nil {
+		_ = c.ws.SetWriteDeadline(time.Time{})
+	}
+	c.mu.Unlock()
+}
+
 // closedBy returns the code and reason this side closed with, if it did.
 func (c *conn) closedBy() (int, string, bool) {
 	c.mu.Lock()
@@ -191,6 +213,7 @@ func (c *conn) snapshot() *wsgw.Socket {
 		MessagesIn:      c.in.Load(),
 		MessagesOut:     c.out.Load(),
 		MessagesDropped: c.dropped.Load(),
+		ScriptVersion:   c.scriptVersion.Load(),
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/gateway"
-	"github.com/wsgw/wsgw/store"
+	"github.com/wsgw/wsgw/internal/gwtest"
 	"github.com/wsgw/wsgw/store/memory"
 )
 
@@ -53,27 +53,27 @@ func (s *panickyStore) Unregister(ctx context.Context, id string) error {
 // closed with 1011 where it is still open, the panic is logged, its slot is
 // freed, and a bystander keeps working.
 func TestPanicsCloseOnlyTheirSocket(t *testing.T) {
-	h := newHarness(t, harnessOptions{
-		scripts: map[string]string{"/x": `
+	h := gwtest.New(t, gwtest.Options{
+		Scripts: map[string]string{"/x": `
 if (websocketInfo.message === "boom") Websocket.info({socket_id: "panic"});` + idScript},
-		limits:    gateway.Limits{MaxConnections: 3},
-		poolSize:  1, // a runtime lost to a panic would stall every later event
-		wrapStore: func(m *memory.Store) store.Store { return &panickyStore{Store: m} },
+		Limits:   gateway.Limits{MaxConnections: 3},
+		PoolSize: 1, // a runtime lost to a panic would stall every later event
+		Store:    &panickyStore{Store: memory.New()},
 	})
-	check := h.bystander("/x")
+	check := bystander(t, h, "/x")
 	panics := func() int {
-		return h.logs.count(func(r map[string]any) bool { return r["msg"] == "panic recovered" })
+		return h.Logs.Count(func(r map[string]any) bool { return r["msg"] == "panic recovered" })
 	}
 
 	t.Run("script binding", func(t *testing.T) {
-		c := h.dial("/x", nil)
-		id := c.readText()
-		c.send("boom")
-		if code, reason := c.expectClose(); code != websocket.StatusInternalError || reason != "internal error" {
+		c := h.Dial("/x", nil)
+		id := c.ReadText()
+		c.Send("boom")
+		if code, reason := c.ExpectClose(); code != websocket.StatusInternalError || reason != "internal error" {
 			t.Fatalf("closed with %d %q, want 1011", code, reason)
 		}
-		h.logs.wait(t, "close event", scriptLine(id, "close", "closed 1011 internal error"))
-		line := h.logs.wait(t, "panic line", func(r map[string]any) bool { return r["msg"] == "panic recovered" && r["socket_id"] == id })
+		h.Logs.Wait(t, "close event", gwtest.ScriptLine(id, "close", "closed 1011 internal error"))
+		line := h.Logs.Wait(t, "panic line", func(r map[string]any) bool { return r["msg"] == "panic recovered" && r["socket_id"] == id })
 		if line["where"] != "data event" || !strings.Contains(line["stack"].(string), "panickyStore") {
 			t.Fatalf("panic line = %v", line)
 		}
@@ -82,8 +82,8 @@ if (websocketInfo.message === "boom") Websocket.info({socket_id: "panic"});` + i
 
 	t.Run("open callback", func(t *testing.T) {
 		before := panics()
-		c := h.dial("/x", http.Header{"X-Panic": {"register"}})
-		if code, _ := c.expectClose(); code != websocket.StatusInternalError {
+		c := h.Dial("/x", http.Header{"X-Panic": {"register"}})
+		if code, _ := c.ExpectClose(); code != websocket.StatusInternalError {
 			t.Fatalf("closed with %d, want 1011", code)
 		}
 		if panics() != before+1 {
@@ -93,24 +93,24 @@ if (websocketInfo.message === "boom") Websocket.info({socket_id: "panic"});` + i
 	})
 
 	t.Run("close path", func(t *testing.T) {
-		c := h.dial("/x", http.Header{"X-Panic": {"unregister"}})
-		id := c.readText()
-		_ = c.ws.Close(websocket.StatusNormalClosure, "bye")
-		h.logs.wait(t, "panic line", func(r map[string]any) bool { return r["msg"] == "panic recovered" && r["socket_id"] == id })
+		c := h.Dial("/x", http.Header{"X-Panic": {"unregister"}})
+		id := c.ReadText()
+		_ = c.WS.Close(websocket.StatusNormalClosure, "bye")
+		h.Logs.Wait(t, "panic line", func(r map[string]any) bool { return r["msg"] == "panic recovered" && r["socket_id"] == id })
 		check()
 	})
 
 	// Three panicking connections and the bystander have come and gone
 	// through MaxConnections 3: their slots must all be free again.
-	eventually(t, "every slot freed", func() bool {
-		var cs []*client
+	gwtest.Eventually(t, "every slot freed", func() bool {
+		var cs []*gwtest.Client
 		defer func() {
 			for _, c := range cs {
-				_ = c.ws.CloseNow()
+				_ = c.WS.CloseNow()
 			}
 		}()
 		for range 2 {
-			c, _, err := h.tryDial("/x", nil)
+			c, _, err := h.TryDial("/x", nil)
 			if err != nil {
 				return false
 			}

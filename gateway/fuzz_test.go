@@ -16,7 +16,9 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/gateway"
+	"github.com/wsgw/wsgw/internal/gwtest"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
 	"github.com/wsgw/wsgw/store/memory"
@@ -56,21 +58,19 @@ func FuzzFrames(f *testing.F) {
 	logger := slog.New(sink)
 	m := metrics.New(nil)
 	engine := runtime.New(runtime.Options{PoolSize: 4, Logger: logger, Metrics: m})
-	h, err := runtime.Compile("/x", idScript)
-	if err != nil {
-		f.Fatal(err)
-	}
 	gw, err := gateway.New(gateway.Options{
-		Limits:    gateway.Limits{MaxMessageBytes: 1024, CloseTimeout: 200 * time.Millisecond},
-		Endpoints: []gateway.Endpoint{{Path: "/x", Handler: h}},
-		Engine:    engine, Store: memory.New(), Logger: logger, Metrics: m,
+		Limits: gateway.Limits{MaxMessageBytes: 1024, CloseTimeout: 200 * time.Millisecond},
+		Engine: engine, Store: memory.New(), Logger: logger, Metrics: m,
 	})
 	if err != nil {
 		f.Fatal(err)
 	}
+	if _, _, err := gw.Deploy(context.Background(), wsgw.Deployment{Path: "/x", Script: idScript, Source: "config"}); err != nil {
+		f.Fatal(err)
+	}
 	srv := httptest.NewServer(gw)
 	f.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		ctx, cancel := context.WithTimeout(context.Background(), gwtest.WaitFor)
 		defer cancel()
 		_ = gw.Shutdown(ctx)
 		srv.Close()
@@ -91,7 +91,7 @@ func FuzzFrames(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer r.c.Close()
-		_ = r.c.SetDeadline(time.Now().Add(waitFor))
+		_ = r.c.SetDeadline(time.Now().Add(gwtest.WaitFor))
 		op, idBytes, err := r.readFrame()
 		if err != nil || op != opText {
 			t.Fatalf("greeting: op %d, %v", op, err)
@@ -110,7 +110,7 @@ func FuzzFrames(f *testing.F) {
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				t.Fatalf("the server neither closed nor ended the connection within %v", waitFor)
+				t.Fatalf("the server neither closed nor ended the connection within %v", gwtest.WaitFor)
 			}
 			if err != nil {
 				t.Fatalf("the server sent a malformed frame: %v", err)
@@ -141,7 +141,7 @@ func FuzzFrames(f *testing.F) {
 				if c.code < 1000 || c.code >= 5000 {
 					t.Fatalf("connection finished with code %d", c.code)
 				}
-			case <-time.After(waitFor):
+			case <-time.After(gwtest.WaitFor):
 				t.Fatalf("connection %s was never finished", id)
 			}
 			break
@@ -150,7 +150,7 @@ func FuzzFrames(f *testing.F) {
 			t.Fatalf("%d panics recovered: %s", p, sink.lastPanic.Load())
 		}
 		msg := fmt.Sprint("ping ", round.Add(1))
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		ctx, cancel := context.WithTimeout(context.Background(), gwtest.WaitFor)
 		defer cancel()
 		if err := well.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
 			t.Fatalf("the well-behaved connection: %v", err)

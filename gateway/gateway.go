@@ -13,7 +13,6 @@ import (
 	"math"
 	"net/http"
 	"net/netip"
-	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -54,26 +53,14 @@ type Limits struct {
 	HandshakeTimeout time.Duration
 }
 
-// Endpoint configures one WebSocket path.
-type Endpoint struct {
-	Path           string
-	Handler        *runtime.Handler
-	AllowedOrigins []string
-	// Auth, when set, checks every upgrade's credentials (SPEC §8).
-	Auth Authenticator
-}
-
 // Options configure a Gateway. Zero fields get defaults from setDefaults.
 type Options struct {
-	NodeID    string
-	Limits    Limits
-	Endpoints []Endpoint
-	// EventHandler, when set, receives every event of every endpoint.
-	EventHandler *runtime.Handler
-	Engine       *runtime.Engine
-	Store        store.Store
-	Logger       *slog.Logger
-	Metrics      *metrics.Metrics
+	NodeID  string
+	Limits  Limits
+	Engine  *runtime.Engine
+	Store   store.Store
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
 }
 
 // MaxMessageBytesLimit is the largest max_message_bytes: a claimed length
@@ -120,20 +107,11 @@ func (o *Options) setDefaults() {
 	}
 }
 
-// endpoint is a routed path and what its connections need.
-type endpoint struct {
-	path    string
-	handler atomic.Pointer[runtime.Handler]
-	origins []*regexp.Regexp
-	auth    Authenticator
-}
-
 // Gateway serves WebSocket endpoints and the Websocket service.
 type Gateway struct {
 	opts     Options
 	log      *slog.Logger
 	metrics  gatewayMetrics
-	router   router
 	upgrader *gws.Upgrader
 	conns    connTable
 
@@ -143,7 +121,12 @@ type Gateway struct {
 	open     atomic.Int64
 	closing  atomic.Bool
 	active   sync.WaitGroup // one per connection between upgrade and the end of its close event
-	stop     chan struct{}
+	stop     chan struct{}  // closed when Shutdown starts
+	halted   chan struct{}  // closed when Shutdown ends: script workers stop
+	runs     chan *scriptRun
+	runPool  sync.Pool
+
+	deployments // endpoints, the router and the event handler
 }
 
 // gatewayMetrics are the collectors the gateway touches per message,
@@ -154,16 +137,19 @@ type gatewayMetrics struct {
 	rejected                            func(reason string)
 }
 
-// New builds a gateway. It starts the idle sweeper; call Shutdown to stop.
+// New builds a gateway with no endpoints: Deploy adds them. It starts the
+// idle sweeper and the script workers; call Shutdown to stop.
 func New(opts Options) (*Gateway, error) {
 	opts.setDefaults()
 	if opts.Limits.MaxMessageBytes > MaxMessageBytesLimit {
 		return nil, fmt.Errorf("max_message_bytes %d is above %d", opts.Limits.MaxMessageBytes, MaxMessageBytesLimit)
 	}
 	g := &Gateway{
-		opts: opts,
-		log:  opts.Logger,
-		stop: make(chan struct{}),
+		opts:   opts,
+		log:    opts.Logger,
+		stop:   make(chan struct{}),
+		halted: make(chan struct{}),
+		runs:   make(chan *scriptRun),
 		metrics: gatewayMetrics{
 			Metrics:             opts.Metrics,
 			refusedClosing:      opts.Metrics.SendsRefused.WithLabelValues("closing"),
@@ -172,53 +158,30 @@ func New(opts Options) (*Gateway, error) {
 		},
 	}
 	g.conns.init()
+	g.deployments.init()
 	g.expiries = newExpiryQueue()
 	if l := opts.Limits; l.UpgradesPerIPPerSecond > 0 {
 		g.upgrades = newUpgradeLimiter(l.UpgradesPerIPPerSecond, l.UpgradesPerIPBurst, maxTrackedClients)
 	}
-	for _, e := range opts.Endpoints {
-		ep := &endpoint{path: e.Path, auth: e.Auth}
-		ep.handler.Store(e.Handler)
-		for _, o := range e.AllowedOrigins {
-			re, err := regexp.Compile(anchor(o))
-			if err != nil {
-				return nil, fmt.Errorf("endpoint %s: allowed origin %q: %w", e.Path, o, err)
-			}
-			ep.origins = append(ep.origins, re)
-		}
-		if e.Handler == nil && opts.EventHandler == nil {
-			return nil, fmt.Errorf("endpoint %s has no script", e.Path)
-		}
-		if err := g.router.add(ep); err != nil {
-			return nil, err
-		}
-	}
 	g.upgrader = gws.NewUpgrader(events{g}, &gws.ServerOption{
 		ReadMaxPayloadSize: opts.Limits.MaxMessageBytes,
-		// 1 KiB read buffers: a frame larger than the buffer is read straight
+		// 512-byte read buffers: a frame larger than the buffer is read straight
 		// into its message buffer, and idle connections stay small.
-		ReadBufferSize:   1024,
+		ReadBufferSize:   512,
 		HandshakeTimeout: opts.Limits.HandshakeTimeout,
 		CheckUtf8Enabled: true,
 		Recovery:         gws.Recovery,
 		Logger:           gwsLogger{g.log},
 		NewSession:       func() gws.SessionStorage { return &session{} },
 	})
+	g.runPool.New = func() any { return &scriptRun{done: make(chan struct{}, 1)} }
+	for range opts.Engine.PoolSize() {
+		go g.scriptWorker()
+	}
 	opts.Engine.SetService(g)
 	go g.sweep()
 	go g.expiries.run(g.stop, g.expire)
 	return g, nil
-}
-
-// anchor makes an allowed-origin pattern match the whole Origin header.
-func anchor(pattern string) string {
-	if !strings.HasPrefix(pattern, "^") {
-		pattern = "^(?:" + pattern + ")"
-	}
-	if !strings.HasSuffix(pattern, "$") {
-		pattern += "$"
-	}
-	return pattern
 }
 
 // NodeID is the name of this node in the cluster.
@@ -227,7 +190,7 @@ func (g *Gateway) NodeID() string { return g.opts.NodeID }
 // ServeHTTP upgrades requests for an endpoint; everything is checked before
 // the upgrade, so a refusal is a plain HTTP answer.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ep, pathParams := g.router.match(r.URL.EscapedPath())
+	ep, pathParams := g.routes.Load().match(r.URL.EscapedPath())
 	if ep == nil {
 		g.refuse(w, r, http.StatusNotFound, "no_endpoint", "no WebSocket endpoint at "+r.URL.Path)
 		return
@@ -250,7 +213,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !ep.allowsOrigin(r.Header.Get("Origin")) {
+	conf := ep.conf.Load() // one deploy's origins and auth together
+	if !conf.allowsOrigin(r.Header.Get("Origin")) {
 		g.refuse(w, r, http.StatusForbidden, "origin", "origin "+r.Header.Get("Origin")+" is not allowed")
 		return
 	}
@@ -265,8 +229,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var claims map[string]any
 	var expires int64
 	var refused *refusal
-	if ep.auth != nil {
-		claims, expires, refused = g.authenticate(ep, r)
+	if conf.dep.Auth != nil {
+		claims, expires, refused = g.authenticate(conf.dep.Auth, r)
 	}
 	c := g.newConn(r, ep, pathParams, ip)
 	c.claims, c.expires, c.refusal = claims, expires, refused
@@ -286,18 +250,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func isUpgrade(r *http.Request) bool {
 	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket") &&
 		strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
-}
-
-func (ep *endpoint) allowsOrigin(origin string) bool {
-	if len(ep.origins) == 0 || origin == "" {
-		return true
-	}
-	for _, re := range ep.origins {
-		if re.MatchString(origin) {
-			return true
-		}
-	}
-	return false
 }
 
 // refuse answers an upgrade request with an HTTP error; reason labels the
@@ -398,9 +350,9 @@ func newSocketID() string {
 }
 
 // serve runs the connection's read loop. Our callbacks recover their own
-// panics (events.go); a panic inside gws's frame reading, or one that escaped
-// a callback, is recovered here, so one bad connection never takes the
-// process down.
+// panics (events.go), and the engine those in scripts' bindings; a panic
+// inside gws's frame reading, or one that escaped a callback, is recovered
+// here, so one bad connection never takes the process down.
 func (g *Gateway) serve(c *conn) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -423,14 +375,15 @@ func (g *Gateway) panicked(c *conn, where string, p any, stack []byte) {
 // A Go panic during the run (a bug in a binding, not the script) closes the
 // connection with 1011.
 func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
-	h := g.opts.EventHandler
-	if h == nil {
-		h = c.endpoint.handler.Load()
+	h := c.endpoint.handler.Load()
+	if eh := g.eventHandler.Load(); eh != nil {
+		h = eh
 	}
+	c.scriptVersion.Store(h.Version)
 	ev.Conn = c
 	c.beginEvent()
 	defer c.endEvent()
-	err := g.opts.Engine.Run(context.Background(), h, ev)
+	err := g.handOff(h, ev)
 	var pe *runtime.PanicError
 	switch {
 	case errors.As(err, &pe):
@@ -440,6 +393,48 @@ func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 		g.log.Warn("script error", "socket_id", c.info.ID, "route", c.info.Route, "event", ev.Type.String(), "err", err)
 	}
 	return err
+}
+
+// scriptRun carries one event from a read loop to a script worker and back.
+type scriptRun struct {
+	h    *runtime.Handler
+	ev   runtime.Event
+	err  error
+	done chan struct{}
+}
+
+// handOff runs the event on a script worker and waits for it, so the events
+// of one connection stay serial. Scripts run on the workers' stacks rather
+// than the read loops': goja's deep frames would otherwise grow every idle
+// connection's goroutine stack, and that costs more memory across many
+// connections than the hand-off costs time.
+func (g *Gateway) handOff(h *runtime.Handler, ev *runtime.Event) error {
+	r := g.runPool.Get().(*scriptRun)
+	r.h, r.ev = h, *ev
+	defer func() {
+		r.h, r.ev, r.err = nil, runtime.Event{}, nil
+		g.runPool.Put(r)
+	}()
+	select {
+	case g.runs <- r:
+	case <-g.halted:
+		return runtime.ErrClosed
+	}
+	<-r.done
+	return r.err
+}
+
+// scriptWorker runs handed-off events until the gateway halts.
+func (g *Gateway) scriptWorker() {
+	for {
+		select {
+		case r := <-g.runs:
+			r.err = g.opts.Engine.Run(context.Background(), r.h, &r.ev)
+			r.done <- struct{}{}
+		case <-g.halted:
+			return
+		}
+	}
 }
 
 // finish ends a connection once: its close event, deregistration, metrics and
@@ -481,11 +476,22 @@ func (g *Gateway) finish(c *conn, code int, reason string) {
 
 // sweep pings connections that have been quiet for half the idle timeout and
 // closes those quiet for all of it. One goroutine for the node costs less
-// than a timer per connection.
+// than a timer per connection; pings are written by a few pinger goroutines,
+// not through each connection's async queue, so a ping round does not start
+// a writer goroutine per connection.
 func (g *Gateway) sweep() {
 	idle := g.opts.Limits.IdleTimeout
 	t := time.NewTicker(max(idle/4, 10*time.Millisecond))
 	defer t.Stop()
+	due := make(chan *conn, 1024)
+	defer close(due)
+	for range pingers {
+		go func() {
+			for c := range due {
+				c.ping(idle / 2)
+			}
+		}()
+	}
 	for {
 		select {
 		case <-g.stop:
@@ -500,12 +506,19 @@ func (g *Gateway) sweep() {
 				case quiet >= idle:
 					_ = c.Close(1001, "idle timeout")
 				case quiet >= idle/2:
-					_ = c.write(gws.OpcodePing, nil)
+					select {
+					case due <- c:
+					case <-g.stop:
+					}
 				}
 			})
 		}
 	}
 }
+
+// pingers is how many goroutines write pings; a client whose socket buffer
+// is full holds one of them for at most the ping's write timeout.
+const pingers = 4
 
 // Shutdown stops accepting connections, closes every socket with 1001, waits
 // for their close events and deregistration until ctx ends, then stops the engine.
@@ -527,6 +540,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		g.conns.each(func(c *conn) { _ = c.ws.NetConn().Close() })
 	}
 	g.opts.Engine.Close()
+	close(g.halted)
 	return err
 }
 

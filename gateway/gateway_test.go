@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsgw/wsgw/gateway"
+	"github.com/wsgw/wsgw/internal/gwtest"
 )
 
 const echoScript = `
@@ -29,7 +30,7 @@ if (websocketInfo.type === "data") return websocketInfo.message;`
 
 func TestRouting(t *testing.T) {
 	route := `if (websocketInfo.type === "open") return websocketInfo.route + " " + JSON.stringify(websocketInfo.parameters)`
-	h := newHarness(t, harnessOptions{scripts: map[string]string{
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{
 		"/":                   route,
 		"/echo":               route,
 		"/chat/{room}":        route,
@@ -60,14 +61,14 @@ func TestRouting(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {
-			c, resp, err := h.tryDial(tc.path, nil)
+			c, resp, err := h.TryDial(tc.path, nil)
 			if err != nil {
 				if resp == nil || fmt.Sprint(resp.StatusCode) != tc.want {
 					t.Fatalf("dial %s: %v, want %s", tc.path, err, tc.want)
 				}
 				return
 			}
-			got := c.readText()
+			got := c.ReadText()
 			gotRoute, gotParams, _ := strings.Cut(got, " ")
 			wantRoute, wantParams, _ := strings.Cut(tc.want, " ")
 			var gp, wp map[string]string
@@ -81,7 +82,7 @@ func TestRouting(t *testing.T) {
 }
 
 func TestPlainGetAndErrorsBeforeUpgrade(t *testing.T) {
-	h := newHarness(t, harnessOptions{scripts: map[string]string{"/echo": echoScript}})
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/echo": echoScript}})
 	tests := []struct {
 		path   string
 		status int
@@ -91,7 +92,7 @@ func TestPlainGetAndErrorsBeforeUpgrade(t *testing.T) {
 		{"/missing", http.StatusNotFound, "not_found"},
 	}
 	for _, tc := range tests {
-		resp, err := http.Get(h.srv.URL + tc.path)
+		resp, err := http.Get(h.Srv.URL + tc.path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,9 +110,9 @@ func TestPlainGetAndErrorsBeforeUpgrade(t *testing.T) {
 }
 
 func TestAllowedOrigins(t *testing.T) {
-	h := newHarness(t, harnessOptions{
-		scripts: map[string]string{"/o": echoScript},
-		origins: map[string][]string{"/o": {`^https://app\.example\.com$`}},
+	h := gwtest.New(t, gwtest.Options{
+		Scripts: map[string]string{"/o": echoScript},
+		Origins: map[string][]string{"/o": {`^https://app\.example\.com$`}},
 	})
 	for origin, ok := range map[string]bool{
 		"https://app.example.com":      true,
@@ -123,30 +124,30 @@ func TestAllowedOrigins(t *testing.T) {
 		if origin != "" {
 			hdr.Set("Origin", origin)
 		}
-		c, resp, err := h.tryDial("/o", hdr)
+		c, resp, err := h.TryDial("/o", hdr)
 		switch {
 		case ok && err != nil:
 			t.Errorf("origin %q refused: %v", origin, err)
 		case !ok && (err == nil || resp.StatusCode != http.StatusForbidden):
 			t.Errorf("origin %q: err %v, want HTTP 403", origin, err)
 		case ok:
-			c.readText()
+			c.ReadText()
 		}
 	}
 }
 
 func TestWebsocketInfoEveryField(t *testing.T) {
-	h := newHarness(t, harnessOptions{scripts: map[string]string{
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{
 		"/info/{name}": `if (websocketInfo.type !== "close") return websocketInfo;`,
 	}})
 	hdr := http.Header{}
 	hdr.Add("X-Custom", "a")
 	hdr.Add("X-Custom", "b")
 	before := time.Now().UnixMilli()
-	c := h.dial("/info/bob?x=1&name=query", hdr)
+	c := h.Dial("/info/bob?x=1&name=query", hdr)
 	var open map[string]any
-	c.readJSON(&open)
-	host := strings.TrimPrefix(h.srv.URL, "http://")
+	c.ReadJSON(&open)
+	host := strings.TrimPrefix(h.Srv.URL, "http://")
 	want := map[string]any{
 		"uri":        "ws://" + host + "/info/bob?x=1&name=query",
 		"type":       "open",
@@ -175,43 +176,43 @@ func TestWebsocketInfoEveryField(t *testing.T) {
 		t.Error("message_type is set in an open event")
 	}
 
-	c.send("héllo")
+	c.Send("héllo")
 	var data map[string]any
-	c.readJSON(&data)
+	c.ReadJSON(&data)
 	if data["type"] != "data" || data["message"] != "héllo" || data["message_type"] != "data-text" || data["socket_id"] != id {
 		t.Errorf("text data event = %v", data)
 	}
-	c.write(websocket.MessageBinary, []byte{0, 1, 2, 255})
-	c.readJSON(&data)
+	c.Write(websocket.MessageBinary, []byte{0, 1, 2, 255})
+	c.ReadJSON(&data)
 	if data["message"] != "AAEC/w==" || data["message_type"] != "data-binary" {
 		t.Errorf("binary data event = %v", data)
 	}
 }
 
 func TestTextAndBinaryBothWays(t *testing.T) {
-	h := newHarness(t, harnessOptions{scripts: map[string]string{"/echo": echoScript}})
-	c := h.dial("/echo", nil)
-	if got := c.readText(); got != "Welcome" {
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/echo": echoScript}})
+	c := h.Dial("/echo", nil)
+	if got := c.ReadText(); got != "Welcome" {
 		t.Fatalf("greeting = %q", got)
 	}
-	c.send("text ✓")
-	if typ, got := c.read(); typ != websocket.MessageText || got != "text ✓" {
+	c.Send("text ✓")
+	if typ, got := c.Read(); typ != websocket.MessageText || got != "text ✓" {
 		t.Fatalf("text echo = %v %q", typ, got)
 	}
 	payload := []byte{0xde, 0xad, 0xbe, 0xef, 0}
-	c.write(websocket.MessageBinary, payload)
-	if typ, got := c.read(); typ != websocket.MessageBinary || got != string(payload) {
+	c.Write(websocket.MessageBinary, payload)
+	if typ, got := c.Read(); typ != websocket.MessageBinary || got != string(payload) {
 		t.Fatalf("binary echo = %v %x", typ, got)
 	}
 }
 
 func TestReturnValueIsSent(t *testing.T) {
-	h := newHarness(t, harnessOptions{scripts: map[string]string{
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{
 		"/r": `if (websocketInfo.type === "data") return {echo: websocketInfo.message};`,
 	}})
-	c := h.dial("/r", nil)
-	c.send("x")
-	if got := c.readText(); got != `{"echo":"x"}` {
+	c := h.Dial("/r", nil)
+	c.Send("x")
+	if got := c.ReadText(); got != `{"echo":"x"}` {
 		t.Fatalf("reply = %q", got)
 	}
 }
@@ -221,20 +222,20 @@ func TestCloseCodes(t *testing.T) {
 		name   string
 		script string
 		limits gateway.Limits
-		act    func(c *client)
+		act    func(c *gwtest.Client)
 		code   websocket.StatusCode
 		reason string
 	}{
 		{
 			name:   "script close default",
 			script: `if (websocketInfo.type === "data") websocketInfo.close()`,
-			act:    func(c *client) { c.send("bye") },
+			act:    func(c *gwtest.Client) { c.Send("bye") },
 			code:   1000,
 		},
 		{
 			name:   "script close custom",
 			script: `if (websocketInfo.type === "data") { websocketInfo.send("last"); websocketInfo.close(4321, "see you") }`,
-			act:    func(c *client) { c.send("bye") },
+			act:    func(c *gwtest.Client) { c.Send("bye") },
 			code:   4321, reason: "see you",
 		},
 		{
@@ -246,9 +247,9 @@ func TestCloseCodes(t *testing.T) {
 			name:   "rate limit close",
 			script: ``,
 			limits: gateway.Limits{MessagesPerSecond: 5, Burst: 5, CloseOnExceed: true},
-			act: func(c *client) {
+			act: func(c *gwtest.Client) {
 				for range 30 {
-					if c.ws.Write(context.Background(), websocket.MessageText, []byte("m")) != nil {
+					if c.WS.Write(context.Background(), websocket.MessageText, []byte("m")) != nil {
 						return // closed under us: expected
 					}
 				}
@@ -259,24 +260,26 @@ func TestCloseCodes(t *testing.T) {
 			name:   "oversize frame",
 			script: ``,
 			limits: gateway.Limits{MaxMessageBytes: 1024},
-			act:    func(c *client) { _ = c.ws.Write(context.Background(), websocket.MessageText, make([]byte, 1025)) },
-			code:   1009,
+			act: func(c *gwtest.Client) {
+				_ = c.WS.Write(context.Background(), websocket.MessageText, make([]byte, 1025))
+			},
+			code: 1009,
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			script := tc.script + `
 if (websocketInfo.type === "close") console.log("closed", websocketInfo.close_code)`
-			h := newHarness(t, harnessOptions{scripts: map[string]string{"/x": script}, limits: tc.limits})
-			c := h.dial("/x", nil)
+			h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/x": script}, Limits: tc.limits})
+			c := h.Dial("/x", nil)
 			if tc.act != nil {
 				tc.act(c)
 			}
-			code, reason := c.expectClose()
+			code, reason := c.ExpectClose()
 			if code != tc.code || (tc.reason != "" && reason != tc.reason) {
 				t.Fatalf("closed with %d %q, want %d %q", code, reason, tc.code, tc.reason)
 			}
-			line := h.logs.wait(t, "close event", func(r map[string]any) bool {
+			line := h.Logs.Wait(t, "close event", func(r map[string]any) bool {
 				return r["source"] == "script" && r["event"] == "close"
 			})
 			if line["msg"] != fmt.Sprintf("closed %d", tc.code) {
@@ -287,67 +290,67 @@ if (websocketInfo.type === "close") console.log("closed", websocketInfo.close_co
 }
 
 func TestSendsBeforeScriptCloseArriveFirst(t *testing.T) {
-	h := newHarness(t, harnessOptions{scripts: map[string]string{
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{
 		"/x": `if (websocketInfo.type === "data") { websocketInfo.send("1"); websocketInfo.close(4000, "done"); websocketInfo.send("2") }`,
 	}})
-	c := h.dial("/x", nil)
-	c.send("go")
-	if a, b := c.readText(), c.readText(); a != "1" || b != "2" {
+	c := h.Dial("/x", nil)
+	c.Send("go")
+	if a, b := c.ReadText(), c.ReadText(); a != "1" || b != "2" {
 		t.Fatalf("frames = %q %q, want 1 2 before the close", a, b)
 	}
-	if code, _ := c.expectClose(); code != 4000 {
+	if code, _ := c.ExpectClose(); code != 4000 {
 		t.Fatalf("close = %d, want 4000", code)
 	}
 }
 
 func TestStuckReaderClosedWith1013(t *testing.T) {
-	h := newHarness(t, harnessOptions{
-		scripts: map[string]string{
+	h := gwtest.New(t, gwtest.Options{
+		Scripts: map[string]string{
 			"/flood": `
 if (websocketInfo.message === "flood") { var big = new Array(65536).join("x"); for (var i = 0; i < 400; i++) websocketInfo.send(big) }` + idScript,
 		},
-		limits: gateway.Limits{MaxPendingSends: 8, CloseTimeout: 200 * time.Millisecond, MessagesPerSecond: 100, Burst: 100},
+		Limits: gateway.Limits{MaxPendingSends: 8, CloseTimeout: 200 * time.Millisecond, MessagesPerSecond: 100, Burst: 100},
 	})
-	stuck := h.dial("/flood", nil)
-	id := stuck.readText()
-	well := h.dial("/flood", nil)
-	wellID := well.readText()
-	stuck.send("flood") // and never read again
-	line := h.closedLine(id)
+	stuck := h.Dial("/flood", nil)
+	id := stuck.ReadText()
+	well := h.Dial("/flood", nil)
+	wellID := well.ReadText()
+	stuck.Send("flood") // and never read again
+	line := h.ClosedLine(id)
 	if line["code"] != int64(1013) {
 		t.Fatalf("stuck reader closed with %v, want 1013", line["code"])
 	}
-	h.logs.wait(t, "close event of the stuck reader", scriptLine(id, "close", "closed 1013 too many pending messages"))
-	well.send("still here")
-	if got := well.readText(); got != "still here" {
+	h.Logs.Wait(t, "close event of the stuck reader", gwtest.ScriptLine(id, "close", "closed 1013 too many pending messages"))
+	well.Send("still here")
+	if got := well.ReadText(); got != "still here" {
 		t.Fatalf("well-behaved client got %q", got)
 	}
-	if _, err := h.gw.Info(context.Background(), wellID); err != nil {
+	if _, err := h.GW.Info(context.Background(), wellID); err != nil {
 		t.Fatalf("well-behaved socket lost: %v", err)
 	}
 }
 
 func TestCloseEventExactlyOnce(t *testing.T) {
-	h := newHarness(t, harnessOptions{scripts: map[string]string{"/x": idScript}})
-	endings := map[string]func(c *client){
-		"client close": func(c *client) { _ = c.ws.Close(websocket.StatusNormalClosure, "bye") },
-		"tcp drop":     func(c *client) { _ = c.tcp.Close() },
-		"server close": func(c *client) { c.send("x"); c.readText(); _ = c.ws.Close(4005, "after") },
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/x": idScript}})
+	endings := map[string]func(c *gwtest.Client){
+		"client close": func(c *gwtest.Client) { _ = c.WS.Close(websocket.StatusNormalClosure, "bye") },
+		"tcp drop":     func(c *gwtest.Client) { _ = c.TCP.Close() },
+		"server close": func(c *gwtest.Client) { c.Send("x"); c.ReadText(); _ = c.WS.Close(4005, "after") },
 	}
 	wantCodes := map[string]string{"client close": "closed 1000 bye", "tcp drop": "closed 1006 connection lost", "server close": "closed 4005 after"}
 	for name, end := range endings {
 		t.Run(name, func(t *testing.T) {
-			c := h.dial("/x", nil)
-			id := c.readText()
+			c := h.Dial("/x", nil)
+			id := c.ReadText()
 			end(c)
-			h.closedLine(id)
-			if n := h.logs.count(scriptLine(id, "close", "")); n != 1 {
+			h.ClosedLine(id)
+			if n := h.Logs.Count(gwtest.ScriptLine(id, "close", "")); n != 1 {
 				t.Fatalf("close event ran %d times, want once", n)
 			}
-			if n := h.logs.count(scriptLine(id, "close", wantCodes[name])); n != 1 {
+			if n := h.Logs.Count(gwtest.ScriptLine(id, "close", wantCodes[name])); n != 1 {
 				t.Fatalf("close event did not see %q", wantCodes[name])
 			}
-			if _, err := h.store.Get(context.Background(), id); err == nil {
+			if _, err := h.Store.Get(context.Background(), id); err == nil {
 				t.Fatal("socket still registered after close")
 			}
 		})
@@ -355,107 +358,107 @@ func TestCloseEventExactlyOnce(t *testing.T) {
 }
 
 func TestSlowScriptsDoNotStallOthers(t *testing.T) {
-	h := newHarness(t, harnessOptions{
-		scripts: map[string]string{
+	h := gwtest.New(t, gwtest.Options{
+		Scripts: map[string]string{
 			"/spin": `if (websocketInfo.type === "data") { console.log("spinning"); while (true) {} }`,
 			"/echo": echoScript,
 		},
-		poolSize: 4,
-		timeout:  time.Minute, // only shutdown will stop the spinners
+		PoolSize: 4,
+		Timeout:  time.Minute, // only shutdown will stop the spinners
 	})
 	for i := range 3 { // three of the four runtimes stay busy
-		c := h.dial("/spin", nil)
-		c.send("go")
+		c := h.Dial("/spin", nil)
+		c.Send("go")
 		want := i + 1
-		eventually(t, "spinners running", func() bool {
-			return h.logs.count(func(r map[string]any) bool { return r["msg"] == "spinning" }) >= want
+		gwtest.Eventually(t, "spinners running", func() bool {
+			return h.Logs.Count(func(r map[string]any) bool { return r["msg"] == "spinning" }) >= want
 		})
 	}
-	fast := h.dial("/echo", nil)
-	if got := fast.readText(); got != "Welcome" {
+	fast := h.Dial("/echo", nil)
+	if got := fast.ReadText(); got != "Welcome" {
 		t.Fatalf("greeting = %q", got)
 	}
 	for i := range 20 {
 		msg := fmt.Sprint("ping ", i)
-		fast.send(msg)
-		if got := fast.readText(); got != msg {
+		fast.Send(msg)
+		if got := fast.ReadText(); got != msg {
 			t.Fatalf("echo = %q, want %q", got, msg)
 		}
 	}
 }
 
 func TestTimeoutKeepsSocketOpen(t *testing.T) {
-	h := newHarness(t, harnessOptions{
-		scripts: map[string]string{"/x": `
+	h := gwtest.New(t, gwtest.Options{
+		Scripts: map[string]string{"/x": `
 if (websocketInfo.message === "spin") while (true) {}` + idScript},
-		timeout: 100 * time.Millisecond,
+		Timeout: 100 * time.Millisecond,
 	})
-	spinner := h.dial("/x", nil)
-	id := spinner.readText()
-	other := h.dial("/x", nil)
-	other.readText()
-	spinner.send("spin")
-	h.logs.wait(t, "timeout logged", func(r map[string]any) bool {
+	spinner := h.Dial("/x", nil)
+	id := spinner.ReadText()
+	other := h.Dial("/x", nil)
+	other.ReadText()
+	spinner.Send("spin")
+	h.Logs.Wait(t, "timeout logged", func(r map[string]any) bool {
 		return r["msg"] == "script error" && r["socket_id"] == id && strings.Contains(fmt.Sprint(r["err"]), "timeout")
 	})
-	spinner.send("after")
-	if got := spinner.readText(); got != "after" {
+	spinner.Send("after")
+	if got := spinner.ReadText(); got != "after" {
 		t.Fatalf("socket after a timed-out data event answered %q", got)
 	}
-	other.send("fine")
-	if got := other.readText(); got != "fine" {
+	other.Send("fine")
+	if got := other.ReadText(); got != "fine" {
 		t.Fatalf("other socket answered %q", got)
 	}
 }
 
 func TestRateLimitDropsAndCounts(t *testing.T) {
-	h := newHarness(t, harnessOptions{
-		scripts: map[string]string{"/x": idScript},
-		limits:  gateway.Limits{MessagesPerSecond: 5, Burst: 5},
+	h := gwtest.New(t, gwtest.Options{
+		Scripts: map[string]string{"/x": idScript},
+		Limits:  gateway.Limits{MessagesPerSecond: 5, Burst: 5},
 	})
-	c := h.dial("/x", nil)
-	id := c.readText()
+	c := h.Dial("/x", nil)
+	id := c.ReadText()
 	for i := range 30 {
-		c.send(fmt.Sprint(i))
+		c.Send(fmt.Sprint(i))
 	}
-	eventually(t, "30 messages counted", func() bool {
-		s, err := h.gw.Info(context.Background(), id)
+	gwtest.Eventually(t, "30 messages counted", func() bool {
+		s, err := h.GW.Info(context.Background(), id)
 		return err == nil && s.MessagesIn == 30
 	})
-	s, _ := h.gw.Info(context.Background(), id)
+	s, _ := h.GW.Info(context.Background(), id)
 	delivered := 30 - s.MessagesDropped
 	if delivered < 5 || delivered > 12 {
 		t.Fatalf("a burst of 30 delivered %d messages, want 5 to 12", delivered)
 	}
 	for i := range delivered {
-		if got := c.readText(); got != fmt.Sprint(i) {
+		if got := c.ReadText(); got != fmt.Sprint(i) {
 			t.Fatalf("echo %d = %q: delivered messages must be the first ones, in order", i, got)
 		}
 	}
-	eventually(t, "echoes counted as sent", func() bool {
-		s, _ := h.gw.Info(context.Background(), id)
+	gwtest.Eventually(t, "echoes counted as sent", func() bool {
+		s, _ := h.GW.Info(context.Background(), id)
 		return s.MessagesOut == delivered+1 // and the socket_id greeting
 	})
 }
 
 func TestGracefulShutdown(t *testing.T) {
-	h := newHarness(t, harnessOptions{scripts: map[string]string{"/x": idScript}})
-	var clients []*client
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/x": idScript}})
+	var clients []*gwtest.Client
 	var ids []string
 	for range 3 {
-		c := h.dial("/x", nil)
+		c := h.Dial("/x", nil)
 		clients = append(clients, c)
-		ids = append(ids, c.readText())
+		ids = append(ids, c.ReadText())
 	}
 	var wg sync.WaitGroup
 	codes := make([]websocket.StatusCode, len(clients))
 	for i, c := range clients {
 		wg.Add(1)
-		go func() { defer wg.Done(); codes[i], _ = c.expectClose() }()
+		go func() { defer wg.Done(); codes[i], _ = c.ExpectClose() }()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	ctx, cancel := context.WithTimeout(context.Background(), gwtest.WaitFor)
 	defer cancel()
-	if err := h.gw.Shutdown(ctx); err != nil {
+	if err := h.GW.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
 	wg.Wait()
@@ -463,62 +466,62 @@ func TestGracefulShutdown(t *testing.T) {
 		if codes[i] != websocket.StatusGoingAway {
 			t.Errorf("client %d closed with %d, want 1001", i, codes[i])
 		}
-		if h.logs.count(scriptLine(id, "close", "closed 1001 going away")) != 1 {
+		if h.Logs.Count(gwtest.ScriptLine(id, "close", "closed 1001 going away")) != 1 {
 			t.Errorf("close event of %s did not run once with 1001", id)
 		}
 	}
-	if ids, _, _ := h.store.List(context.Background(), "", 0); len(ids) != 0 {
+	if ids, _, _ := h.Store.List(context.Background(), "", 0); len(ids) != 0 {
 		t.Fatalf("store still lists %v after shutdown", ids)
 	}
-	if _, resp, err := h.tryDial("/x", nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {
+	if _, resp, err := h.TryDial("/x", nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("upgrade after shutdown: %v, want HTTP 503", err)
 	}
 }
 
 func TestEventHandlerRoutesEverything(t *testing.T) {
-	h := newHarness(t, harnessOptions{
-		scripts: map[string]string{"/a": `return "endpoint script must not run"`, "/b/{id}": `return "nor this"`},
-		eventHandler: `function handle_websocket_websocket_info(w) {
+	h := gwtest.New(t, gwtest.Options{
+		Scripts: map[string]string{"/a": `return "endpoint script must not run"`, "/b/{id}": `return "nor this"`},
+		EventHandler: `function handle_websocket_websocket_info(w) {
   if (w.type === "data") return w.route + ":" + w.message;
 }`,
 	})
 	for _, path := range []string{"/a", "/b/7"} {
-		c := h.dial(path, nil)
-		c.send("m")
+		c := h.Dial(path, nil)
+		c.Send("m")
 		want := map[string]string{"/a": "/a:m", "/b/7": "/b/{id}:m"}[path]
-		if got := c.readText(); got != want {
+		if got := c.ReadText(); got != want {
 			t.Fatalf("%s: reply %q, want %q", path, got, want)
 		}
 	}
 }
 
 func TestMaxConnections(t *testing.T) {
-	h := newHarness(t, harnessOptions{
-		scripts: map[string]string{"/x": idScript},
-		limits:  gateway.Limits{MaxConnections: 2},
+	h := gwtest.New(t, gwtest.Options{
+		Scripts: map[string]string{"/x": idScript},
+		Limits:  gateway.Limits{MaxConnections: 2},
 	})
-	a, b := h.dial("/x", nil), h.dial("/x", nil)
-	a.readText()
-	b.readText()
-	if _, resp, err := h.tryDial("/x", nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {
+	a, b := h.Dial("/x", nil), h.Dial("/x", nil)
+	a.ReadText()
+	b.ReadText()
+	if _, resp, err := h.TryDial("/x", nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("third connection: %v, want HTTP 503", err)
 	}
-	_ = a.ws.Close(websocket.StatusNormalClosure, "")
-	eventually(t, "slot freed", func() bool {
-		c, _, err := h.tryDial("/x", nil)
+	_ = a.WS.Close(websocket.StatusNormalClosure, "")
+	gwtest.Eventually(t, "slot freed", func() bool {
+		c, _, err := h.TryDial("/x", nil)
 		if err == nil {
-			c.readText()
+			c.ReadText()
 		}
 		return err == nil
 	})
 }
 
 func TestBinaryFromScriptBase64(t *testing.T) {
-	h := newHarness(t, harnessOptions{scripts: map[string]string{
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{
 		"/b": `if (websocketInfo.type === "open") websocketInfo.send("` + base64.StdEncoding.EncodeToString([]byte("\x00\xffbin")) + `", "data-binary")`,
 	}})
-	c := h.dial("/b", nil)
-	if typ, got := c.read(); typ != websocket.MessageBinary || got != "\x00\xffbin" {
+	c := h.Dial("/b", nil)
+	if typ, got := c.Read(); typ != websocket.MessageBinary || got != "\x00\xffbin" {
 		t.Fatalf("got %v %q", typ, got)
 	}
 }

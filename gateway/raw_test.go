@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/wsgw/wsgw/internal/gwtest"
 )
 
 // rawConn is a WebSocket client written by hand over TCP, for the frames no
@@ -38,21 +40,21 @@ const (
 
 // rawDial opens a TCP connection to the harness and completes the opening
 // handshake, waiting for the 101 before returning.
-func (h *harness) rawDial(path string) *rawConn {
-	h.t.Helper()
-	r, err := dialRaw(h.srv.Listener.Addr().String(), path, nil)
+func rawDial(t testing.TB, h *gwtest.Harness, path string) *rawConn {
+	t.Helper()
+	r, err := dialRaw(h.Srv.Listener.Addr().String(), path, nil)
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
-	r.t = h.t
-	h.t.Cleanup(func() { _ = r.c.Close() })
+	r.t = t
+	t.Cleanup(func() { _ = r.c.Close() })
 	return r
 }
 
 // dialRaw does the handshake, sending ahead in the same write as the
 // request; it returns errors rather than failing, for fuzzing.
 func dialRaw(addr, path string, ahead []byte) (*rawConn, error) {
-	c, err := net.DialTimeout("tcp", addr, waitFor)
+	c, err := net.DialTimeout("tcp", addr, gwtest.WaitFor)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +63,7 @@ func dialRaw(addr, path string, ahead []byte) (*rawConn, error) {
 	key := base64.StdEncoding.EncodeToString(nonce[:])
 	req := "GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	_ = c.SetDeadline(time.Now().Add(waitFor))
+	_ = c.SetDeadline(time.Now().Add(gwtest.WaitFor))
 	if _, err := c.Write(append([]byte(req), ahead...)); err != nil {
 		c.Close()
 		return nil, err
@@ -112,7 +114,7 @@ func frame(first byte, masked bool, payload []byte) []byte {
 
 func (r *rawConn) write(b []byte) {
 	r.t.Helper()
-	_ = r.c.SetWriteDeadline(time.Now().Add(waitFor))
+	_ = r.c.SetWriteDeadline(time.Now().Add(gwtest.WaitFor))
 	if _, err := r.c.Write(b); err != nil {
 		r.t.Fatalf("raw write: %v", err)
 	}
@@ -156,7 +158,7 @@ func (r *rawConn) readFrame() (op byte, payload []byte, err error) {
 // code and reason; it fails the test if the connection ends without one.
 func (r *rawConn) expectClose() (int, string) {
 	r.t.Helper()
-	_ = r.c.SetReadDeadline(time.Now().Add(waitFor))
+	_ = r.c.SetReadDeadline(time.Now().Add(gwtest.WaitFor))
 	for {
 		op, payload, err := r.readFrame()
 		if err != nil {

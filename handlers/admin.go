@@ -2,24 +2,29 @@ package handlers
 
 import (
 	"bytes"
-	_ "embed"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"net/http/pprof"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/docs"
 )
 
 // AdminOptions configure the admin listener's handler.
 type AdminOptions struct {
 	Service Service
-	Health  HealthFunc
+	// Deployer serves the deploy API; nil leaves it out.
+	Deployer Deployer
+	Health   HealthFunc
 	// Gatherer serves /metrics; nil serves the default registry.
 	Gatherer prometheus.Gatherer
 	// Token, when set, is required as a bearer token on every call (health
@@ -30,12 +35,8 @@ type AdminOptions struct {
 	MaxMessageBytes int
 }
 
-// OpenAPI is the REST reference served at /api/v1/openapi.yaml.
-//
-//go:embed openapi.yaml
-var OpenAPI []byte
-
-// Routes lists the admin API's patterns, as registered and as documented.
+// Routes lists the admin API's patterns, as registered and as documented
+// (the deploy routes follow them when a Deployer is set).
 var Routes = []string{
 	"GET /api/v1/websocket/sockets",
 	"DELETE /api/v1/websocket/sockets",
@@ -45,7 +46,11 @@ var Routes = []string{
 	"GET /api/v1/solution/health",
 	"GET /api/v1/openapi.yaml",
 	"GET /metrics",
+	"GET /debug/pprof/",
 }
+
+// AllRoutes lists every pattern the admin API serves with a Deployer.
+func AllRoutes() []string { return append(append([]string(nil), Routes...), deployRoutes...) }
 
 // Admin returns the admin listener's handler.
 func Admin(opts AdminOptions) http.Handler {
@@ -63,10 +68,22 @@ func Admin(opts AdminOptions) http.Handler {
 		Routes[5]: Health(opts.Health),
 		Routes[6]: http.HandlerFunc(serveOpenAPI),
 		Routes[7]: promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
+		Routes[8]: http.HandlerFunc(profile),
+	}
+	if opts.Deployer != nil {
+		for pattern, h := range (deployAPI{opts.Deployer}).handlers() {
+			handlers[pattern] = h
+		}
 	}
 	mux := http.NewServeMux()
+	allowed := map[string][]string{} // path -> methods
 	for pattern, h := range handlers {
 		mux.Handle(pattern, h)
+		method, path, _ := strings.Cut(pattern, " ")
+		allowed[path] = append(allowed[path], method)
+	}
+	for path, methods := range allowed {
+		mux.Handle(path, methodNotAllowed(methods))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wsgw.Errorf(wsgw.ENotFound, "no admin route %s %s", r.Method, r.URL.Path))
@@ -79,9 +96,40 @@ func Admin(opts AdminOptions) http.Handler {
 
 type admin struct{ opts AdminOptions }
 
+// profile serves the Go runtime's profiles (pprof) under /debug/pprof/, for
+// the operator measuring where CPU and memory go.
+func profile(w http.ResponseWriter, r *http.Request) {
+	switch name := strings.TrimPrefix(r.URL.Path, "/debug/pprof/"); name {
+	case "":
+		pprof.Index(w, r)
+	case "profile":
+		pprof.Profile(w, r)
+	case "trace":
+		pprof.Trace(w, r)
+	case "symbol":
+		pprof.Symbol(w, r)
+	case "cmdline":
+		pprof.Cmdline(w, r)
+	default:
+		pprof.Handler(name).ServeHTTP(w, r)
+	}
+}
+
+// methodNotAllowed answers a known path asked with another method.
+func methodNotAllowed(methods []string) http.Handler {
+	slices.Sort(methods)
+	allow := strings.Join(methods, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeJSON(w, http.StatusMethodNotAllowed, wsgw.ErrorBody{
+			Type: "method_not_allowed", Error: r.Method + " is not allowed here; use " + allow, Status: http.StatusMethodNotAllowed,
+		})
+	})
+}
+
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/yaml")
-	_, _ = w.Write(OpenAPI)
+	_, _ = w.Write(docs.OpenAPI)
 }
 
 func (a *admin) list(w http.ResponseWriter, r *http.Request) {

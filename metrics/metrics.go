@@ -18,8 +18,9 @@ type Metrics struct {
 	MessagesOut         prometheus.Counter
 	MessagesDropped     prometheus.Counter // refused by the per-connection rate limit
 	SendsRefused        *prometheus.CounterVec
-	ScriptRuns          *prometheus.CounterVec // by event type
-	ScriptErrors        *prometheus.CounterVec // by event type
+	ScriptRuns          *prometheus.CounterVec // by event type, script, version
+	ScriptErrors        *prometheus.CounterVec // by event type, script, version
+	EndpointVersion     *prometheus.GaugeVec   // the version each endpoint runs now
 	ScriptTimeouts      prometheus.Counter
 	ScriptDuration      prometheus.Histogram
 	StoreErrors         *prometheus.CounterVec // by operation
@@ -58,11 +59,11 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "wsgw_sends_refused_total", Help: "Outbound frames refused, by reason (closing, backpressure).",
 		}, []string{"reason"}),
 		ScriptRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wsgw_script_runs_total", Help: "Script runs, by event type.",
-		}, []string{"event"}),
+			Name: "wsgw_script_runs_total", Help: "Script runs, by event type, script (endpoint path or event_handler) and deployed version.",
+		}, []string{"event", "script", "version"}),
 		ScriptErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wsgw_script_errors_total", Help: "Script runs that threw or were interrupted, by event type.",
-		}, []string{"event"}),
+			Name: "wsgw_script_errors_total", Help: "Script runs that threw or were interrupted, by event type, script and version.",
+		}, []string{"event", "script", "version"}),
 		ScriptTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "wsgw_script_timeouts_total", Help: "Script runs interrupted for exceeding script_timeout.",
 		}),
@@ -71,6 +72,9 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help:    "Time a script run takes, including the wait for a pooled runtime.",
 			Buckets: []float64{.00001, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, .05, .1, .5, 1, 5},
 		}),
+		EndpointVersion: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "wsgw_script_version", Help: "The deployed version of each script (endpoint path, or event_handler).",
+		}, []string{"script"}),
 		StoreErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wsgw_store_errors_total", Help: "Store operations that failed, by operation.",
 		}, []string{"op"}),
@@ -85,7 +89,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	if reg != nil {
 		reg.MustRegister(m.ConnectionsOpen, m.ConnectionsOpened, m.ConnectionsClosed, m.ConnectionsRejected,
 			m.MessagesIn, m.MessagesOut, m.MessagesDropped, m.SendsRefused,
-			m.ScriptRuns, m.ScriptErrors, m.ScriptTimeouts, m.ScriptDuration, m.StoreErrors)
+			m.ScriptRuns, m.ScriptErrors, m.ScriptTimeouts, m.ScriptDuration, m.EndpointVersion, m.StoreErrors)
 		reg.MustRegister(m.Panics, m.AuthFailures)
 	}
 	return m

@@ -20,7 +20,11 @@ const HandlerFunction = "handle_websocket_websocket_info"
 type Handler struct {
 	// Name is the script's file name (or endpoint), used in errors and logs.
 	Name string
-	prog *goja.Program
+	// Label and Version name the deploy in metrics; set them before the
+	// first run.
+	Label   string
+	Version int64
+	prog    *goja.Program
 	// events holds the resolved metric children, set on first run.
 	events atomic.Pointer[handlerMetrics]
 }

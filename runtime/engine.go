@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -155,6 +156,9 @@ func New(opts Options) *Engine {
 	return e
 }
 
+// PoolSize is how many scripts may run at once.
+func (e *Engine) PoolSize() int { return e.opts.PoolSize }
+
 // SetService sets the service behind the Websocket global.
 func (e *Engine) SetService(s Service) { e.service.Store(&s) }
 
@@ -257,9 +261,13 @@ func (e *Engine) handlerMetrics(h *Handler) *handlerMetrics {
 		return hm
 	}
 	hm := &handlerMetrics{}
+	label, version := h.Label, strconv.FormatInt(h.Version, 10)
+	if label == "" {
+		label = h.Name
+	}
 	for t := Open; t <= Close; t++ {
-		hm.runs[t] = e.opts.Metrics.ScriptRuns.WithLabelValues(t.String())
-		hm.errors[t] = e.opts.Metrics.ScriptErrors.WithLabelValues(t.String())
+		hm.runs[t] = e.opts.Metrics.ScriptRuns.WithLabelValues(t.String(), label, version)
+		hm.errors[t] = e.opts.Metrics.ScriptErrors.WithLabelValues(t.String(), label, version)
 	}
 	h.events.Store(hm)
 	return hm

@@ -23,7 +23,7 @@ if (websocketInfo.type === "data") return websocketInfo.message;`
 // startGateway writes files (the configuration is gateway.yaml) into a
 // temporary directory, starts the server on loopback ports and stops it when
 // the test ends. Its JSON log lines are kept for tests to wait on.
-func startGateway(t *testing.T, files map[string]string, environ ...string) (*server, *logLines) {
+func startGateway(t *testing.T, files map[string]string, environ ...string) (*server, *logRecords) {
 	t.Helper()
 	dir := t.TempDir()
 	for name, text := range files {
@@ -35,7 +35,7 @@ func startGateway(t *testing.T, files map[string]string, environ ...string) (*se
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logLines{changed: make(chan struct{})}
+	logs := &logRecords{changed: make(chan struct{})}
 	srv, err := newServer(cfg, logs)
 	if err != nil {
 		t.Fatal(err)
@@ -64,15 +64,15 @@ endpoints:
     script: echo.js
 `
 
-// logLines is the server's log output, one JSON object a line.
-type logLines struct {
+// logRecords is the server's log output, one JSON object a line.
+type logRecords struct {
 	mu      sync.Mutex
 	buf     bytes.Buffer
 	lines   []map[string]any
 	changed chan struct{}
 }
 
-func (l *logLines) Write(p []byte) (int, error) {
+func (l *logRecords) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf.Write(p)
@@ -93,7 +93,7 @@ func (l *logLines) Write(p []byte) (int, error) {
 }
 
 // wait returns the first line whose msg contains msg, waiting for it.
-func (l *logLines) wait(t *testing.T, msg string) map[string]any {
+func (l *logRecords) wait(t *testing.T, msg string) map[string]any {
 	t.Helper()
 	deadline := time.After(waitFor)
 	for seen := 0; ; {

@@ -39,6 +39,10 @@ func run(ctx context.Context, args, environ []string, stderr io.Writer) int {
 		return 2
 	}
 	if flags.check {
+		if err := checkConfig(cfg); err != nil {
+			fmt.Fprintf(stderr, "wsgw: %v\n", err)
+			return 2
+		}
 		fmt.Fprintf(stderr, "wsgw: %s is valid\n", flags.config)
 		return 0
 	}
@@ -51,6 +55,10 @@ func run(ctx context.Context, args, environ []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsgw: %v\n", err)
 		srv.closeStore()
 		return 1
+	}
+	if flags.watch {
+		go newWatcher(cfg, environ, srv.gateway, srv.log).run(ctx, watchInterval)
+		srv.log.Info("watching the configuration and its scripts for changes", "file", cfg.File)
 	}
 	for ctx.Err() == nil {
 		select {
@@ -72,7 +80,7 @@ func run(ctx context.Context, args, environ []string, stderr io.Writer) int {
 
 type cliFlags struct {
 	config, addr, adminAddr, redis, nodeID string
-	check                                  bool
+	check, watch                           bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (cliFlags, error) {
@@ -85,8 +93,9 @@ func parseFlags(args []string, stderr io.Writer) (cliFlags, error) {
 	fs.StringVar(&f.redis, "redis", "", "Redis URL or comma-separated cluster seeds, overrides store.redis")
 	fs.StringVar(&f.nodeID, "node-id", "", "this node's name in the cluster, overrides node_id")
 	fs.BoolVar(&f.check, "check", false, "validate the configuration and its scripts, then exit")
+	fs.BoolVar(&f.watch, "watch", false, "redeploy endpoints when the configuration or a script changes")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: gateway --config FILE [--addr :8080] [--admin-addr 127.0.0.1:9090] [--redis URL] [--node-id NAME] [--check]")
+		fmt.Fprintln(stderr, "usage: gateway --config FILE [--addr :8080] [--admin-addr 127.0.0.1:9090] [--redis URL] [--node-id NAME] [--check] [--watch]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -78,26 +78,6 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
 
-	endpoints := make([]gateway.Endpoint, len(cfg.Endpoints))
-	for i, ep := range cfg.Endpoints {
-		h, err := runtime.Compile(cfg.Resolve(ep.Script), ep.Source)
-		if err != nil {
-			return nil, cfg.Errorf(fmt.Sprintf("endpoints[%d].script", i), "%v", err)
-		}
-		a, err := authenticator(cfg, i)
-		if err != nil {
-			return nil, err
-		}
-		endpoints[i] = gateway.Endpoint{Path: ep.Path, Handler: h, AllowedOrigins: ep.AllowedOrigins, Auth: a}
-	}
-	var eventHandler *runtime.Handler
-	if cfg.EventHandler != "" {
-		h, err := runtime.CompileEventHandler(cfg.Resolve(cfg.EventHandler), cfg.EventHandlerSource)
-		if err != nil {
-			return nil, cfg.Errorf("event_handler", "%v", err)
-		}
-		eventHandler = h
-	}
 	st, err := openStore(cfg)
 	if err != nil {
 		return nil, err
@@ -128,17 +108,21 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 			UpgradesPerIPBurst:     l.UpgradesPerIPBurst,
 			HandshakeTimeout:       l.HandshakeTimeout,
 		},
-		Endpoints:    endpoints,
-		EventHandler: eventHandler,
-		Engine:       engine,
-		Store:        st,
-		Logger:       logger,
-		Metrics:      m,
+		Engine:  engine,
+		Store:   st,
+		Logger:  logger,
+		Metrics: m,
 	})
+	if err == nil {
+		err = deployConfig(context.Background(), g, cfg, "config")
+	}
 	if err != nil {
+		if g != nil {
+			_ = g.Shutdown(context.Background())
+		}
 		engine.Close()
 		_ = st.Close()
-		return nil, cfg.Errorf("endpoints", "%v", err)
+		return nil, err
 	}
 
 	health := handlers.Health(g.Health)
@@ -147,6 +131,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	publicMux.Handle("/", g)
 	adminHandler := handlers.Admin(handlers.AdminOptions{
 		Service:         g,
+		Deployer:        g,
 		Health:          g.Health,
 		Gatherer:        reg,
 		Token:           cfg.Admin.Token,

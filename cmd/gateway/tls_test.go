@@ -80,12 +80,12 @@ func (ca *testCA) issue(t *testing.T, serial int64, certFile, keyFile string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	writeFile(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
+	replaceFile(t, certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	replaceFile(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
 }
 
 // writeFile replaces path in one rename, as a certificate manager would.
-func writeFile(t *testing.T, path string, data []byte) {
+func replaceFile(t *testing.T, path string, data []byte) {
 	t.Helper()
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
@@ -106,14 +106,14 @@ func TestTLSAndReloadOnSIGHUP(t *testing.T) {
 	ca := newTestCA(t)
 	ca.issue(t, 101, filepath.Join(dir, "pub.crt"), filepath.Join(dir, "pub.key"))
 	ca.issue(t, 201, filepath.Join(dir, "adm.crt"), filepath.Join(dir, "adm.key"))
-	writeFile(t, filepath.Join(dir, "echo.js"), []byte(echoJS))
-	writeFile(t, filepath.Join(dir, "uri.js"), []byte(`if (websocketInfo.type === "open") return websocketInfo.uri`))
-	writeFile(t, filepath.Join(dir, "gateway.yaml"), []byte(withAdmin(`admin: {listen: "127.0.0.1:0", tls: {cert_file: adm.crt, key_file: adm.key}}`)+`
+	replaceFile(t, filepath.Join(dir, "echo.js"), []byte(echoJS))
+	replaceFile(t, filepath.Join(dir, "uri.js"), []byte(`if (websocketInfo.type === "open") return websocketInfo.uri`))
+	replaceFile(t, filepath.Join(dir, "gateway.yaml"), []byte(withAdmin(`admin: {listen: "127.0.0.1:0", tls: {cert_file: adm.crt, key_file: adm.key}}`)+`
   - path: /uri
     script: uri.js
 tls: {cert_file: pub.crt, key_file: pub.key}
 `))
-	logs := &logLines{changed: make(chan struct{})}
+	logs := &logRecords{changed: make(chan struct{})}
 	ctx, stop := context.WithCancel(context.Background())
 	exited := make(chan int)
 	go func() { exited <- run(ctx, []string{"--config", filepath.Join(dir, "gateway.yaml")}, nil, logs) }()
@@ -198,7 +198,7 @@ tls: {cert_file: pub.crt, key_file: pub.key}
 	}
 	roundTrip(fresh, "new")
 
-	writeFile(t, filepath.Join(dir, "pub.crt"), []byte("not a certificate"))
+	replaceFile(t, filepath.Join(dir, "pub.crt"), []byte("not a certificate"))
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func withAdmin(admin string) string {
 }
 
 // waitLines waits for n lines containing msg.
-func waitLines(t *testing.T, logs *logLines, msg string, n int) {
+func waitLines(t *testing.T, logs *logRecords, msg string, n int) {
 	t.Helper()
 	deadline := time.After(waitFor)
 	for {
@@ -249,7 +249,7 @@ func TestTLSConfigErrors(t *testing.T) {
 	ca := newTestCA(t)
 	ca.issue(t, 1, filepath.Join(dir, "a.crt"), filepath.Join(dir, "a.key"))
 	ca.issue(t, 2, filepath.Join(dir, "b.crt"), filepath.Join(dir, "b.key"))
-	writeFile(t, filepath.Join(dir, "echo.js"), []byte(echoJS))
+	replaceFile(t, filepath.Join(dir, "echo.js"), []byte(echoJS))
 	tests := []struct{ name, tls, key, want string }{
 		{"missing cert", `tls: {cert_file: none.crt, key_file: a.key}`, "tls.cert_file", "none.crt: no such file"},
 		{"missing key", `admin: {listen: "127.0.0.1:0", tls: {cert_file: a.crt, key_file: none.key}}`, "admin.tls.key_file", "none.key: no such file"},
@@ -264,7 +264,7 @@ func TestTLSConfigErrors(t *testing.T) {
 			if strings.HasPrefix(tc.tls, "admin:") {
 				yaml = withAdmin(tc.tls)
 			}
-			writeFile(t, path, []byte(yaml))
+			replaceFile(t, path, []byte(yaml))
 			var stderr strings.Builder
 			code := run(context.Background(), []string{"--config", path}, nil, &stderr)
 			if msg := stderr.String(); code == 0 || !strings.Contains(msg, path+": "+tc.key+": ") || !strings.Contains(msg, tc.want) {

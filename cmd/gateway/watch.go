@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/wsgw/wsgw/config"
+)
+
+// watchInterval is how often --watch looks at the files: changes are live
+// within a second.
+const watchInterval = 250 * time.Millisecond
+
+// watcher redeploys what the configuration file and the scripts it names say
+// whenever one of them changes. It polls modification times: a handful of
+// files needs no inotify, and polling works on every filesystem and editor.
+type watcher struct {
+	path    string
+	environ []string
+	d       deployer
+	log     *slog.Logger
+	current *config.Config
+	stamps  map[string]stamp
+}
+
+type stamp struct {
+	mod  time.Time
+	size int64
+}
+
+func newWatcher(cfg *config.Config, environ []string, d deployer, log *slog.Logger) *watcher {
+	w := &watcher{path: cfg.File, environ: environ, d: d, log: log, current: cfg}
+	w.stamps = w.stat()
+	return w
+}
+
+// files are the configuration and every script and auth key file it names.
+func (w *watcher) files() []string {
+	files := []string{w.path}
+	for _, ep := range w.current.Endpoints {
+		files = append(files, w.current.Resolve(ep.Script))
+		for _, key := range []string{ep.Auth.JWT.RS256PublicKeyFile, ep.Auth.JWT.ES256PublicKeyFile} {
+			if key != "" {
+				files = append(files, w.current.Resolve(key))
+			}
+		}
+	}
+	if w.current.EventHandler != "" {
+		files = append(files, w.current.Resolve(w.current.EventHandler))
+	}
+	return files
+}
+
+func (w *watcher) stat() map[string]stamp {
+	stamps := map[string]stamp{}
+	for _, f := range w.files() {
+		if fi, err := os.Stat(f); err == nil {
+			stamps[f] = stamp{fi.ModTime(), fi.Size()}
+		}
+	}
+	return stamps
+}
+
+func (w *watcher) run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if now := w.stat(); !sameStamps(now, w.stamps) {
+				w.stamps = now
+				w.reload(ctx)
+				w.stamps = w.stat() // the new configuration may name other scripts
+			}
+		}
+	}
+}
+
+// reload loads the changed configuration and deploys what differs from what
+// runs. A configuration that does not load, or a script that does not
+// compile, is logged and changes nothing.
+func (w *watcher) reload(ctx context.Context) {
+	cfg, err := config.Load(w.path, w.environ)
+	if err != nil {
+		w.log.Error("configuration change refused; the running version stays", "err", err)
+		return
+	}
+	deps, keys, err := configDeployments(cfg, "file")
+	if err != nil {
+		w.log.Error("configuration change refused; the running version stays", "err", err)
+		return
+	}
+	wanted := map[string]bool{}
+	for i, dep := range deps {
+		wanted[dep.Path] = true
+		cur, err := w.d.Deployment(ctx, dep.Path)
+		if err == nil && cur.Script == dep.Script && slices.Equal(cur.AllowedOrigins, dep.AllowedOrigins) &&
+			sameAuth(w.current, cfg, dep.Path) {
+			continue
+		}
+		out, _, err := w.d.Deploy(ctx, dep)
+		if err != nil {
+			w.log.Error("deploy refused; the running version stays", "key", keys[i], "file", dep.Name, "err", err)
+			continue
+		}
+		w.log.Info("deployed", "path", out.Path, "version", out.Version, "file", dep.Name)
+	}
+	old, _, _ := configDeployments(w.current, "file") // it loaded before
+	for _, dep := range old {
+		if wanted[dep.Path] {
+			continue
+		}
+		cur, err := w.d.Deployment(ctx, dep.Path)
+		if err != nil || (cur.Source != "config" && cur.Source != "file") {
+			continue // deployed through the API since: not the file's to remove
+		}
+		if err := w.d.Undeploy(ctx, dep.Path); err != nil {
+			w.log.Error("undeploy failed", "path", dep.Path, "err", err)
+			continue
+		}
+		w.log.Info("undeployed", "path", dep.Path)
+	}
+	if restartOnly(w.current, cfg) {
+		w.log.Warn("settings other than endpoints and event_handler changed: restart the gateway to apply them", "file", w.path)
+	}
+	w.current = cfg
+}
+
+// sameAuth reports whether a and b configure the same auth, keys included,
+// for the endpoint at path.
+func sameAuth(a, b *config.Config, path string) bool {
+	find := func(c *config.Config) *config.Auth {
+		for i := range c.Endpoints {
+			if c.Endpoints[i].Path == path {
+				return &c.Endpoints[i].Auth
+			}
+		}
+		return nil
+	}
+	return reflect.DeepEqual(find(a), find(b))
+}
+
+// restartOnly reports whether a and b differ in what only a restart applies.
+func restartOnly(a, b *config.Config) bool {
+	x, y := *a, *b
+	for _, c := range []*config.Config{&x, &y} {
+		c.Endpoints, c.EventHandler, c.EventHandlerSource = nil, "", ""
+	}
+	return !reflect.DeepEqual(x, y)
+}
+
+func sameStamps(a, b map[string]stamp) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || !w.mod.Equal(v.mod) || w.size != v.size {
+			return false
+		}
+	}
+	return true
+}

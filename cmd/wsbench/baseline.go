@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/lxzan/gws"
+)
+
+// echoServer is the baseline: a bare gws echo server with gws's defaults and
+// no scripts, store or rate limit, so that a wsgw figure can be read against
+// the cost of the WebSocket library alone. Every path upgrades, so the same
+// --url (e.g. /echo) works against both.
+type echoServer struct {
+	ctr      *counters
+	welcome  bool
+	upgrader *gws.Upgrader
+	ln       net.Listener
+	srv      *http.Server
+	sockets  sync.Map // *gws.Conn -> struct{}: open sockets, closed on shutdown
+	accepted atomic.Int64
+	peak     atomic.Int64
+	echoed   atomic.Int64
+}
+
+// soReusePort is SO_REUSEPORT on Linux (not in package syscall): several
+// processes bind one port and the kernel spreads connections over them.
+const soReusePort = 0xf
+
+// startEchoServer listens on addr (with SO_REUSEPORT when several baseline
+// processes share the port) and serves until Close.
+func startEchoServer(addr string, reusePort, welcome bool, ctr *counters) (*echoServer, error) {
+	lc := net.ListenConfig{}
+	if reusePort {
+		lc.Control = func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			if err := c.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, soReusePort, 1)
+			}); err != nil {
+				return err
+			}
+			return serr
+		}
+	}
+	ln, err := lc.Listen(context.Background(), "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("baseline listen on %s: %w", addr, err)
+	}
+	s := &echoServer{ctr: ctr, welcome: welcome, ln: ln}
+	s.upgrader = gws.NewUpgrader(s, &gws.ServerOption{Logger: gwsLogger{}})
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("baseline server stopped", "err", err)
+		}
+	}()
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *echoServer) Addr() string { return s.ln.Addr().String() }
+
+// Close stops accepting and closes every open socket.
+func (s *echoServer) Close() {
+	_ = s.srv.Close() // hijacked WebSocket connections are not the server's to close
+	s.sockets.Range(func(k, _ any) bool {
+		socket := k.(*gws.Conn)
+		_ = socket.SetWriteDeadline(time.Now().Add(time.Second))
+		_ = socket.WriteClose(1001, nil)
+		return true
+	})
+}
+
+func (s *echoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	socket, err := s.upgrader.Upgrade(w, r)
+	if err != nil {
+		slog.Debug("baseline upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	s.accepted.Add(1)
+	go socket.ReadLoop()
+}
+
+func (s *echoServer) OnOpen(socket *gws.Conn) {
+	s.sockets.Store(socket, struct{}{})
+	n := s.ctr.conns.Add(1)
+	for p := s.peak.Load(); n > p && !s.peak.CompareAndSwap(p, n); p = s.peak.Load() {
+	}
+	if s.welcome {
+		if err := socket.WriteString("Welcome"); err == nil {
+			s.ctr.sent.Add(1)
+		}
+	}
+}
+
+func (s *echoServer) OnClose(socket *gws.Conn, _ error) {
+	s.sockets.Delete(socket)
+	s.ctr.conns.Add(-1)
+}
+
+func (s *echoServer) OnPing(socket *gws.Conn, payload []byte) { _ = socket.WritePong(payload) }
+
+func (s *echoServer) OnPong(*gws.Conn, []byte) {}
+
+func (s *echoServer) OnMessage(socket *gws.Conn, m *gws.Message) {
+	s.ctr.recv.Add(1)
+	if err := socket.WriteMessage(m.Opcode, m.Bytes()); err == nil {
+		s.ctr.sent.Add(1)
+		s.echoed.Add(1)
+	} else {
+		s.ctr.errors.Add(1)
+	}
+	_ = m.Close()
+}
+
+// runBaseline serves until SIGINT/SIGTERM or --duration.
+func runBaseline(ctx context.Context, r *runner) (*Results, error) {
+	s, err := startEchoServer(r.listen.String(), r.cfg.Procs > 1, r.cfg.Welcome, &r.ctr)
+	if err != nil {
+		return nil, err
+	}
+	slog.Info("baseline echo server listening", "addr", s.Addr(), "welcome", r.cfg.Welcome, "duration", r.cfg.Duration,
+		"max_conns_per_process", r.maxSockets)
+	start := time.Now()
+	if r.cfg.Duration > 0 {
+		sleepCtx(ctx, time.Duration(r.cfg.Duration))
+	} else {
+		<-ctx.Done()
+	}
+	s.Close()
+	elapsed := time.Since(start).Seconds()
+	return &Results{
+		ElapsedSec: elapsed,
+		Procs:      1,
+		Server: &ServerStats{
+			Accepted:  s.accepted.Load(),
+			PeakConns: s.peak.Load(),
+			Echoed:    s.echoed.Load(),
+			PerSec:    float64(s.echoed.Load()) / elapsed,
+		},
+	}, nil
+}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// scenarios lists the sub-commands with a one-line description for usage.
+var scenarios = []struct{ name, desc string }{
+	{"connect", "open --conns connections at --rate/s, report handshakes/s and latency, close them"},
+	{"idle", "open and hold --conns connections for --hold, report target RSS per connection (--pid)"},
+	{"echo", "each connection sends --size byte messages at --rate/s (0 = ping-pong) for --duration"},
+	{"rest-send", "drive the admin REST send endpoint and count arrivals at --conns WebSocket clients"},
+	{"baseline", "serve a bare gws echo server on --listen to compare against"},
+}
+
+// childFlag is the hidden flag that marks a re-executed child process; its
+// value is the child's index.
+const childFlag = "wsbench-child"
+
+// Config holds every flag; each scenario reads the ones it documents and the
+// whole struct is echoed as "params" in the JSON summary.
+type Config struct {
+	Scenario        string   `json:"scenario"`
+	URL             string   `json:"url"`
+	Conns           int      `json:"conns"`
+	Rate            float64  `json:"rate"`
+	Concurrency     int      `json:"concurrency"`
+	Duration        duration `json:"duration"`
+	Hold            duration `json:"hold"`
+	Settle          duration `json:"settle"`
+	Warm            bool     `json:"warm"`
+	PIDs            pidList  `json:"pids,omitempty"`
+	Size            int      `json:"size"`
+	Drain           duration `json:"drain"`
+	Admin           string   `json:"admin"`
+	Token           string   `json:"-"`
+	RESTConcurrency int      `json:"rest_concurrency"`
+	Listen          string   `json:"listen"`
+	Welcome         bool     `json:"welcome"`
+	Procs           int      `json:"procs"`
+	SrcAddrs        int      `json:"src_addrs"`
+	DialTimeout     duration `json:"dial_timeout"`
+	JSON            bool     `json:"json"`
+	Verbose         bool     `json:"-"`
+
+	// Child is the index of this child process, or -1 in a parent or a
+	// single-process run.
+	Child int `json:"-"`
+}
+
+// errUsage signals that usage was printed and the exit code should be 2.
+var errUsage = errors.New("usage")
+
+// parseArgs parses "<scenario> [flags]".
+func parseArgs(args []string, stderr io.Writer) (*Config, error) {
+	if len(args) == 0 || !isScenario(args[0]) {
+		printUsage(stderr, newFlagSet(&Config{}, stderr))
+		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
+			return nil, fmt.Errorf("unknown scenario %q", args[0])
+		}
+		return nil, errUsage
+	}
+	cfg := &Config{Scenario: args[0]}
+	fs := newFlagSet(cfg, stderr)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, errUsage
+		}
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if cfg.Scenario == "baseline" && !set["duration"] {
+		cfg.Duration = 0 // a server runs until it is stopped unless told otherwise
+	}
+	return cfg, cfg.validate()
+}
+
+func isScenario(s string) bool {
+	for _, sc := range scenarios {
+		if sc.name == s {
+			return true
+		}
+	}
+	return false
+}
+
+// newFlagSet binds every flag to cfg with its default.
+func newFlagSet(cfg *Config, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("wsbench "+cfg.Scenario, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { printUsage(stderr, fs) }
+	cfg.Duration, cfg.Hold, cfg.Settle = duration(10*time.Second), duration(30*time.Second), duration(2*time.Second)
+	cfg.Drain, cfg.DialTimeout = duration(2*time.Second), duration(5*time.Second)
+
+	fs.StringVar(&cfg.URL, "url", "ws://127.0.0.1:8089/echo", "WebSocket URL to load (must resolve to loopback)")
+	fs.IntVar(&cfg.Conns, "conns", 100, "number of WebSocket connections, over all processes")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "connect: handshakes/s; echo: msg/s per connection; rest-send: requests/s (0 = as fast as possible / ping-pong)")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 64, "parallel dialers per process")
+	fs.Var(&cfg.Duration, "duration", "how long echo and rest-send send, and baseline serves (baseline default 0 = until SIGINT)")
+	fs.Var(&cfg.Hold, "hold", "idle: how long connections are held once all are up")
+	fs.Var(&cfg.Settle, "settle", "idle: wait after all are up before reading memory")
+	fs.BoolVar(&cfg.Warm, "warm", true, "idle: send one message per connection and wait for its echo first")
+	fs.Var(&cfg.PIDs, "pid", "idle: target process id(s), comma-separated, whose VmRSS is summed")
+	fs.IntVar(&cfg.Size, "size", 64, "message size in bytes (at least the length of the identifying prefix)")
+	fs.Var(&cfg.Drain, "drain", "grace after sending stops (or for warm-up and probes) to wait for outstanding messages")
+	fs.StringVar(&cfg.Admin, "admin", "http://127.0.0.1:9090", "rest-send: admin REST base URL (must resolve to loopback)")
+	fs.StringVar(&cfg.Token, "token", "", "rest-send: bearer token for the admin API")
+	fs.IntVar(&cfg.RESTConcurrency, "rest-concurrency", 16, "rest-send: keep-alive HTTP clients, over all processes")
+	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8089", "baseline: listen address (loopback only)")
+	fs.BoolVar(&cfg.Welcome, "welcome", true, `baseline: send "Welcome" when a socket opens, like wsgw's echo endpoint`)
+	fs.IntVar(&cfg.Procs, "procs", 1, "spread connections (or baseline listeners, via SO_REUSEPORT) over this many processes")
+	fs.IntVar(&cfg.SrcAddrs, "src-addrs", 0, "dial from 127.0.0.1..127.0.0.N to multiply ephemeral ports (0 = as needed)")
+	fs.Var(&cfg.DialTimeout, "dial-timeout", "timeout of one handshake or one REST request")
+	fs.BoolVar(&cfg.JSON, "json", false, "print the summary as one JSON object")
+	fs.BoolVar(&cfg.Verbose, "v", false, "debug logging")
+	fs.IntVar(&cfg.Child, childFlag, -1, "internal: index of a child process")
+	return fs
+}
+
+// printUsage lists scenarios and flags, leaving out the hidden child flag.
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintln(w, "usage: wsbench <scenario> [flags]\n\nscenarios:")
+	for _, sc := range scenarios {
+		fmt.Fprintf(w, "  %-10s %s\n", sc.name, sc.desc)
+	}
+	fmt.Fprintln(w, "\nflags:")
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == childFlag {
+			return
+		}
+		fmt.Fprintf(w, "  --%s (default %q)\n    \t%s\n", f.Name, f.DefValue, f.Usage)
+	})
+}
+
+// validate rejects values that would make a run unbounded or meaningless.
+func (c *Config) validate() error {
+	switch {
+	case c.Conns < 1 || c.Conns > 1_000_000:
+		return fmt.Errorf("--conns must be in 1..1000000, got %d", c.Conns)
+	case c.Rate < 0:
+		return fmt.Errorf("--rate must not be negative")
+	case c.Concurrency < 1:
+		return fmt.Errorf("--concurrency must be at least 1")
+	case c.Procs < 1 || c.Procs > 64:
+		return fmt.Errorf("--procs must be in 1..64, got %d", c.Procs)
+	case c.Procs > c.Conns && c.Scenario != "baseline":
+		return fmt.Errorf("--procs %d exceeds --conns %d", c.Procs, c.Conns)
+	case c.Size < 1 || c.Size > 16<<20:
+		return fmt.Errorf("--size must be in 1..16MiB")
+	case c.RESTConcurrency < 1:
+		return fmt.Errorf("--rest-concurrency must be at least 1")
+	case c.SrcAddrs < 0 || c.SrcAddrs > 250:
+		return fmt.Errorf("--src-addrs must be in 0..250")
+	case c.DialTimeout <= 0 || c.Drain < 0 || c.Settle < 0 || c.Hold < 0 || c.Duration < 0:
+		return fmt.Errorf("durations must not be negative and --dial-timeout must be positive")
+	case (c.Scenario == "echo" || c.Scenario == "rest-send") && c.Duration == 0:
+		return fmt.Errorf("--duration must be positive for %s", c.Scenario)
+	case c.Child >= c.Procs:
+		return fmt.Errorf("child index %d out of range", c.Child)
+	}
+	return nil
+}
+
+// share is the part of the load one process generates.
+type share struct {
+	Index, Procs int
+	Offset       int     // global index of this process's first connection
+	Conns        int     // connections this process opens
+	Rate         float64 // this process's part of a total --rate
+	RESTConc     int     // this process's part of --rest-concurrency
+}
+
+// shareOf splits --conns, a total --rate and --rest-concurrency evenly over
+// the processes so that connection IDs stay globally unique and totals match
+// what the user asked for.
+func (c *Config) shareOf(i int) share {
+	base, rem := c.Conns/c.Procs, c.Conns%c.Procs
+	s := share{Index: i, Procs: c.Procs, Offset: i*base + min(i, rem), Conns: base}
+	if i < rem {
+		s.Conns++
+	}
+	s.Rate = c.Rate
+	if c.Scenario != "echo" { // echo's rate is per connection, the others' are totals
+		s.Rate = c.Rate / float64(c.Procs)
+	}
+	s.RESTConc = max(1, (c.RESTConcurrency+c.Procs-1-i)/c.Procs)
+	return s
+}
+
+// duration is a time.Duration that reads and prints as "10s" both as a flag
+// and in JSON.
+type duration time.Duration
+
+func (d *duration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	*d = duration(v)
+	return err
+}
+func (d duration) String() string                { return time.Duration(d).String() }
+func (d duration) MarshalText() ([]byte, error)  { return []byte(d.String()), nil }
+func (d *duration) UnmarshalText(b []byte) error { return d.Set(string(b)) }
+
+// pidList is a comma-separated list of process ids.
+type pidList []int
+
+func (p *pidList) Set(s string) error {
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return fmt.Errorf("bad pid %q", f)
+		}
+		*p = append(*p, n)
+	}
+	return nil
+}
+
+func (p *pidList) String() string {
+	if p == nil {
+		return ""
+	}
+	s := make([]string, len(*p))
+	for i, n := range *p {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}

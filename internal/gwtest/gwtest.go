@@ -1,0 +1,319 @@
+// Package gwtest runs gateways on loopback for end-to-end tests: a gateway
+// behind an httptest server, clients from an independent WebSocket library,
+// and captured logs to wait on as signals.
+package gwtest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/gateway"
+	"github.com/wsgw/wsgw/metrics"
+	"github.com/wsgw/wsgw/runtime"
+	"github.com/wsgw/wsgw/store"
+	"github.com/wsgw/wsgw/store/memory"
+)
+
+// WaitFor bounds every wait on a signal, so a broken gateway fails the test
+// instead of hanging it.
+const WaitFor = 15 * time.Second
+
+// harness is a gateway on a loopback httptest server, with its logs captured.
+type Harness struct {
+	t      testing.TB
+	GW     *gateway.Gateway
+	Srv    *httptest.Server
+	Store  store.Store
+	Engine *runtime.Engine
+	Logs   *LogSink
+}
+
+type Options struct {
+	Scripts      map[string]string // endpoint path -> script
+	EventHandler string
+	Limits       gateway.Limits
+	Origins      map[string][]string
+	PoolSize     int
+	Timeout      time.Duration
+	// Store is the registry; nil makes a memory store.
+	Store store.Store
+	// NodeID names the gateway (default "test-node").
+	NodeID string
+	// Auth is each endpoint path's credential check.
+	Auth map[string]wsgw.Authenticator
+}
+
+func New(t testing.TB, o Options) *Harness {
+	t.Helper()
+	logs := NewLogSink()
+	logger := slog.New(logs)
+	m := metrics.New(nil)
+	engine := runtime.New(runtime.Options{PoolSize: o.PoolSize, Timeout: o.Timeout, Logger: logger, Metrics: m})
+	st := o.Store
+	if st == nil {
+		st = memory.New()
+	}
+	if o.NodeID == "" {
+		o.NodeID = "test-node"
+	}
+	gw, err := gateway.New(gateway.Options{
+		NodeID: o.NodeID, Limits: o.Limits, Engine: engine, Store: st, Logger: logger, Metrics: m,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, src := range o.Scripts {
+		dep := wsgw.Deployment{Path: path, Script: src, AllowedOrigins: o.Origins[path], Source: "config", Auth: o.Auth[path]}
+		if _, _, err := gw.Deploy(context.Background(), dep); err != nil {
+			t.Fatalf("deploy %s: %v", path, err)
+		}
+	}
+	if o.EventHandler != "" {
+		if _, _, err := gw.Deploy(context.Background(), wsgw.Deployment{Script: o.EventHandler, Name: "handler.js", Source: "config"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(gw)
+	h := &Harness{t: t, GW: gw, Srv: srv, Store: st, Engine: engine, Logs: logs}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
+		defer cancel()
+		_ = gw.Shutdown(ctx)
+		srv.Close()
+	})
+	return h
+}
+
+func (h *Harness) URL(path string) string {
+	return "ws" + strings.TrimPrefix(h.Srv.URL, "http") + path
+}
+
+// client is a WebSocket client from an independent library, with its TCP
+// connection at hand for abrupt drops.
+type Client struct {
+	t   testing.TB
+	WS  *websocket.Conn
+	TCP net.Conn
+}
+
+func (h *Harness) Dial(path string, header http.Header) *Client {
+	h.t.Helper()
+	c, resp, err := h.TryDial(path, header)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		h.t.Fatalf("dial %s: %v (HTTP %d)", path, err, status)
+	}
+	return c
+}
+
+func (h *Harness) TryDial(path string, header http.Header) (*Client, *http.Response, error) {
+	c := &Client{t: h.t}
+	var mu sync.Mutex
+	dialer := &net.Dialer{}
+	httpClient := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := dialer.DialContext(ctx, network, addr)
+			mu.Lock()
+			c.TCP = conn
+			mu.Unlock()
+			return conn, err
+		},
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
+	defer cancel()
+	ws, resp, err := websocket.Dial(ctx, h.URL(path), &websocket.DialOptions{HTTPHeader: header, HTTPClient: httpClient})
+	if err != nil {
+		return nil, resp, err
+	}
+	ws.SetReadLimit(1 << 20)
+	c.WS = ws
+	h.t.Cleanup(func() { _ = ws.CloseNow() })
+	return c, resp, nil
+}
+
+func (c *Client) Send(msg string) {
+	c.t.Helper()
+	c.Write(websocket.MessageText, []byte(msg))
+}
+
+func (c *Client) Write(typ websocket.MessageType, data []byte) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
+	defer cancel()
+	if err := c.WS.Write(ctx, typ, data); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+func (c *Client) Read() (websocket.MessageType, string) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
+	defer cancel()
+	typ, data, err := c.WS.Read(ctx)
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	return typ, string(data)
+}
+
+func (c *Client) ReadText() string {
+	c.t.Helper()
+	typ, s := c.Read()
+	if typ != websocket.MessageText {
+		c.t.Fatalf("got a %v frame %q, want text", typ, s)
+	}
+	return s
+}
+
+func (c *Client) ReadJSON(v any) {
+	c.t.Helper()
+	if err := json.Unmarshal([]byte(c.ReadText()), v); err != nil {
+		c.t.Fatalf("reply is not JSON: %v", err)
+	}
+}
+
+// expectClose reads until the server's close frame and returns its status.
+func (c *Client) ExpectClose() (websocket.StatusCode, string) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
+	defer cancel()
+	for {
+		_, _, err := c.WS.Read(ctx)
+		if err == nil {
+			continue
+		}
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) {
+			c.t.Fatalf("connection ended without a close frame: %v", err)
+		}
+		return ce.Code, ce.Reason
+	}
+}
+
+// logSink is a slog.Handler that keeps every record for tests to wait on.
+type LogSink struct {
+	mu      sync.Mutex
+	records []map[string]any
+	changed chan struct{}
+	attrs   []slog.Attr
+}
+
+// NewLogSink returns an empty sink.
+func NewLogSink() *LogSink { return &LogSink{changed: make(chan struct{})} }
+
+func (s *LogSink) Enabled(context.Context, slog.Level) bool { return true }
+func (s *LogSink) WithAttrs(as []slog.Attr) slog.Handler {
+	return &LogSink{changed: s.changed, attrs: append(s.attrs, as...)}
+}
+func (s *LogSink) WithGroup(string) slog.Handler { return s }
+func (s *LogSink) Handle(_ context.Context, r slog.Record) error {
+	rec := map[string]any{"msg": r.Message, "level": r.Level.String()}
+	for _, a := range s.attrs {
+		rec[a.Key] = a.Value.Any()
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		rec[a.Key] = a.Value.Resolve().Any()
+		return true
+	})
+	s.mu.Lock()
+	s.records = append(s.records, rec)
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
+	return nil
+}
+
+// wait returns the first record matching pred, waiting for it to be logged.
+func (s *LogSink) Wait(t testing.TB, what string, pred func(map[string]any) bool) map[string]any {
+	t.Helper()
+	deadline := time.After(WaitFor)
+	seen := 0
+	for {
+		s.mu.Lock()
+		recs, changed := s.records, s.changed
+		s.mu.Unlock()
+		for ; seen < len(recs); seen++ {
+			if pred(recs[seen]) {
+				return recs[seen]
+			}
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("no log line for %s within %v", what, WaitFor)
+		}
+	}
+}
+
+// WaitCount waits until n records match pred.
+func (s *LogSink) WaitCount(t testing.TB, what string, n int, pred func(map[string]any) bool) {
+	t.Helper()
+	deadline := time.After(WaitFor)
+	for {
+		s.mu.Lock()
+		changed := s.changed
+		s.mu.Unlock()
+		if s.Count(pred) >= n {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("fewer than %d log lines for %s within %v", n, what, WaitFor)
+		}
+	}
+}
+
+func (s *LogSink) Count(pred func(map[string]any) bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.records {
+		if pred(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// closedLine waits for the gateway's "connection closed" line of socket id.
+func (h *Harness) ClosedLine(id string) map[string]any {
+	h.t.Helper()
+	return h.Logs.Wait(h.t, "close of "+id, func(r map[string]any) bool {
+		return r["msg"] == "connection closed" && r["socket_id"] == id
+	})
+}
+
+// scriptLine matches console output of a script.
+func ScriptLine(id, event, msg string) func(map[string]any) bool {
+	return func(r map[string]any) bool {
+		return r["source"] == "script" && r["socket_id"] == id && r["event"] == event && (msg == "" || r["msg"] == msg)
+	}
+}
+
+// eventually polls cond, for state that has no signal of its own.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(WaitFor)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
