@@ -21,7 +21,7 @@ import (
 // behind the handshake without waiting for the 101.
 type frameGuard struct {
 	net.Conn
-	buffered []byte // bytes net/http read ahead, served before the socket's
+	ahead *bytes.Reader // bytes net/http read ahead, served before the socket's; nil when none
 
 	state    guardState
 	extLeft  uint8  // extended-length bytes still to come
@@ -45,9 +45,11 @@ const (
 const maxSaneLength = 0x7f
 
 func (g *frameGuard) Read(p []byte) (int, error) {
-	if len(g.buffered) > 0 {
-		n := copy(p, g.buffered)
-		g.buffered = g.buffered[n:]
+	if g.ahead != nil {
+		n, _ := g.ahead.Read(p)
+		if g.ahead.Len() == 0 {
+			g.ahead = nil
+		}
 		g.scan(p[:n])
 		return n, nil
 	}
@@ -148,7 +150,7 @@ func (w guardedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	w.guard.Conn = conn
 	if n := brw.Reader.Buffered(); n > 0 {
 		ahead, _ := brw.Reader.Peek(n)
-		w.guard.buffered = bytes.Clone(ahead)
+		w.guard.ahead = bytes.NewReader(bytes.Clone(ahead))
 	}
 	return w.guard, brw, nil
 }

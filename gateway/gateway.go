@@ -384,13 +384,14 @@ func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 	c.beginEvent()
 	defer c.endEvent()
 	err := g.handOff(h, ev)
-	var pe *runtime.PanicError
-	switch {
-	case errors.As(err, &pe):
-		g.panicked(c, ev.Type.String()+" event", pe.Value, pe.Stack)
-		_ = c.Close(1011, "internal error")
-	case err != nil:
-		g.log.Warn("script error", "socket_id", c.info.ID, "route", c.info.Route, "event", ev.Type.String(), "err", err)
+	if err != nil { // only here, so that pe costs no allocation per event
+		var pe *runtime.PanicError
+		if errors.As(err, &pe) {
+			g.panicked(c, ev.Type.String()+" event", pe.Value, pe.Stack)
+			_ = c.Close(1011, "internal error")
+		} else {
+			g.log.Warn("script error", "socket_id", c.info.ID, "route", c.info.Route, "event", ev.Type.String(), "err", err)
+		}
 	}
 	return err
 }
