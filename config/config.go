@@ -17,6 +17,7 @@ import (
 // directory of the file it was loaded from.
 type Config struct {
 	Listen          string        `yaml:"listen"`
+	TLS             TLS           `yaml:"tls"`
 	NodeID          string        `yaml:"node_id"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	Admin           Admin         `yaml:"admin"`
@@ -39,6 +40,15 @@ type Config struct {
 type Admin struct {
 	Listen string `yaml:"listen"`
 	Token  string `yaml:"token"`
+	TLS    TLS    `yaml:"tls"`
+}
+
+// TLS serves a listener over TLS (https, wss) with a certificate and key
+// from PEM files, relative to the configuration file; SIGHUP reloads them.
+// Both empty: plain TCP.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
 }
 
 // Store selects the registry: no redis is the embedded memory store (one
@@ -74,6 +84,18 @@ type Limits struct {
 	CloseTimeout        time.Duration `yaml:"close_timeout"`
 	MaxConnections      int           `yaml:"max_connections"`
 	MaxConnectionsPerIP int           `yaml:"max_connections_per_ip"`
+	// MaxSendsPerEvent and MaxSendBytesPerEvent cap what one script event
+	// may send (frames, payload bytes); past them send throws.
+	MaxSendsPerEvent     int `yaml:"max_sends_per_event"`
+	MaxSendBytesPerEvent int `yaml:"max_send_bytes_per_event"`
+	// UpgradesPerIPPerSecond rate-limits upgrade requests per client address
+	// (IPv6: per /64), with bursts of UpgradesPerIPBurst; 0 lifts it.
+	UpgradesPerIPPerSecond float64 `yaml:"upgrades_per_ip_per_second"`
+	UpgradesPerIPBurst     int     `yaml:"upgrades_per_ip_burst"`
+	// HandshakeTimeout bounds how long a client may take to send its request
+	// headers (TLS handshake included) and how long an idle keep-alive
+	// connection of the public listener is kept: the slowloris defence.
+	HandshakeTimeout time.Duration `yaml:"handshake_timeout"`
 }
 
 // Runtime sizes the pool of JavaScript runtimes.
@@ -95,9 +117,52 @@ type Endpoint struct {
 	// AllowedOrigins are anchored regular expressions matched against the
 	// Origin header; an empty list allows every origin.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// Auth, when set, requires a JSON Web Token of every connection.
+	Auth Auth `yaml:"auth"`
 
 	// Source is the text of Script.
 	Source string `yaml:"-"`
+}
+
+// Auth is an endpoint's token check (SPEC §8).
+type Auth struct {
+	JWT JWT `yaml:"jwt"`
+	// TokenFrom lists where the token is looked for, in order: header
+	// (Authorization: Bearer), query (?token=), cookie (token). Default
+	// header, query.
+	TokenFrom []string `yaml:"token_from"`
+}
+
+// JWT names the one key that verifies an endpoint's tokens: set exactly one.
+type JWT struct {
+	HS256SecretEnv     string `yaml:"hs256_secret_env"`      // the environment variable holding the secret
+	RS256PublicKeyFile string `yaml:"rs256_public_key_file"` // a PEM public key, relative to the config file
+	ES256PublicKeyFile string `yaml:"es256_public_key_file"`
+
+	// Alg is the algorithm the key set implies, and Key the secret or the
+	// PEM text read by ReadAuthKeys.
+	Alg string `yaml:"-"`
+	Key []byte `yaml:"-"`
+}
+
+// Enabled reports whether the endpoint checks tokens.
+func (a *Auth) Enabled() bool {
+	j := a.JWT
+	return j.HS256SecretEnv != "" || j.RS256PublicKeyFile != "" || j.ES256PublicKeyFile != "" || len(a.TokenFrom) > 0
+}
+
+// keys lists the key settings that are set, as key paths under auth.jwt.
+func (j *JWT) keys() (set []string) {
+	for _, k := range []struct{ name, value string }{
+		{"hs256_secret_env", j.HS256SecretEnv},
+		{"rs256_public_key_file", j.RS256PublicKeyFile},
+		{"es256_public_key_file", j.ES256PublicKeyFile},
+	} {
+		if k.value != "" {
+			set = append(set, k.name)
+		}
+	}
+	return set
 }
 
 // Default returns the configuration used where the file says nothing.
@@ -116,6 +181,11 @@ func Default() Config {
 			IdleTimeout:       60 * time.Second,
 			ScriptTimeout:     time.Second,
 			CloseTimeout:      5 * time.Second,
+
+			MaxSendsPerEvent:     10000,
+			MaxSendBytesPerEvent: 16 << 20,
+			UpgradesPerIPBurst:   10,
+			HandshakeTimeout:     10 * time.Second,
 		},
 		Log: Log{Level: "info", Format: "auto"},
 	}
@@ -139,6 +209,9 @@ func Load(path string, environ []string) (*Config, error) {
 		return nil, err
 	}
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.ReadAuthKeys(environ); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -193,6 +266,14 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
 		return c.Errorf("admin.listen", "%q is not host:port: %v", c.Admin.Listen, err)
 	}
+	for _, t := range []struct {
+		key string
+		tls TLS
+	}{{"tls", c.TLS}, {"admin.tls", c.Admin.TLS}} {
+		if (t.tls.CertFile == "") != (t.tls.KeyFile == "") {
+			return c.Errorf(t.key, "set both cert_file and key_file, or neither")
+		}
+	}
 	if c.Admin.Token == "" && !IsLoopback(c.Admin.Listen) {
 		return c.Errorf("admin.listen", "%q is not a loopback address and admin.token is empty: set a token (or WSGW_ADMIN_TOKEN) to expose the admin API", c.Admin.Listen)
 	}
@@ -205,13 +286,18 @@ func (c *Config) Validate() error {
 		{"limits.messages_per_second", l.MessagesPerSecond < 0, "must be >= 0 (0 lifts the limit)"},
 		{"limits.burst", l.Burst < 1, "must be >= 1"},
 		{"limits.on_exceed", l.OnExceed != "drop" && l.OnExceed != "close", `must be "drop" or "close"`},
-		{"limits.max_message_bytes", l.MaxMessageBytes < 1, "must be >= 1"},
+		{"limits.max_message_bytes", l.MaxMessageBytes < 1 || l.MaxMessageBytes > 1<<30, "must be between 1 and 1073741824 (1 GiB)"},
 		{"limits.max_pending_sends", l.MaxPendingSends < 1, "must be >= 1"},
 		{"limits.idle_timeout", l.IdleTimeout <= 0, "must be > 0"},
 		{"limits.script_timeout", l.ScriptTimeout <= 0, "must be > 0"},
 		{"limits.close_timeout", l.CloseTimeout <= 0, "must be > 0"},
 		{"limits.max_connections", l.MaxConnections < 0, "must be >= 0 (0 = unlimited)"},
 		{"limits.max_connections_per_ip", l.MaxConnectionsPerIP < 0, "must be >= 0 (0 = unlimited)"},
+		{"limits.max_sends_per_event", l.MaxSendsPerEvent < 1, "must be >= 1"},
+		{"limits.max_send_bytes_per_event", l.MaxSendBytesPerEvent < 1, "must be >= 1"},
+		{"limits.upgrades_per_ip_per_second", l.UpgradesPerIPPerSecond < 0, "must be >= 0 (0 lifts the limit)"},
+		{"limits.upgrades_per_ip_burst", l.UpgradesPerIPBurst < 1, "must be >= 1"},
+		{"limits.handshake_timeout", l.HandshakeTimeout <= 0, "must be > 0"},
 		{"runtime.pool_size", c.Runtime.PoolSize < 0, "must be >= 0 (0 = automatic)"},
 		{"shutdown_timeout", c.ShutdownTimeout <= 0, "must be > 0"},
 		{"store.heartbeat_interval", c.Store.HeartbeatInterval <= 0, "must be > 0"},
@@ -243,8 +329,79 @@ func (c *Config) Validate() error {
 				return c.Errorf(fmt.Sprintf("%s.allowed_origins[%d]", key, k), "%v", err)
 			}
 		}
+		if err := c.validateAuth(key+".auth", ep); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+func (c *Config) validateAuth(key string, ep Endpoint) error {
+	a := ep.Auth
+	if !a.Enabled() {
+		return nil
+	}
+	if set := a.JWT.keys(); len(set) != 1 {
+		return c.Errorf(key+".jwt", "set exactly one of hs256_secret_env, rs256_public_key_file, es256_public_key_file (found %d: %s)",
+			len(set), strings.Join(set, ", "))
+	}
+	seen := map[string]bool{}
+	for i, src := range a.TokenFrom {
+		if !oneOf(src, "header", "query", "cookie") {
+			return c.Errorf(fmt.Sprintf("%s.token_from[%d]", key, i), "%q: want header, query or cookie", src)
+		}
+		if seen[src] {
+			return c.Errorf(fmt.Sprintf("%s.token_from[%d]", key, i), "%q appears twice", src)
+		}
+		seen[src] = true
+	}
+	if seen["cookie"] && len(ep.AllowedOrigins) == 0 {
+		return c.Errorf(key+".token_from", "a cookie token needs allowed_origins on the endpoint: browsers send cookies "+
+			"with WebSocket upgrades from any site, so without an origin check any web page could connect as the user "+
+			"(cross-site WebSocket hijacking)")
+	}
+	return nil
+}
+
+// ReadAuthKeys reads the secret or key file of every endpoint with auth:
+// the secret from its environment variable in environ (os.Environ() form),
+// a key file relative to the configuration file.
+func (c *Config) ReadAuthKeys(environ []string) error {
+	for i := range c.Endpoints {
+		j := &c.Endpoints[i].Auth.JWT
+		key := fmt.Sprintf("endpoints[%d].auth.jwt", i)
+		switch {
+		case j.HS256SecretEnv != "":
+			j.Alg = "HS256"
+			secret, ok := lookupEnv(environ, j.HS256SecretEnv)
+			if !ok || secret == "" {
+				return c.Errorf(key+".hs256_secret_env", "environment variable %s is not set or empty", j.HS256SecretEnv)
+			}
+			j.Key = []byte(secret)
+		case j.RS256PublicKeyFile != "" || j.ES256PublicKeyFile != "":
+			name, file := "rs256_public_key_file", j.RS256PublicKeyFile
+			j.Alg = "RS256"
+			if file == "" {
+				name, file = "es256_public_key_file", j.ES256PublicKeyFile
+				j.Alg = "ES256"
+			}
+			text, err := os.ReadFile(c.Resolve(file))
+			if err != nil {
+				return c.Errorf(key+"."+name, "%v", err)
+			}
+			j.Key = text
+		}
+	}
+	return nil
+}
+
+func lookupEnv(environ []string, name string) (string, bool) {
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // Errorf returns an error that names the configuration file and key, for

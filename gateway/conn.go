@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/binary"
 	"errors"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,13 +19,21 @@ import (
 type conn struct {
 	g        *Gateway
 	ws       *gws.Conn
+	guard    frameGuard // the socket gws reads, behind the frame-header guard
 	info     *wsgw.SocketInfo
 	endpoint *endpoint
 	remote   string
-	ip       string // counted in the per-IP limit; "" when that limit is off
+	ip       netip.Addr // counted in the per-IP limit; invalid when that limit is off
 	opened   time.Time
 	limiter  *rate.Limiter // nil when the rate limit is lifted
 	written  func(error)   // the WriteAsync callback, made once per connection
+
+	// Set before the upgrade, read-only after.
+	claims  map[string]any // the verified token's claims; nil without auth
+	expires int64          // the token's exp in Unix ns; 0 for none
+	refusal *refusal       // non-nil: closed at once after the upgrade
+
+	expiryIndex int // position in the expiry queue, -1 when not in it; guarded by its lock
 
 	lastSeen atomic.Int64 // Unix ns of the last frame from the client
 	pending  atomic.Int64 // frames queued for writing
@@ -32,8 +41,13 @@ type conn struct {
 	out      atomic.Int64
 	dropped  atomic.Int64
 	closing  atomic.Bool
+	finished atomic.Bool // finish has run
 	// scriptVersion is the version of the script the last event ran.
 	scriptVersion atomic.Int64
+
+	// Set on the read loop, read by finish on the same loop.
+	counted bool // in the table, the gauge and the store
+	openRan bool // the open event ran, so the close event must
 
 	// mu guards the close decision, which may come from any goroutine, and
 	// defers a close asked for during the connection's own event.
@@ -52,8 +66,8 @@ var (
 
 func (c *conn) Info() *wsgw.SocketInfo { return c.info }
 
-// Auth returns nil: endpoints have no token verification yet.
-func (c *conn) Auth() map[string]any { return nil }
+// Auth returns the verified token's claims, nil when the endpoint has no auth.
+func (c *conn) Auth() map[string]any { return c.claims }
 
 // Send queues a text or binary frame.
 func (c *conn) Send(payload []byte, binary bool) error {
@@ -147,6 +161,21 @@ func (c *conn) startClose() {
 			}
 		}
 	})
+}
+
+// abort ends a connection whose read loop is gone: the close frame goes out
+// at once, bounded by close_timeout, then the socket is closed.
+func (c *conn) abort(code int, reason string) {
+	c.closing.Store(true)
+	c.mu.Lock()
+	if c.closeCode == 0 {
+		c.closeCode, c.closeReason = code, reason
+	}
+	code, reason = c.closeCode, c.closeReason
+	c.mu.Unlock()
+	_ = c.ws.SetDeadline(time.Now().Add(c.g.opts.Limits.CloseTimeout))
+	_ = c.ws.WriteClose(uint16(code), []byte(reason))
+	_ = c.ws.NetConn().Close()
 }
 
 // ping writes a ping frame directly, bounded by timeout. It skips a

@@ -89,6 +89,9 @@ func (g *Gateway) Deploy(_ context.Context, dep wsgw.Deployment) (wsgw.Deploymen
 	if err != nil {
 		return wsgw.Deployment{}, false, err
 	}
+	if dep.Source == "api" && dep.Auth == nil {
+		dep.Auth = g.authOf(dep.Path)
+	}
 	conf, err := newEndpointConf(dep)
 	if err != nil {
 		return wsgw.Deployment{}, false, err
@@ -147,7 +150,22 @@ func newEndpointConf(dep wsgw.Deployment) (*endpointConf, error) {
 		}
 		conf.origins = append(conf.origins, re)
 	}
+	if dep.Auth != nil && dep.Auth.ReadsCookies() && len(conf.origins) == 0 {
+		return nil, &DeployError{"allowed_origins", wsgw.Errorf(wsgw.EInvalid,
+			"the endpoint's auth takes its token from a cookie, so allowed_origins is required: "+
+				"browsers send cookies with upgrades started by any site (cross-site WebSocket hijacking)")}
+	}
 	return conf, nil
+}
+
+// authOf is the auth of the endpoint deployed at path, nil for none.
+func (g *Gateway) authOf(path string) wsgw.Authenticator {
+	g.deployMu.Lock()
+	defer g.deployMu.Unlock()
+	if ep := g.endpoints[path]; ep != nil {
+		return ep.conf.Load().dep.Auth
+	}
+	return nil
 }
 
 // installEndpoint puts a compiled deploy in place, unless a newer version of
@@ -277,10 +295,10 @@ func (g *Gateway) Deployment(_ context.Context, path string) (wsgw.Deployment, e
 	return ep.conf.Load().dep, nil
 }
 
-// allowsOrigin checks the Origin header against the endpoint's current
-// allow-list; no list, or no Origin (not a browser), passes.
-func (ep *endpoint) allowsOrigin(origin string) bool {
-	origins := ep.conf.Load().origins
+// allowsOrigin checks the Origin header against the deploy's allow-list; no
+// list, or no Origin (not a browser), passes.
+func (conf *endpointConf) allowsOrigin(origin string) bool {
+	origins := conf.origins
 	if len(origins) == 0 || origin == "" {
 		return true
 	}

@@ -3,8 +3,11 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lxzan/gws"
 
@@ -17,16 +20,26 @@ type events struct{ g *Gateway }
 
 func (e events) OnOpen(socket *gws.Conn) {
 	g, c := e.g, connOf(socket)
+	defer e.recover(c, "open")
+	if c.refusal != nil {
+		g.refuseUpgraded(c)
+		return
+	}
 	g.conns.add(c)
 	g.metrics.ConnectionsOpen.Inc()
 	g.metrics.ConnectionsOpened.Inc()
+	c.counted = true
+	if c.expires != 0 {
+		g.expiries.add(c)
+	}
 	if err := g.opts.Store.Register(context.Background(), c.info); err != nil {
 		g.metrics.StoreErrors.WithLabelValues("register").Inc()
 		g.log.Error("store register failed", "socket_id", c.info.ID, "err", err)
 	}
 	g.log.Info("connection opened", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote)
 	ev := runtime.Event{Type: runtime.Open, Timestamp: c.opened.UnixMilli()}
-	if err := e.safeRun(c, &ev); err != nil {
+	c.openRan = true
+	if err := g.runEvent(c, &ev); err != nil {
 		_ = c.Close(1011, "open handler failed")
 	}
 	if g.closing.Load() { // upgraded while Shutdown was closing the others
@@ -37,6 +50,7 @@ func (e events) OnOpen(socket *gws.Conn) {
 func (e events) OnMessage(socket *gws.Conn, msg *gws.Message) {
 	defer msg.Close()
 	g, c := e.g, connOf(socket)
+	defer e.recover(c, "message")
 	now := time.Now()
 	c.lastSeen.Store(now.UnixNano())
 	if c.closing.Load() {
@@ -62,8 +76,10 @@ func (e events) OnMessage(socket *gws.Conn, msg *gws.Message) {
 }
 
 func (e events) OnClose(socket *gws.Conn, err error) {
+	c := connOf(socket)
+	defer e.recover(c, "close")
 	code, reason := closeStatus(err)
-	e.g.finish(connOf(socket), code, reason)
+	e.g.finish(c, code, reason)
 }
 
 func (e events) OnPing(socket *gws.Conn, payload []byte) {
@@ -76,16 +92,13 @@ func (e events) OnPong(socket *gws.Conn, _ []byte) {
 	connOf(socket).lastSeen.Store(time.Now().UnixNano())
 }
 
-// safeRun runs an event and turns a panic in our code into an error, for
-// the callbacks gws does not recover (OnOpen, OnClose).
-func (e events) safeRun(c *conn, ev *runtime.Event) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			e.g.log.Error("event handler panicked", "socket_id", c.info.ID, "event", ev.Type.String(), "panic", p)
-			err = errors.New("panic")
-		}
-	}()
-	return e.g.runEvent(c, ev)
+// recover turns a panic in one of our callbacks into a 1011 close of that
+// connection alone. It must be deferred directly, for recover to see the panic.
+func (e events) recover(c *conn, where string) {
+	if p := recover(); p != nil {
+		e.g.panicked(c, where, p, debug.Stack())
+		_ = c.Close(1011, "internal error")
+	}
 }
 
 // closeStatus is the close code and reason of a connection that ended with
@@ -96,10 +109,18 @@ func closeStatus(err error) (int, string) {
 	var coded interface{ Uint16() uint16 }
 	switch {
 	case errors.As(err, &ce):
-		if ce.Code == 0 {
+		code := int(ce.Code)
+		switch {
+		case code == 0:
 			return 1005, ""
+		case runtime.ValidCloseCode(code) != nil:
+			// An invalid code, or a 1-byte payload gws reads as one: gws
+			// answered 1002, and that is what the close event sees.
+			return 1002, fmt.Sprintf("protocol error: invalid close code %d", code)
+		case !utf8.Valid(ce.Reason):
+			return 1007, "invalid UTF-8 in the close reason"
 		}
-		return int(ce.Code), string(ce.Reason)
+		return code, string(ce.Reason)
 	case errors.As(err, &coded):
 		return int(coded.Uint16()), err.Error()
 	case errors.Is(err, gws.ErrTextEncoding):

@@ -10,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
+	"math"
 	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,6 +45,12 @@ type Limits struct {
 	CloseTimeout        time.Duration
 	MaxConnections      int
 	MaxConnectionsPerIP int
+	// UpgradesPerIPPerSecond is each client's rate of upgrade requests (a
+	// token bucket of UpgradesPerIPBurst); past it they get HTTP 429. 0 lifts it.
+	UpgradesPerIPPerSecond float64
+	UpgradesPerIPBurst     int
+	// HandshakeTimeout bounds writing the 101 answer (default 10s).
+	HandshakeTimeout time.Duration
 }
 
 // Options configure a Gateway. Zero fields get defaults from setDefaults.
@@ -55,6 +64,10 @@ type Options struct {
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 }
+
+// MaxMessageBytesLimit is the largest max_message_bytes: a claimed length
+// above it is refused with 1009 before anything is allocated.
+const MaxMessageBytesLimit = 1 << 30
 
 func (o *Options) setDefaults() {
 	l := &o.Limits
@@ -72,6 +85,12 @@ func (o *Options) setDefaults() {
 	}
 	if l.CloseTimeout <= 0 {
 		l.CloseTimeout = 5 * time.Second
+	}
+	if l.UpgradesPerIPBurst <= 0 {
+		l.UpgradesPerIPBurst = max(1, int(math.Ceil(l.UpgradesPerIPPerSecond)))
+	}
+	if l.HandshakeTimeout <= 0 {
+		l.HandshakeTimeout = 10 * time.Second
 	}
 	if o.NodeID == "" {
 		o.NodeID = "node-" + newSocketID()[:8]
@@ -98,14 +117,16 @@ type Gateway struct {
 	upgrader *gws.Upgrader
 	conns    connTable
 
-	perIP   sync.Map // ip -> *atomic.Int64, when max_connections_per_ip is set
-	open    atomic.Int64
-	closing atomic.Bool
-	active  sync.WaitGroup // one per connection between upgrade and the end of its close event
-	stop    chan struct{}  // closed when Shutdown starts
-	halted  chan struct{}  // closed when Shutdown ends: script workers stop
-	runs    chan *scriptRun
-	runPool sync.Pool
+	perIP    sync.Map        // clientKey -> *atomic.Int64, when max_connections_per_ip is set; an entry lives while its client has a connection
+	upgrades *upgradeLimiter // nil when upgrades_per_ip_per_second is 0
+	expiries *expiryQueue
+	open     atomic.Int64
+	closing  atomic.Bool
+	active   sync.WaitGroup // one per connection between upgrade and the end of its close event
+	stop     chan struct{}  // closed when Shutdown starts
+	halted   chan struct{}  // closed when Shutdown ends: script workers stop
+	runs     chan *scriptRun
+	runPool  sync.Pool
 
 	deployments // endpoints, the router and the event handler
 }
@@ -122,6 +143,9 @@ type gatewayMetrics struct {
 // idle sweeper and the script workers; call Shutdown to stop.
 func New(opts Options) (*Gateway, error) {
 	opts.setDefaults()
+	if opts.Limits.MaxMessageBytes > MaxMessageBytesLimit {
+		return nil, fmt.Errorf("max_message_bytes %d is above %d", opts.Limits.MaxMessageBytes, MaxMessageBytesLimit)
+	}
 	g := &Gateway{
 		opts:   opts,
 		log:    opts.Logger,
@@ -137,11 +161,16 @@ func New(opts Options) (*Gateway, error) {
 	}
 	g.conns.init()
 	g.deployments.init()
+	g.expiries = newExpiryQueue()
+	if l := opts.Limits; l.UpgradesPerIPPerSecond > 0 {
+		g.upgrades = newUpgradeLimiter(l.UpgradesPerIPPerSecond, l.UpgradesPerIPBurst, maxTrackedClients)
+	}
 	g.upgrader = gws.NewUpgrader(events{g}, &gws.ServerOption{
 		ReadMaxPayloadSize: opts.Limits.MaxMessageBytes,
 		// 512-byte read buffers: a frame larger than the buffer is read straight
 		// into its message buffer, and idle connections stay small.
 		ReadBufferSize:   512,
+		HandshakeTimeout: opts.Limits.HandshakeTimeout,
 		CheckUtf8Enabled: true,
 		Recovery:         gws.Recovery,
 		Logger:           gwsLogger{g.log},
@@ -156,6 +185,7 @@ func New(opts Options) (*Gateway, error) {
 		opts.Cluster.Handle(localNode{g})
 	}
 	go g.sweep()
+	go g.expiries.run(g.stop, g.expire)
 	return g, nil
 }
 
@@ -167,33 +197,49 @@ func (g *Gateway) NodeID() string { return g.opts.NodeID }
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ep, pathParams := g.routes.Load().match(r.URL.EscapedPath())
 	if ep == nil {
-		g.refuse(w, http.StatusNotFound, "no_endpoint", "no WebSocket endpoint at "+r.URL.Path)
+		g.refuse(w, r, http.StatusNotFound, "no_endpoint", "no WebSocket endpoint at "+r.URL.Path)
 		return
 	}
 	if !isUpgrade(r) {
 		w.Header().Set("Upgrade", "websocket")
 		w.Header().Set("Connection", "Upgrade")
-		g.refuse(w, http.StatusUpgradeRequired, "not_websocket", "this is a WebSocket endpoint: connect with a WebSocket client")
-		return
-	}
-	if !ep.allowsOrigin(r.Header.Get("Origin")) {
-		g.refuse(w, http.StatusForbidden, "origin", "origin "+r.Header.Get("Origin")+" is not allowed")
+		g.refuse(w, r, http.StatusUpgradeRequired, "not_websocket", "this is a WebSocket endpoint: connect with a WebSocket client")
 		return
 	}
 	if g.closing.Load() {
-		g.refuse(w, http.StatusServiceUnavailable, "shutting_down", "the gateway is shutting down")
+		g.refuse(w, r, http.StatusServiceUnavailable, "shutting_down", "the gateway is shutting down")
 		return
 	}
-	ip := ""
+	key := clientKey(r.RemoteAddr)
+	if g.upgrades != nil {
+		if ok, wait := g.upgrades.allow(key, time.Now()); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+			g.refuse(w, r, http.StatusTooManyRequests, "upgrade_rate", "too many connection attempts from your address; retry later")
+			return
+		}
+	}
+	conf := ep.conf.Load() // one deploy's origins and auth together
+	if !conf.allowsOrigin(r.Header.Get("Origin")) {
+		g.refuse(w, r, http.StatusForbidden, "origin", "origin "+r.Header.Get("Origin")+" is not allowed")
+		return
+	}
+	var ip netip.Addr // stays invalid when the per-IP limit is off
 	if g.opts.Limits.MaxConnectionsPerIP > 0 {
-		ip = remoteIP(r.RemoteAddr)
+		ip = key
 	}
 	if reason := g.admit(ip); reason != "" {
-		g.refuse(w, http.StatusServiceUnavailable, reason, "too many connections")
+		g.refuse(w, r, http.StatusServiceUnavailable, reason, "too many connections")
 		return
 	}
+	var claims map[string]any
+	var expires int64
+	var refused *refusal
+	if conf.dep.Auth != nil {
+		claims, expires, refused = g.authenticate(conf.dep.Auth, r)
+	}
 	c := g.newConn(r, ep, pathParams, ip)
-	socket, err := g.upgrader.Upgrade(w, r)
+	c.claims, c.expires, c.refusal = claims, expires, refused
+	socket, err := g.upgrader.Upgrade(guardedWriter{w, &c.guard}, r)
 	if err != nil {
 		g.release(ip)
 		g.metrics.rejected("handshake")
@@ -212,21 +258,23 @@ func isUpgrade(r *http.Request) bool {
 }
 
 // refuse answers an upgrade request with an HTTP error; reason labels the
-// rejection metric.
-func (g *Gateway) refuse(w http.ResponseWriter, status int, reason, msg string) {
+// rejection metric. The log line is at debug level: refusals come in floods,
+// and the metric is the signal that costs nothing per request.
+func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, status int, reason, msg string) {
 	g.metrics.rejected(reason)
+	g.log.Debug("upgrade refused", "remote", r.RemoteAddr, "path", r.URL.Path, "status", status, "reason", reason)
 	writeJSONError(w, status, msg)
 }
 
 // admit counts a new connection against max_connections and
 // max_connections_per_ip, returning the reason when one is full.
-func (g *Gateway) admit(ip string) string {
+func (g *Gateway) admit(ip netip.Addr) string {
 	l := g.opts.Limits
 	if n := g.open.Add(1); l.MaxConnections > 0 && n > int64(l.MaxConnections) {
 		g.open.Add(-1)
 		return "max_connections"
 	}
-	if ip != "" {
+	if ip.IsValid() {
 		v, _ := g.perIP.LoadOrStore(ip, new(atomic.Int64))
 		if v.(*atomic.Int64).Add(1) > int64(l.MaxConnectionsPerIP) {
 			g.release(ip)
@@ -236,9 +284,9 @@ func (g *Gateway) admit(ip string) string {
 	return ""
 }
 
-func (g *Gateway) release(ip string) {
+func (g *Gateway) release(ip netip.Addr) {
 	g.open.Add(-1)
-	if ip == "" {
+	if !ip.IsValid() {
 		return
 	}
 	if v, ok := g.perIP.Load(ip); ok && v.(*atomic.Int64).Add(-1) <= 0 {
@@ -246,17 +294,9 @@ func (g *Gateway) release(ip string) {
 	}
 }
 
-func remoteIP(addr string) string {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	return host
-}
-
 // newConn builds the connection's record before the upgrade, while the
 // request is at hand.
-func (g *Gateway) newConn(r *http.Request, ep *endpoint, pathParams map[string]string, ip string) *conn {
+func (g *Gateway) newConn(r *http.Request, ep *endpoint, pathParams map[string]string, ip netip.Addr) *conn {
 	now := time.Now()
 	params := map[string]string{}
 	for k, vs := range r.URL.Query() {
@@ -294,6 +334,7 @@ func (g *Gateway) newConn(r *http.Request, ep *endpoint, pathParams map[string]s
 		c.limiter = rate.NewLimiter(rate.Limit(l.MessagesPerSecond), l.Burst)
 	}
 	c.written = c.onWritten
+	c.expiryIndex = -1
 	c.lastSeen.Store(now.UnixNano())
 	return c
 }
@@ -313,21 +354,31 @@ func newSocketID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// serve runs the connection's read loop. gws recovers panics in OnMessage
-// only; a panic anywhere else on the loop is recovered here, so one bad
-// connection never takes the process down, and its close event still runs.
+// serve runs the connection's read loop. Our callbacks recover their own
+// panics (events.go), and the engine those in scripts' bindings; a panic
+// inside gws's frame reading, or one that escaped a callback, is recovered
+// here, so one bad connection never takes the process down.
 func (g *Gateway) serve(c *conn) {
 	defer func() {
 		if p := recover(); p != nil {
-			g.log.Error("connection read loop panicked", "socket_id", c.info.ID, "panic", p)
-			_ = c.ws.NetConn().Close()
+			g.panicked(c, "read loop", p, debug.Stack())
+			c.abort(1011, "internal error")
 			g.finish(c, 1011, "internal error")
 		}
 	}()
 	c.ws.ReadLoop()
 }
 
+// panicked logs and counts a panic recovered on connection c.
+func (g *Gateway) panicked(c *conn, where string, p any, stack []byte) {
+	g.metrics.Panics.Inc()
+	g.log.Error("panic recovered", "socket_id", c.info.ID, "route", c.info.Route, "where", where,
+		"panic", fmt.Sprint(p), "stack", string(stack))
+}
+
 // runEvent runs one event of c on the read loop, one at a time per connection.
+// A Go panic during the run (a bug in a binding, not the script) closes the
+// connection with 1011.
 func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 	h := c.endpoint.handler.Load()
 	if eh := g.eventHandler.Load(); eh != nil {
@@ -338,8 +389,14 @@ func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 	c.beginEvent()
 	defer c.endEvent()
 	err := g.handOff(h, ev)
-	if err != nil {
-		g.log.Warn("script error", "socket_id", c.info.ID, "route", c.info.Route, "event", ev.Type.String(), "err", err)
+	if err != nil { // only here, so that pe costs no allocation per event
+		var pe *runtime.PanicError
+		if errors.As(err, &pe) {
+			g.panicked(c, ev.Type.String()+" event", pe.Value, pe.Stack)
+			_ = c.Close(1011, "internal error")
+		} else {
+			g.log.Warn("script error", "socket_id", c.info.ID, "route", c.info.Route, "event", ev.Type.String(), "err", err)
+		}
 	}
 	return err
 }
@@ -387,25 +444,37 @@ func (g *Gateway) scriptWorker() {
 }
 
 // finish ends a connection once: its close event, deregistration, metrics and
-// the close log line. It runs on the read loop (from OnClose, or serve's recovery).
+// the close log line. It runs on the read loop (from OnClose, or serve's
+// recovery). The accounting is deferred so that a panic in the store or the
+// close event cannot leak a connection slot.
 func (g *Gateway) finish(c *conn, code int, reason string) {
-	if !g.conns.remove(c) {
+	if !c.finished.CompareAndSwap(false, true) {
 		return
 	}
 	defer g.active.Done()
+	defer g.release(c.ip)
 	c.closing.Store(true)
 	if ours, why, ok := c.closedBy(); ok {
 		code, reason = ours, why
 	}
-	ev := runtime.Event{Type: runtime.Close, Timestamp: time.Now().UnixMilli(), CloseCode: code, CloseReason: reason}
-	_ = g.runEvent(c, &ev)
+	if !c.counted {
+		g.log.Debug("refused connection closed", "remote", c.remote, "route", c.info.Route, "code", code)
+		return
+	}
+	if c.expires != 0 {
+		g.expiries.remove(c)
+	}
+	g.conns.remove(c)
+	g.metrics.ConnectionsOpen.Dec()
+	g.metrics.Closed(code)
+	if c.openRan {
+		ev := runtime.Event{Type: runtime.Close, Timestamp: time.Now().UnixMilli(), CloseCode: code, CloseReason: reason}
+		_ = g.runEvent(c, &ev)
+	}
 	if err := g.opts.Store.Unregister(context.Background(), c.info.ID); err != nil {
 		g.metrics.StoreErrors.WithLabelValues("unregister").Inc()
 		g.log.Error("store unregister failed", "socket_id", c.info.ID, "err", err)
 	}
-	g.release(c.ip)
-	g.metrics.ConnectionsOpen.Dec()
-	g.metrics.Closed(code)
 	g.log.Info("connection closed", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote,
 		"duration", time.Since(c.opened).Round(time.Millisecond), "code", code, "reason", reason,
 		"messages_in", c.in.Load(), "messages_out", c.out.Load(), "messages_dropped", c.dropped.Load())
@@ -434,6 +503,9 @@ func (g *Gateway) sweep() {
 		case <-g.stop:
 			return
 		case now := <-t.C:
+			if g.upgrades != nil {
+				g.upgrades.prune(now)
+			}
 			g.conns.each(func(c *conn) {
 				quiet := time.Duration(now.UnixNano() - c.lastSeen.Load())
 				switch {

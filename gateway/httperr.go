@@ -13,6 +13,7 @@ var upgradeErrorTypes = map[int]string{
 	http.StatusNotFound:           wsgw.ENotFound,
 	http.StatusUpgradeRequired:    "upgrade_required",
 	http.StatusForbidden:          "forbidden",
+	http.StatusTooManyRequests:    "too_many_requests",
 	http.StatusServiceUnavailable: wsgw.EUnavailable,
 }
 

@@ -26,6 +26,10 @@ type Metrics struct {
 	StoreErrors         *prometheus.CounterVec // by operation
 	NodesPurged         *prometheus.CounterVec // dead nodes whose sockets were purged, by reason
 	SocketsPurged       prometheus.Counter     // registry records of dead nodes' sockets removed
+
+	// Hardening: see docs/security.md.
+	Panics       prometheus.Counter     // Go panics recovered on a connection
+	AuthFailures *prometheus.CounterVec // by reason: no_token, invalid, expired
 }
 
 // New creates the collectors and registers them with reg (nil: not registered,
@@ -84,11 +88,18 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "wsgw_store_sockets_purged_total", Help: "Registry records of dead nodes' sockets removed.",
 		}),
 	}
+	m.Panics = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "wsgw_panics_recovered_total", Help: "Go panics recovered on a connection, which was closed with 1011.",
+	})
+	m.AuthFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wsgw_auth_failures_total",
+		Help: "Connections closed for their token, by reason: no_token (4001), invalid (4002), expired (4003).",
+	}, []string{"reason"})
 	if reg != nil {
 		reg.MustRegister(m.ConnectionsOpen, m.ConnectionsOpened, m.ConnectionsClosed, m.ConnectionsRejected,
 			m.MessagesIn, m.MessagesOut, m.MessagesDropped, m.SendsRefused,
 			m.ScriptRuns, m.ScriptErrors, m.ScriptTimeouts, m.ScriptDuration, m.EndpointVersion, m.StoreErrors,
-			m.NodesPurged, m.SocketsPurged)
+			m.NodesPurged, m.SocketsPurged, m.Panics, m.AuthFailures)
 	}
 	return m
 }

@@ -219,6 +219,9 @@ func (v *vm) wsSend(svc Service, ctx context.Context, call goja.FunctionCall) (g
 	if err != nil {
 		return nil, wsgw.Errorf(wsgw.EInvalid, "Websocket.send: %v", err)
 	}
+	if err := v.charge(len(payload)); err != nil {
+		v.throwRange("Websocket.send: " + err.Error()) // a cap, not a service answer: it throws
+	}
 	if err := svc.Send(ctx, id, payload, binary); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -86,6 +88,12 @@ type Options struct {
 	Timeout time.Duration
 	// MaxCallStack caps the JavaScript call depth (default 1024).
 	MaxCallStack int
+	// MaxSendsPerEvent and MaxSendBytesPerEvent cap the frames and payload
+	// bytes one event may send, through websocketInfo.send, its return value
+	// and Websocket.send together (defaults 10000 and 16 MiB). goja has no
+	// heap limit; this keeps a script from queueing unbounded memory in a loop.
+	MaxSendsPerEvent     int
+	MaxSendBytesPerEvent int
 	// Service answers the Websocket global; nil makes every call answer 503.
 	Service Service
 	Logger  *slog.Logger
@@ -101,6 +109,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxCallStack <= 0 {
 		o.MaxCallStack = 1024
+	}
+	if o.MaxSendsPerEvent <= 0 {
+		o.MaxSendsPerEvent = 10000
+	}
+	if o.MaxSendBytesPerEvent <= 0 {
+		o.MaxSendBytesPerEvent = 16 << 20
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -170,6 +184,16 @@ type ScriptError struct {
 
 func (e *ScriptError) Error() string { return e.Handler + ": " + e.Message }
 
+// PanicError is a Go panic raised during a run: a bug in a binding or in the
+// service it called, not in the script. The caller should end the connection.
+type PanicError struct {
+	Handler string
+	Value   any
+	Stack   []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("%s: panic: %v", e.Handler, e.Value) }
+
 type interruptReason string
 
 const (
@@ -191,11 +215,9 @@ func (e *Engine) Run(ctx context.Context, h *Handler, ev *Event) error {
 	if err != nil {
 		return err
 	}
-	defer e.put(v)
-
 	hm := e.handlerMetrics(h)
 	hm.runs[ev.Type].Inc()
-	err = v.run(ctx, h, ev, start.Add(e.opts.Timeout))
+	err = e.runOn(ctx, v, h, ev, start.Add(e.opts.Timeout))
 	e.opts.Metrics.ScriptDuration.Observe(time.Since(start).Seconds())
 	if err != nil {
 		hm.errors[ev.Type].Inc()
@@ -205,6 +227,29 @@ func (e *Engine) Run(ctx context.Context, h *Handler, ev *Event) error {
 		}
 	}
 	return err
+}
+
+// runOn runs h on v and returns v to the pool; a Go panic out of a binding
+// (or anything it called) becomes a *PanicError and v is discarded, since
+// goja's state is unknown once a panic has unwound through it.
+func (e *Engine) runOn(ctx context.Context, v *vm, h *Handler, ev *Event, deadline time.Time) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.discard(v)
+			err = &PanicError{Handler: h.Name, Value: p, Stack: debug.Stack()}
+			return
+		}
+		e.put(v)
+	}()
+	return v.run(ctx, h, ev, deadline)
+}
+
+// discard forgets a runtime and frees its slot, so a fresh one takes its place.
+func (e *Engine) discard(v *vm) {
+	e.mu.Lock()
+	e.vms = slices.DeleteFunc(e.vms, func(x *vm) bool { return x == v })
+	e.mu.Unlock()
+	<-e.slots
 }
 
 type handlerMetrics struct {

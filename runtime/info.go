@@ -69,11 +69,13 @@ func (o infoObject) Get(key string) goja.Value {
 		}
 		return v.rt.ToValue(ev.CloseReason)
 	case "auth":
-		claims := ev.Conn.Auth()
-		if claims == nil {
-			return goja.Null()
+		if v.auth == nil {
+			v.auth = goja.Null()
+			if claims := ev.Conn.Auth(); claims != nil {
+				v.auth = v.plainValue(claims)
+			}
 		}
-		return v.rt.ToValue(claims)
+		return v.auth
 	}
 	return nil
 }
@@ -108,6 +110,29 @@ func (v *vm) messageValue() goja.Value {
 	return v.message
 }
 
+// plainValue copies decoded JSON (maps, slices, strings, numbers, booleans,
+// nil) into fresh JavaScript values. goja would wrap a Go map so that the
+// script's writes reach it; the connection's claims must not change.
+func (v *vm) plainValue(x any) goja.Value {
+	switch x := x.(type) {
+	case nil:
+		return goja.Null()
+	case map[string]any:
+		obj := v.rt.NewObject()
+		for k, val := range x {
+			_ = obj.Set(k, v.plainValue(val))
+		}
+		return obj
+	case []any:
+		vals := make([]any, len(x))
+		for i, val := range x {
+			vals[i] = v.plainValue(val)
+		}
+		return v.rt.NewArray(vals...)
+	}
+	return v.rt.ToValue(x)
+}
+
 func (v *vm) stringMap(m map[string]string) goja.Value {
 	obj := v.rt.NewObject()
 	for k, val := range m {
@@ -126,6 +151,9 @@ func (v *vm) jsSend(call goja.FunctionCall) goja.Value {
 		typ = t.String()
 	}
 	if err := v.sendValue(call.Argument(0), typ); err != nil {
+		if errors.Is(err, errSendLimit) {
+			v.throwRange("websocketInfo.send: " + err.Error())
+		}
 		panic(v.rt.NewTypeError("websocketInfo.send: " + err.Error()))
 	}
 	return goja.Undefined()
@@ -166,6 +194,9 @@ func ValidCloseCode(code int) error {
 func (v *vm) sendValue(val goja.Value, typ string) error {
 	payload, binary, err := v.encode(val, typ)
 	if err != nil {
+		return err
+	}
+	if err := v.charge(len(payload)); err != nil {
 		return err
 	}
 	_ = v.cur.Conn.Send(payload, binary)

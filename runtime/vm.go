@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -23,6 +24,7 @@ type vm struct {
 	types     [3]goja.Value // "open", "data", "close"
 	textType  goja.Value
 	binType   goja.Value
+	rangeErr  goja.Value // the RangeError constructor, as it was before any script ran
 
 	handlers map[*Handler]goja.Callable
 	// created lists the globals scripts made since the last sweep.
@@ -35,6 +37,13 @@ type vm struct {
 	message  goja.Value
 	headers  goja.Value
 	params   goja.Value
+	auth     goja.Value
+	// What the event has sent, against the per-event caps; overSent holds
+	// the error of the first send refused, so the event ends as a script
+	// error even if the script caught it.
+	sentFrames int
+	sentBytes  int
+	overSent   error
 
 	// mu guards the watchdog's view: runningUntil is the deadline in Unix ns
 	// while a script runs, 0 otherwise; interrupted records why it stopped.
@@ -57,6 +66,7 @@ func (e *Engine) newVM() (*vm, error) {
 		return nil, errors.New("runtime: JSON.stringify is not a function")
 	}
 	v.stringify = stringify
+	v.rangeErr = rt.Get("RangeError")
 	for t := Open; t <= Close; t++ {
 		v.types[t] = rt.ToValue(t.String())
 	}
@@ -126,6 +136,9 @@ func (v *vm) run(ctx context.Context, h *Handler, ev *Event, deadline time.Time)
 		if err == nil && ev.Type != Close && result != nil && !goja.IsUndefined(result) && !goja.IsNull(result) {
 			err = v.sendValue(result, "")
 		}
+		if err == nil {
+			err = v.overSent
+		}
 	}
 	if err != nil {
 		return v.scriptError(h, err)
@@ -143,7 +156,41 @@ func (v *vm) finish() {
 	v.sweepGlobals()
 	v.cur = Event{}
 	v.ctx = nil
-	v.message, v.headers, v.params = nil, nil, nil
+	v.message, v.headers, v.params, v.auth = nil, nil, nil, nil
+	v.sentFrames, v.sentBytes, v.overSent = 0, 0, nil
+}
+
+// errSendLimit is the refusal of a send past the per-event caps.
+var errSendLimit = errors.New("send limit")
+
+// charge counts a frame of n bytes against the event's send caps, or
+// refuses it with an error that names the limit.
+func (v *vm) charge(n int) error {
+	o := &v.eng.opts
+	var err error
+	switch {
+	case v.sentFrames >= o.MaxSendsPerEvent:
+		err = fmt.Errorf("%w: this event already sent %d frames (limits.max_sends_per_event)", errSendLimit, v.sentFrames)
+	case v.sentBytes+n > o.MaxSendBytesPerEvent:
+		err = fmt.Errorf("%w: %d more bytes would take this event past %d bytes (limits.max_send_bytes_per_event)", errSendLimit, n, o.MaxSendBytesPerEvent)
+	default:
+		v.sentFrames++
+		v.sentBytes += n
+		return nil
+	}
+	if v.overSent == nil {
+		v.overSent = err
+	}
+	return err
+}
+
+// throwRange throws a RangeError with msg into the running script.
+func (v *vm) throwRange(msg string) {
+	obj, err := v.rt.New(v.rangeErr, v.rt.ToValue(msg))
+	if err != nil {
+		panic(v.rt.NewTypeError(msg))
+	}
+	panic(obj)
 }
 
 // interrupt stops the running script if it passed its deadline (now > 0), or

@@ -19,13 +19,18 @@ type deployer interface {
 
 // configDeployments are the deployments a configuration asks for: its
 // endpoints, then its event handler, each with the config key that names it.
-func configDeployments(cfg *config.Config, source string) ([]wsgw.Deployment, []string) {
+// An endpoint's auth key that cannot be used is an error naming its key.
+func configDeployments(cfg *config.Config, source string) ([]wsgw.Deployment, []string, error) {
 	var deps []wsgw.Deployment
 	var keys []string
 	for i, ep := range cfg.Endpoints {
+		a, err := authenticator(cfg, i)
+		if err != nil {
+			return nil, nil, err
+		}
 		deps = append(deps, wsgw.Deployment{
 			Path: ep.Path, Script: ep.Source, AllowedOrigins: ep.AllowedOrigins,
-			Source: source, Name: cfg.Resolve(ep.Script),
+			Source: source, Name: cfg.Resolve(ep.Script), Auth: a,
 		})
 		keys = append(keys, fmt.Sprintf("endpoints[%d]", i))
 	}
@@ -33,13 +38,16 @@ func configDeployments(cfg *config.Config, source string) ([]wsgw.Deployment, []
 		deps = append(deps, wsgw.Deployment{Script: cfg.EventHandlerSource, Source: source, Name: cfg.Resolve(cfg.EventHandler)})
 		keys = append(keys, "event_handler")
 	}
-	return deps, keys
+	return deps, keys, nil
 }
 
 // deployConfig deploys every endpoint and the event handler of cfg; an error
 // names the config key.
 func deployConfig(ctx context.Context, d deployer, cfg *config.Config, source string) error {
-	deps, keys := configDeployments(cfg, source)
+	deps, keys, err := configDeployments(cfg, source)
+	if err != nil {
+		return err
+	}
 	for i, dep := range deps {
 		if _, _, err := d.Deploy(ctx, dep); err != nil {
 			return deployKeyError(cfg, keys[i], dep, err)
@@ -50,7 +58,10 @@ func deployConfig(ctx context.Context, d deployer, cfg *config.Config, source st
 
 // checkConfig compiles every script of cfg without serving, for --check.
 func checkConfig(cfg *config.Config) error {
-	deps, keys := configDeployments(cfg, "config")
+	deps, keys, err := configDeployments(cfg, "config")
+	if err != nil {
+		return err
+	}
 	for i, dep := range deps {
 		if err := gateway.Check(dep); err != nil {
 			return deployKeyError(cfg, keys[i], dep, err)

@@ -20,8 +20,12 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Environ(), os.Stderr))
 }
 
-// run is main without the process: it returns the exit code.
+// run is main without the process: it returns the exit code. SIGHUP, while
+// it runs, reloads the TLS certificates.
 func run(ctx context.Context, args, environ []string, stderr io.Writer) int {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	flags, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -56,7 +60,13 @@ func run(ctx context.Context, args, environ []string, stderr io.Writer) int {
 		go newWatcher(cfg, environ, srv.gateway, srv.log).run(ctx, watchInterval)
 		srv.log.Info("watching the configuration and its scripts for changes", "file", cfg.File)
 	}
-	<-ctx.Done()
+	for ctx.Err() == nil {
+		select {
+		case <-hup:
+			srv.reloadTLS()
+		case <-ctx.Done():
+		}
+	}
 	srv.log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()

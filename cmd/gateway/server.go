@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +58,8 @@ type server struct {
 	gateway *gateway.Gateway
 	public  *http.Server
 	admin   *http.Server
+	// publicTLS and adminTLS are the listeners' certificates, nil for plain TCP.
+	publicTLS, adminTLS *certificate
 	// publicAddr and adminAddr are the bound addresses once started.
 	publicAddr, adminAddr string
 }
@@ -64,6 +67,14 @@ type server struct {
 // newServer compiles the scripts and wires the parts together.
 func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	logger := newLogger(cfg.Log, logOut)
+	publicTLS, err := loadCertificate(cfg, "tls", cfg.TLS)
+	if err != nil {
+		return nil, err
+	}
+	adminTLS, err := loadCertificate(cfg, "admin.tls", cfg.Admin.TLS)
+	if err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
@@ -74,10 +85,12 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		return nil, err
 	}
 	engine := runtime.New(runtime.Options{
-		PoolSize: cfg.Runtime.PoolSize,
-		Timeout:  cfg.Limits.ScriptTimeout,
-		Logger:   logger,
-		Metrics:  m,
+		PoolSize:             cfg.Runtime.PoolSize,
+		Timeout:              cfg.Limits.ScriptTimeout,
+		MaxSendsPerEvent:     cfg.Limits.MaxSendsPerEvent,
+		MaxSendBytesPerEvent: cfg.Limits.MaxSendBytesPerEvent,
+		Logger:               logger,
+		Metrics:              m,
 	})
 	l := cfg.Limits
 	g, err := gateway.New(gateway.Options{
@@ -92,6 +105,10 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 			CloseTimeout:        l.CloseTimeout,
 			MaxConnections:      l.MaxConnections,
 			MaxConnectionsPerIP: l.MaxConnectionsPerIP,
+
+			UpgradesPerIPPerSecond: l.UpgradesPerIPPerSecond,
+			UpgradesPerIPBurst:     l.UpgradesPerIPBurst,
+			HandshakeTimeout:       l.HandshakeTimeout,
 		},
 		Engine:  engine,
 		Store:   st,
@@ -125,13 +142,20 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	})
 	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelDebug)
 	return &server{
-		cfg:     cfg,
-		log:     logger,
-		store:   st,
-		gateway: g,
+		cfg:       cfg,
+		log:       logger,
+		store:     st,
+		gateway:   g,
+		publicTLS: publicTLS,
+		adminTLS:  adminTLS,
 		public: &http.Server{
-			Handler:           publicMux,
-			ReadHeaderTimeout: 10 * time.Second,
+			Handler: publicMux,
+			// A client gets handshake_timeout to send its request headers
+			// (and finish TLS), and an idle keep-alive connection is dropped
+			// after as long: a slowloris holds a socket for that long at most.
+			// Upgrade requests have no body, so no ReadTimeout is needed.
+			ReadHeaderTimeout: l.HandshakeTimeout,
+			IdleTimeout:       l.HandshakeTimeout,
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          errorLog,
 		},
@@ -215,6 +239,12 @@ func (s *server) start() error {
 		return fmt.Errorf("admin listener: %w", err)
 	}
 	s.publicAddr, s.adminAddr = pub.Addr().String(), adm.Addr().String()
+	if s.publicTLS != nil {
+		pub = tls.NewListener(pub, s.publicTLS.serverConfig())
+	}
+	if s.adminTLS != nil {
+		adm = tls.NewListener(adm, s.adminTLS.serverConfig())
+	}
 	for _, l := range []struct {
 		srv *http.Server
 		ln  net.Listener
@@ -226,8 +256,27 @@ func (s *server) start() error {
 		}()
 	}
 	s.log.Info("wsgw listening", "public", s.publicAddr, "admin", s.adminAddr, "node", s.gateway.NodeID(),
-		"endpoints", len(s.cfg.Endpoints))
+		"endpoints", len(s.cfg.Endpoints), "public_tls", s.publicTLS != nil, "admin_tls", s.adminTLS != nil)
 	return nil
+}
+
+// reloadTLS reads the listeners' certificate files again (on SIGHUP). Open
+// connections are not touched; a file that fails to load leaves the
+// certificate in use as it was.
+func (s *server) reloadTLS() {
+	for _, c := range []struct {
+		listener string
+		cert     *certificate
+	}{{"public", s.publicTLS}, {"admin", s.adminTLS}} {
+		if c.cert == nil {
+			continue
+		}
+		if err := c.cert.reload(); err != nil {
+			s.log.Error("TLS certificate reload failed; the previous one stays in use", "listener", c.listener, "err", err)
+			continue
+		}
+		s.log.Info("TLS certificate reloaded", "listener", c.listener, "cert_file", c.cert.certFile, "not_after", c.cert.notAfter())
+	}
 }
 
 // shutdown stops accepting, closes every socket with 1001 and waits for their

@@ -38,11 +38,16 @@ func newWatcher(cfg *config.Config, environ []string, d deployer, log *slog.Logg
 	return w
 }
 
-// files are the configuration and every script it names.
+// files are the configuration and every script and auth key file it names.
 func (w *watcher) files() []string {
 	files := []string{w.path}
 	for _, ep := range w.current.Endpoints {
 		files = append(files, w.current.Resolve(ep.Script))
+		for _, key := range []string{ep.Auth.JWT.RS256PublicKeyFile, ep.Auth.JWT.ES256PublicKeyFile} {
+			if key != "" {
+				files = append(files, w.current.Resolve(key))
+			}
+		}
 	}
 	if w.current.EventHandler != "" {
 		files = append(files, w.current.Resolve(w.current.EventHandler))
@@ -94,12 +99,17 @@ func (w *watcher) reload(ctx context.Context) {
 		w.log.Error("configuration change refused; the running version stays", "err", err)
 		return
 	}
-	deps, keys := configDeployments(cfg, "file")
+	deps, keys, err := configDeployments(cfg, "file")
+	if err != nil {
+		w.log.Error("configuration change refused; the running version stays", "err", err)
+		return
+	}
 	wanted := map[string]bool{}
 	for i, dep := range deps {
 		wanted[dep.Path] = true
 		cur, err := w.d.Deployment(ctx, dep.Path)
-		if err == nil && cur.Script == dep.Script && slices.Equal(cur.AllowedOrigins, dep.AllowedOrigins) {
+		if err == nil && cur.Script == dep.Script && slices.Equal(cur.AllowedOrigins, dep.AllowedOrigins) &&
+			sameAuth(w.current, cfg, dep.Path) {
 			continue
 		}
 		out, _, err := w.d.Deploy(ctx, dep)
@@ -109,7 +119,7 @@ func (w *watcher) reload(ctx context.Context) {
 		}
 		w.log.Info("deployed", "path", out.Path, "version", out.Version, "file", dep.Name)
 	}
-	old, _ := configDeployments(w.current, "file")
+	old, _, _ := configDeployments(w.current, "file") // it loaded before
 	for _, dep := range old {
 		if wanted[dep.Path] {
 			continue
@@ -128,6 +138,20 @@ func (w *watcher) reload(ctx context.Context) {
 		w.log.Warn("settings other than endpoints and event_handler changed: restart the gateway to apply them", "file", w.path)
 	}
 	w.current = cfg
+}
+
+// sameAuth reports whether a and b configure the same auth, keys included,
+// for the endpoint at path.
+func sameAuth(a, b *config.Config, path string) bool {
+	find := func(c *config.Config) *config.Auth {
+		for i := range c.Endpoints {
+			if c.Endpoints[i].Path == path {
+				return &c.Endpoints[i].Auth
+			}
+		}
+		return nil
+	}
+	return reflect.DeepEqual(find(a), find(b))
 }
 
 // restartOnly reports whether a and b differ in what only a restart applies.

@@ -53,6 +53,8 @@ type Options struct {
 	NodeID string
 	// Cluster reaches other nodes; nil is a single node.
 	Cluster gateway.Cluster
+	// Auth is each endpoint path's credential check.
+	Auth map[string]wsgw.Authenticator
 }
 
 func New(t testing.TB, o Options) *Harness {
@@ -75,7 +77,7 @@ func New(t testing.TB, o Options) *Harness {
 		t.Fatal(err)
 	}
 	for path, src := range o.Scripts {
-		dep := wsgw.Deployment{Path: path, Script: src, AllowedOrigins: o.Origins[path], Source: "config"}
+		dep := wsgw.Deployment{Path: path, Script: src, AllowedOrigins: o.Origins[path], Source: "config", Auth: o.Auth[path]}
 		if _, _, err := gw.Deploy(context.Background(), dep); err != nil {
 			t.Fatalf("deploy %s: %v", path, err)
 		}
@@ -256,6 +258,25 @@ func (s *LogSink) Wait(t testing.TB, what string, pred func(map[string]any) bool
 		case <-changed:
 		case <-deadline:
 			t.Fatalf("no log line for %s within %v", what, WaitFor)
+		}
+	}
+}
+
+// WaitCount waits until n records match pred.
+func (s *LogSink) WaitCount(t testing.TB, what string, n int, pred func(map[string]any) bool) {
+	t.Helper()
+	deadline := time.After(WaitFor)
+	for {
+		s.mu.Lock()
+		changed := s.changed
+		s.mu.Unlock()
+		if s.Count(pred) >= n {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("fewer than %d log lines for %s within %v", n, what, WaitFor)
 		}
 	}
 }
