@@ -69,38 +69,68 @@ func (e *DeployError) Error() string { return e.Field + ": " + e.Err.Error() }
 func (e *DeployError) Unwrap() error { return e.Err }
 
 // Deploy compiles dep's script and installs it: a new endpoint, a new version
-// of an existing one, or (Path "") the event handler. It answers the
+// of an existing one, or (Path "") the event handler. With a DeployStore the
+// deploy is stored first and every node installs it. It answers the
 // deployment as installed, with its version, and whether the path is new.
-func (g *Gateway) Deploy(_ context.Context, dep wsgw.Deployment) (wsgw.Deployment, bool, error) {
-	dep.Version = g.nextVersion()
+func (g *Gateway) Deploy(ctx context.Context, dep wsgw.Deployment) (wsgw.Deployment, bool, error) {
 	if dep.DeployedAt.IsZero() {
 		dep.DeployedAt = time.Now().UTC()
 	}
-	if dep.Path == "" {
-		h, err := compileDeployment(dep)
-		if err != nil {
-			return wsgw.Deployment{}, false, err
-		}
-		created := g.eventHandler.Load() == nil
-		g.installEventHandler(dep, h)
-		return dep, created, nil
-	}
-	h, err := compileDeployment(dep)
-	if err != nil {
-		return wsgw.Deployment{}, false, err
-	}
-	if dep.Source == "api" && dep.Auth == nil {
+	if dep.Source == "api" && dep.Auth == nil && dep.Path != "" {
 		dep.Auth = g.authOf(dep.Path)
 	}
-	conf, err := newEndpointConf(dep)
+	p, err := prepare(dep)
 	if err != nil {
 		return wsgw.Deployment{}, false, err
 	}
-	created, err := g.installEndpoint(dep, h, conf)
+	if err := g.version(ctx, p); err != nil {
+		return wsgw.Deployment{}, false, err
+	}
+	created, err := g.install(p)
 	if err != nil {
 		return wsgw.Deployment{}, false, err
 	}
-	return dep, created, nil
+	return p.dep, created, nil
+}
+
+// prepared is a deployment compiled and checked, ready to install once it
+// has its version.
+type prepared struct {
+	dep  wsgw.Deployment
+	h    *runtime.Handler
+	conf *endpointConf // nil for the event handler
+}
+
+func prepare(dep wsgw.Deployment) (*prepared, error) {
+	h, err := compileDeployment(dep)
+	if err != nil {
+		return nil, err
+	}
+	p := &prepared{dep: dep, h: h}
+	if dep.Path != "" {
+		if p.conf, err = newEndpointConf(dep); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func (p *prepared) setVersion(v int64) {
+	p.dep.Version, p.h.Version = v, v
+	if p.conf != nil {
+		p.conf.dep.Version = v
+	}
+}
+
+// install puts p in place unless this node already runs a version at least
+// as new; it reports whether the path is new here.
+func (g *Gateway) install(p *prepared) (bool, error) {
+	if p.dep.Path == "" {
+		created := g.eventHandler.Load() == nil
+		g.installEventHandler(p.dep, p.h)
+		return created, nil
+	}
+	return g.installEndpoint(p.dep, p.h, p.conf)
 }
 
 // Check compiles and validates dep without deploying it, for --check.
@@ -137,7 +167,7 @@ func compileDeployment(dep wsgw.Deployment) (*runtime.Handler, error) {
 	if err != nil {
 		return nil, &DeployError{"script", wsgw.Errorf(wsgw.EInvalid, "the script does not compile: %v", err)}
 	}
-	h.Label, h.Version = label, dep.Version
+	h.Label = label
 	return h, nil
 }
 
@@ -225,26 +255,51 @@ func buildRouter(endpoints map[string]*endpoint) (*router, error) {
 	return rt, nil
 }
 
-// Undeploy removes an endpoint (or, for "", the event handler). The path
-// then answers 404; its sockets are closed with 1001 and their close events
-// run the last script deployed.
-func (g *Gateway) Undeploy(_ context.Context, path string) error {
+// Undeploy removes an endpoint (or, for "", the event handler), on every node
+// with a DeployStore. The path then answers 404; its sockets are closed with
+// 1001 and their close events run the last script deployed.
+func (g *Gateway) Undeploy(ctx context.Context, path string) error {
+	cur, err := g.Deployment(ctx, path)
+	if err != nil {
+		return err
+	}
+	version := cur.Version
+	if ds := g.opts.Deploys; ds != nil {
+		v, err := ds.NextVersion(ctx, g.lastVersion.Load())
+		if err != nil {
+			return deployStoreError(err)
+		}
+		ok, err := ds.Delete(ctx, path, v)
+		if err != nil {
+			return deployStoreError(err)
+		}
+		if !ok {
+			return wsgw.Errorf(wsgw.EConflict, "%s was deployed again meanwhile; it stays", describe(path))
+		}
+		version = v
+	}
+	g.uninstall(path, version)
+	return nil
+}
+
+// uninstall removes path here unless it runs a version newer than version,
+// and closes the sockets of a removed endpoint with 1001.
+func (g *Gateway) uninstall(path string, version int64) bool {
+	g.deployMu.Lock()
 	if path == "" {
-		g.deployMu.Lock()
 		defer g.deployMu.Unlock()
-		if g.eventHandler.Load() == nil {
-			return wsgw.Errorf(wsgw.ENotFound, "no event handler is deployed")
+		if cur := g.handlerDep.Load(); cur == nil || cur.Version > version {
+			return false
 		}
 		g.eventHandler.Store(nil)
 		g.handlerDep.Store(nil)
 		g.metrics.EndpointVersion.DeleteLabelValues("event_handler")
-		return nil
+		return true
 	}
-	g.deployMu.Lock()
 	ep := g.endpoints[path]
-	if ep == nil {
+	if ep == nil || ep.conf.Load().dep.Version > version {
 		g.deployMu.Unlock()
-		return wsgw.Errorf(wsgw.ENotFound, "no endpoint %s", path)
+		return false
 	}
 	next := make(map[string]*endpoint, len(g.endpoints))
 	for p, e := range g.endpoints {
@@ -262,7 +317,14 @@ func (g *Gateway) Undeploy(_ context.Context, path string) error {
 			_ = c.Close(1001, "endpoint removed")
 		}
 	})
-	return nil
+	return true
+}
+
+func describe(path string) string {
+	if path == "" {
+		return "the event handler"
+	}
+	return "endpoint " + path
 }
 
 // Deployments lists the deployed endpoints, without their scripts, by path.

@@ -61,6 +61,8 @@ type Options struct {
 	Store  store.Store
 	// Cluster reaches the sockets of other nodes; nil is a single node.
 	Cluster Cluster
+	// Deploys shares deploys with the other nodes; nil keeps them here.
+	Deploys DeployStore
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 }
@@ -183,6 +185,10 @@ func New(opts Options) (*Gateway, error) {
 	opts.Engine.SetService(g)
 	if opts.Cluster != nil {
 		opts.Cluster.Handle(localNode{g})
+	}
+	if opts.Deploys != nil {
+		g.resync() // before the configuration deploys, so that it can adopt the cluster's versions
+		opts.Deploys.Watch(g.changed, g.resync)
 	}
 	go g.sweep()
 	go g.expiries.run(g.stop, g.expire)

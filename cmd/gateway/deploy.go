@@ -13,6 +13,7 @@ import (
 // deployer is what the gateway offers for deploying scripts.
 type deployer interface {
 	Deploy(ctx context.Context, dep wsgw.Deployment) (wsgw.Deployment, bool, error)
+	DeployConfig(ctx context.Context, dep wsgw.Deployment) (wsgw.Deployment, error)
 	Undeploy(ctx context.Context, path string) error
 	Deployment(ctx context.Context, path string) (wsgw.Deployment, error)
 }
@@ -49,7 +50,7 @@ func deployConfig(ctx context.Context, d deployer, cfg *config.Config, source st
 		return err
 	}
 	for i, dep := range deps {
-		if _, _, err := d.Deploy(ctx, dep); err != nil {
+		if _, err := d.DeployConfig(ctx, dep); err != nil {
 			return deployKeyError(cfg, keys[i], dep, err)
 		}
 	}

@@ -80,7 +80,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	m := metrics.New(reg)
 
 	node := nodeID(cfg)
-	st, cluster, err := openStore(cfg, node, logger, m)
+	st, cluster, deploys, err := openStore(cfg, node, logger, m)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +113,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		Engine:  engine,
 		Store:   st,
 		Cluster: cluster,
+		Deploys: deploys,
 		Logger:  logger,
 		Metrics: m,
 	})
@@ -173,10 +174,10 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 
 // openStore builds the registry: the memory store of a single node, or the
 // Redis store and its cluster bus.
-func openStore(cfg *config.Config, node string, logger *slog.Logger, m *metrics.Metrics) (store.Store, gateway.Cluster, error) {
+func openStore(cfg *config.Config, node string, logger *slog.Logger, m *metrics.Metrics) (store.Store, gateway.Cluster, gateway.DeployStore, error) {
 	sc := cfg.Store
 	if len(sc.Redis) == 0 {
-		return memory.New(), nil, nil
+		return memory.New(), nil, nil, nil
 	}
 	redisstore.LogDriverTo(logger)
 	st, err := redisstore.New(redisstore.Options{
@@ -192,9 +193,9 @@ func openStore(cfg *config.Config, node string, logger *slog.Logger, m *metrics.
 		Metrics:           m,
 	})
 	if err != nil {
-		return nil, nil, cfg.Errorf("store.redis", "%v", err)
+		return nil, nil, nil, cfg.Errorf("store.redis", "%v", err)
 	}
-	return st, st.Bus(), nil
+	return st, st.Bus(), st.Deploys(), nil
 }
 
 // nodeID names this node: node_id, or the host name and public port, which

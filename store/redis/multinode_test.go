@@ -32,6 +32,12 @@ func runMultiNode(t *testing.T, b backend) {
 		{"KilledNodePurgedAfterTTL", testKilledNodePurged},
 		{"KilledNodeSendIs404AndPurges", testKilledNodeSend},
 		{"RestartedNodeClearsItsGhosts", testRestartedNode},
+		{"DeployUnderTrafficOnTwoNodes", testDeployAcross},
+		{"RefusedDeployChangesNoNode", testRefusedDeploy},
+		{"UndeployClosesSocketsOnEveryNode", testUndeployAcross},
+		{"MissedNoticeCaughtUpByPolling", testMissedNotice},
+		{"RestartAdoptsTheClusterVersion", testRestartAdopts},
+		{"EventHandlerOnEveryNode", testEventHandlerAcross},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })

@@ -74,26 +74,26 @@ func (b backend) startNodeWith(t testing.TB, prefix, id string, heartbeat time.D
 	logger := testLogger()
 	m := metrics.New(prometheus.NewRegistry())
 	st := b.open(t, prefix, id, redisstore.Options{Logger: logger, Metrics: m, HeartbeatInterval: heartbeat})
-	n := newNode(t, id, st, st.Bus(), logger, m)
+	n := newNode(t, id, st, st.Bus(), st.Deploys(), logger, m)
 	n.store = st
 	return n
 }
 
 // startMemoryNode starts a single node on the embedded memory store.
 func startMemoryNode(t testing.TB) *node {
-	return newNode(t, "memory", memory.New(), nil, testLogger(), metrics.New(prometheus.NewRegistry()))
+	return newNode(t, "memory", memory.New(), nil, nil, testLogger(), metrics.New(prometheus.NewRegistry()))
 }
 
-func newNode(t testing.TB, id string, st store.Store, cluster gateway.Cluster, logger *slog.Logger, m *metrics.Metrics) *node {
+func newNode(t testing.TB, id string, st store.Store, cluster gateway.Cluster, deploys gateway.DeployStore, logger *slog.Logger, m *metrics.Metrics) *node {
 	t.Helper()
 	engine := runtime.New(runtime.Options{Logger: logger, Metrics: m, Timeout: 5 * time.Second})
 	gw, err := gateway.New(gateway.Options{
-		NodeID: id, Engine: engine, Store: st, Cluster: cluster, Logger: logger, Metrics: m,
+		NodeID: id, Engine: engine, Store: st, Cluster: cluster, Deploys: deploys, Logger: logger, Metrics: m,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := gw.Deploy(context.Background(), wsgw.Deployment{Path: "/relay", Script: relayScript, Name: "relay.js"}); err != nil {
+	if _, err := gw.DeployConfig(context.Background(), wsgw.Deployment{Path: "/relay", Script: relayScript, Name: "relay.js", Source: "config"}); err != nil {
 		t.Fatal(err)
 	}
 	n := &node{t: t, id: id, registry: st, gw: gw, metrics: m,

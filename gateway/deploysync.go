@@ -1,0 +1,188 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/wsgw/wsgw"
+)
+
+// DeployStore shares deploys between the nodes of a cluster (store/redis
+// implements it); without one, deploys stay on the node that made them.
+type DeployStore interface {
+	// NextVersion returns a cluster-wide version above floor and above every
+	// version it returned before.
+	NextVersion(ctx context.Context, floor int64) (int64, error)
+	// Save stores dep as its path's deployment, unless a higher version is
+	// stored (false), and tells every node.
+	Save(ctx context.Context, dep wsgw.Deployment) (bool, error)
+	// Delete removes path's deployment as of version, unless a higher
+	// version is stored (false), and tells every node.
+	Delete(ctx context.Context, path string, version int64) (bool, error)
+	// Load returns the stored deployments, and the version at which each
+	// deleted path was deleted.
+	Load(ctx context.Context) ([]wsgw.Deployment, map[string]int64, error)
+	// Watch calls changed for every deploy and delete made on any node, and
+	// resync when some may have been missed (at start, after a lost
+	// connection, when the store's version moved without a notice). It
+	// returns at once; the calls come from one goroutine until the store closes.
+	Watch(changed func(dep wsgw.Deployment, deleted bool), resync func())
+}
+
+// version gives p its version: from the DeployStore, which also stores it
+// for the other nodes, or from this node's clock.
+func (g *Gateway) version(ctx context.Context, p *prepared) error {
+	ds := g.opts.Deploys
+	if ds == nil {
+		p.setVersion(g.nextVersion())
+		return nil
+	}
+	v, err := ds.NextVersion(ctx, g.lastVersion.Load())
+	if err == nil {
+		p.setVersion(v)
+		g.seen(v)
+		var ok bool
+		if ok, err = ds.Save(ctx, p.dep); err == nil && !ok {
+			return wsgw.Errorf(wsgw.EConflict, "a newer version of %s was deployed meanwhile", describe(p.dep.Path))
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	if p.dep.Source != "config" {
+		return deployStoreError(err)
+	}
+	// A node starting while the store is away still serves its
+	// configuration; the next resync stores it for the others.
+	g.log.Warn("deploy store unreachable: serving the configuration's version, to be stored when it returns",
+		"path", p.dep.Path, "err", err)
+	p.setVersion(g.nextVersion())
+	return nil
+}
+
+// seen makes later local versions higher than v.
+func (g *Gateway) seen(v int64) {
+	for {
+		last := g.lastVersion.Load()
+		if last >= v || g.lastVersion.CompareAndSwap(last, v) {
+			return
+		}
+	}
+}
+
+func deployStoreError(err error) error {
+	var e *wsgw.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return wsgw.Errorf(wsgw.EUnavailable, "the deploy store is unreachable: %v", err)
+}
+
+// DeployConfig deploys a configuration's endpoint or event handler. When the
+// cluster already runs the same script and options at that path (another
+// node, or this one before a restart, deployed it), this node adopts that
+// version instead of making a new one.
+func (g *Gateway) DeployConfig(ctx context.Context, dep wsgw.Deployment) (wsgw.Deployment, error) {
+	if cur, err := g.Deployment(ctx, dep.Path); err == nil && sameDeployment(cur, dep) {
+		if dep.Auth != nil && dep.Path != "" { // keys stay on each node: attach this one's
+			dep.Version, dep.Source, dep.DeployedAt = cur.Version, cur.Source, cur.DeployedAt
+			p, err := prepare(dep)
+			if err != nil {
+				return wsgw.Deployment{}, err
+			}
+			p.setVersion(cur.Version)
+			g.replace(p)
+		}
+		return cur, nil
+	}
+	out, _, err := g.Deploy(ctx, dep)
+	return out, err
+}
+
+func sameDeployment(a, b wsgw.Deployment) bool {
+	return a.Path == b.Path && a.Script == b.Script && slices.Equal(a.AllowedOrigins, b.AllowedOrigins)
+}
+
+// replace installs p over the same version, to attach what is not stored.
+func (g *Gateway) replace(p *prepared) {
+	g.deployMu.Lock()
+	defer g.deployMu.Unlock()
+	if ep := g.endpoints[p.dep.Path]; ep != nil && ep.conf.Load().dep.Version == p.dep.Version {
+		ep.handler.Store(p.h)
+		ep.conf.Store(p.conf)
+	}
+}
+
+// changed installs a deploy or delete made on any node. Auth is not stored:
+// an endpoint keeps the auth this node's configuration gave its path.
+func (g *Gateway) changed(dep wsgw.Deployment, deleted bool) {
+	g.seen(dep.Version)
+	if deleted {
+		if g.uninstall(dep.Path, dep.Version) {
+			g.log.Info("undeployed by another node", "path", dep.Path, "version", dep.Version)
+		}
+		return
+	}
+	if cur, err := g.Deployment(context.Background(), dep.Path); err == nil && cur.Version >= dep.Version {
+		return
+	}
+	dep.Auth = g.authOf(dep.Path)
+	p, err := prepare(dep)
+	if err != nil { // it compiled on the node that deployed it
+		g.log.Error("a deploy from another node does not compile here", "path", dep.Path, "version", dep.Version, "err", err)
+		return
+	}
+	p.setVersion(dep.Version)
+	if _, err := g.install(p); err != nil {
+		g.log.Error("a deploy from another node does not fit here", "path", dep.Path, "version", dep.Version, "err", err)
+		return
+	}
+	g.log.Info("deployed by another node", "path", dep.Path, "version", dep.Version)
+}
+
+// resync brings this node in line with the store: newer versions are
+// installed, paths deleted meanwhile are removed, and what this node runs
+// that the store lost (Redis restarted empty) is stored again.
+func (g *Gateway) resync() {
+	ds := g.opts.Deploys
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	deps, deleted, err := ds.Load(ctx)
+	if err != nil {
+		g.log.Warn("deploy store unreachable; will catch up when it returns", "err", err)
+		return
+	}
+	stored := map[string]bool{}
+	for _, dep := range deps {
+		stored[dep.Path] = true
+		g.changed(dep, false)
+	}
+	for _, cur := range g.localDeployments() {
+		if stored[cur.Path] {
+			continue
+		}
+		if v, ok := deleted[cur.Path]; ok && v >= cur.Version {
+			g.changed(wsgw.Deployment{Path: cur.Path, Version: v}, true)
+			continue
+		}
+		if _, err := ds.Save(ctx, cur); err != nil {
+			g.log.Warn("storing this node's deployment failed", "path", cur.Path, "err", err)
+		}
+	}
+}
+
+// localDeployments are this node's endpoints and event handler, with scripts.
+func (g *Gateway) localDeployments() []wsgw.Deployment {
+	g.deployMu.Lock()
+	defer g.deployMu.Unlock()
+	var out []wsgw.Deployment
+	for _, ep := range g.endpoints {
+		out = append(out, ep.conf.Load().dep)
+	}
+	if d := g.handlerDep.Load(); d != nil {
+		out = append(out, *d)
+	}
+	return out
+}

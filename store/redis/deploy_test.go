@@ -1,0 +1,215 @@
+package redis_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/coder/websocket"
+
+	"github.com/wsgw/wsgw"
+)
+
+// versioned answers every message with its version and the message.
+func versioned(v string) string {
+	return `if (websocketInfo.type === "data") return "` + v + ` " + websocketInfo.message;
+if (websocketInfo.type === "close") console.log("` + v + ` close");`
+}
+
+// dialPath connects to path on n, without reading anything.
+func (n *node) dialPath(path string) *client {
+	n.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(n.public.URL, "http")+path, nil)
+	if err != nil {
+		n.t.Fatalf("dial %s%s: %v", n.id, path, err)
+	}
+	n.t.Cleanup(func() { _ = ws.CloseNow() })
+	return &client{t: n.t, ws: ws}
+}
+
+func (n *node) deploy(path, script string) wsgw.Deployment {
+	n.t.Helper()
+	dep, _, err := n.gw.Deploy(context.Background(), wsgw.Deployment{Path: path, Script: script, Source: "api"})
+	if err != nil {
+		n.t.Fatalf("deploy %s on %s: %v", path, n.id, err)
+	}
+	return dep
+}
+
+// runs waits until n runs version v (or later) at path.
+func (n *node) runs(path string, v int64) {
+	n.t.Helper()
+	eventually(n.t, fmt.Sprintf("%s to run version %d of %s", n.id, v, path), func() bool {
+		cur, err := n.gw.Deployment(context.Background(), path)
+		return err == nil && cur.Version >= v
+	})
+}
+
+// testDeployAcross: clients on two nodes keep talking while the endpoint is
+// redeployed on one of them. Nobody drops, nothing is lost, a client never
+// goes back to v1 after seeing v2, and once both nodes run v2 every event
+// runs v2.
+func testDeployAcross(t *testing.T, b backend) {
+	nodes := b.startNodes(t, 2)
+	v1 := nodes[0].deploy("/v", versioned("v1"))
+	nodes[1].runs("/v", v1.Version)
+	const perNode, before, after = 2, 20, 20
+	var clients []*client
+	for _, n := range nodes {
+		for range perNode {
+			clients = append(clients, n.dialPath("/v"))
+		}
+	}
+	switched := make(chan struct{})
+	errs := make(chan error, len(clients))
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sawV2 := false
+			for k := range before + after {
+				if k == before {
+					<-switched
+				}
+				msg := fmt.Sprintf("c%d-%d", i, k)
+				if err := c.ws.Write(context.Background(), websocket.MessageText, []byte(msg)); err != nil {
+					errs <- fmt.Errorf("client %d: write: %v", i, err)
+					return
+				}
+				_, data, err := c.ws.Read(context.Background())
+				if err != nil {
+					errs <- fmt.Errorf("client %d dropped: %v", i, err)
+					return
+				}
+				version, echoed, _ := strings.Cut(string(data), " ")
+				switch {
+				case echoed != msg:
+					errs <- fmt.Errorf("client %d sent %q, got %q", i, msg, data)
+					return
+				case version == "v1" && (sawV2 || k >= before):
+					errs <- fmt.Errorf("client %d: message %d ran v1 after the switch", i, k)
+					return
+				}
+				sawV2 = sawV2 || version == "v2"
+			}
+		}()
+	}
+	v2 := nodes[1].deploy("/v", versioned("v2"))
+	if v2.Version <= v1.Version {
+		t.Fatalf("versions went %d -> %d", v1.Version, v2.Version)
+	}
+	for _, n := range nodes {
+		n.runs("/v", v2.Version)
+	}
+	close(switched)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	flushAll(t, nodes...)
+	if got := len(nodes[0].list()); got != len(clients) {
+		t.Fatalf("%d sockets after the deploy, want %d: none may drop", got, len(clients))
+	}
+}
+
+func testRefusedDeploy(t *testing.T, b backend) {
+	nodes := b.startNodes(t, 2)
+	v1 := nodes[0].deploy("/v", versioned("v1"))
+	nodes[1].runs("/v", v1.Version)
+	_, _, err := nodes[1].gw.Deploy(context.Background(), wsgw.Deployment{Path: "/v", Script: "return (", Source: "api"})
+	if wsgw.ErrorCode(err) != wsgw.EInvalid {
+		t.Fatalf("broken deploy: %v, want invalid_request", err)
+	}
+	for _, n := range nodes {
+		c := n.dialPath("/v")
+		c.write("x")
+		if got := c.read(); got != "v1 x" {
+			t.Fatalf("after a refused deploy %s answered %q", n.id, got)
+		}
+	}
+}
+
+func testUndeployAcross(t *testing.T, b backend) {
+	nodes := b.startNodes(t, 2)
+	v1 := nodes[0].deploy("/v", versioned("v1"))
+	nodes[1].runs("/v", v1.Version)
+	far := nodes[1].dialPath("/v")
+	far.write("x")
+	far.read()
+	if err := nodes[0].gw.Undeploy(context.Background(), "/v"); err != nil {
+		t.Fatal(err)
+	}
+	if code, reason := far.expectClose(); code != websocket.StatusGoingAway || reason != "endpoint removed" {
+		t.Fatalf("socket on the other node closed with %d %q, want 1001 endpoint removed", code, reason)
+	}
+	for _, n := range nodes {
+		if _, err := n.gw.Deployment(context.Background(), "/v"); wsgw.ErrorCode(err) != wsgw.ENotFound {
+			t.Fatalf("%s still has /v: %v", n.id, err)
+		}
+	}
+}
+
+// testMissedNotice writes a deploy into Redis without its notice, as a node
+// that was away when it was published would have missed it: the node finds
+// it by polling the version counter within a second.
+func testMissedNotice(t *testing.T, b backend) {
+	nodes := b.startNodes(t, 1)
+	n := nodes[0]
+	v1 := n.deploy("/v", versioned("v1"))
+	rc := b.client(t)
+	ctx := context.Background()
+	prefix := n.store.KeyPrefix()
+	v := v1.Version + 10
+	dep, _ := json.Marshal(wsgw.Deployment{Path: "/v", Version: v, Script: versioned("missed"), Source: "api"})
+	rc.HSet(ctx, prefix+":{deploys}:scripts", "/v", dep)
+	rc.HSet(ctx, prefix+":{deploys}:versions", "/v", v)
+	rc.Set(ctx, prefix+":{deploys}:seq", v, 0)
+	n.runs("/v", v)
+	c := n.dialPath("/v")
+	c.write("x")
+	if got := c.read(); got != "missed x" {
+		t.Fatalf("after catching up the node answered %q", got)
+	}
+}
+
+// testRestartAdopts: a node starting with the script the cluster already
+// runs takes that version instead of deploying a new one; the relay
+// endpoint of startNodes is such a configuration endpoint.
+func testRestartAdopts(t *testing.T, b backend) {
+	nodes := b.startNodes(t, 2)
+	a, _ := nodes[0].gw.Deployment(context.Background(), "/relay")
+	c, _ := nodes[1].gw.Deployment(context.Background(), "/relay")
+	if a.Version != c.Version {
+		t.Fatalf("two nodes with the same configuration run versions %d and %d of /relay", a.Version, c.Version)
+	}
+	prefix := nodes[0].store.KeyPrefix()
+	third := b.startNodeWith(t, prefix, "node-2", testHeartbeat)
+	if d, _ := third.gw.Deployment(context.Background(), "/relay"); d.Version != a.Version {
+		t.Fatalf("a third node deployed /relay as version %d, want the cluster's %d", d.Version, a.Version)
+	}
+}
+
+func testEventHandlerAcross(t *testing.T, b backend) {
+	nodes := b.startNodes(t, 2)
+	dep := nodes[0].deploy("", `function handle_websocket_websocket_info(w) { if (w.type === "data") return "handled " + w.route }`)
+	nodes[1].runs("", dep.Version)
+	c := nodes[1].dialPath("/relay")
+	c.write("x")
+	if got := c.read(); got != "handled /relay" {
+		t.Fatalf("the other node answered %q, want its event handler's answer", got)
+	}
+	if err := nodes[1].gw.Undeploy(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the first node to drop the event handler", func() bool {
+		_, err := nodes[0].gw.Deployment(context.Background(), "")
+		return wsgw.ErrorCode(err) == wsgw.ENotFound
+	})
+}
