@@ -16,7 +16,11 @@ import (
 // load). RTT comes from the send timestamp inside each message.
 func runEcho(ctx context.Context, r *runner) (*Results, error) {
 	rtt := newHistogram()
-	var stopped atomic.Bool
+	// stopping guards the ping-pong's check-then-send: once the stopper holds
+	// it, no reply is midway between "not stopped" and counting its send, so
+	// the drain below sees every message that will go out.
+	var stopping sync.RWMutex
+	stopped := false
 	var unrelated atomic.Int64
 	size, pingPong := r.cfg.Size, r.cfg.Rate == 0
 	f := newFleet(r, func(c *client, data []byte, at time.Time) {
@@ -27,8 +31,12 @@ func runEcho(ctx context.Context, r *runner) (*Results, error) {
 		}
 		rtt.Record(at.Sub(time.Unix(0, ts)))
 		r.ctr.recv.Add(1)
-		if pingPong && !stopped.Load() {
-			_ = c.send(size)
+		if pingPong {
+			stopping.RLock()
+			if !stopped {
+				_ = c.send(size)
+			}
+			stopping.RUnlock()
 		}
 	})
 	f.dial(ctx, 0)
@@ -49,7 +57,9 @@ func runEcho(ctx context.Context, r *runner) (*Results, error) {
 		}
 	}
 	<-sendCtx.Done()
-	stopped.Store(true)
+	stopping.Lock()
+	stopped = true
+	stopping.Unlock()
 	wg.Wait()
 	window := time.Since(start)
 	waitUntil(time.Duration(r.cfg.Drain), func() bool { return r.ctr.recv.Load() >= r.ctr.sent.Load() })
