@@ -169,9 +169,9 @@ func New(opts Options) (*Gateway, error) {
 	}
 	g.upgrader = gws.NewUpgrader(events{g}, &gws.ServerOption{
 		ReadMaxPayloadSize: opts.Limits.MaxMessageBytes,
-		// 512-byte read buffers: a frame larger than the buffer is read straight
+		// 256-byte read buffers: a frame larger than the buffer is read straight
 		// into its message buffer, and idle connections stay small.
-		ReadBufferSize:   512,
+		ReadBufferSize:   256,
 		HandshakeTimeout: opts.Limits.HandshakeTimeout,
 		CheckUtf8Enabled: true,
 		Recovery:         gws.Recovery,
