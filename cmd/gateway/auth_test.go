@@ -16,8 +16,6 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/wsgw/wsgw/config"
 )
 
 // TestAuthKeyErrorsFailStart: a key the configuration can read but the
@@ -95,9 +93,7 @@ func TestAuthWiredThrough(t *testing.T) {
 // TestWatchRedeploysAuthChanges: with --watch, a change to an endpoint's
 // auth alone (here token_from) is deployed, like a change to its script.
 func TestWatchRedeploysAuthChanges(t *testing.T) {
-	dir := t.TempDir()
 	secret := "a secret of at least thirty-two bytes"
-	writeFile(t, dir, "a.js", `if (websocketInfo.type === "open") return websocketInfo.auth.sub`)
 	conf := func(from string) string {
 		return `listen: "127.0.0.1:0"
 admin: {listen: "127.0.0.1:0"}
@@ -106,28 +102,14 @@ endpoints:
   - {path: /a, script: a.js, auth: {jwt: {hs256_secret_env: S}, token_from: [` + from + `]}}
 `
 	}
-	cfgPath := writeFile(t, dir, "gw.yaml", conf("query"))
 	environ := []string{"S=" + secret}
-	cfg, err := config.Load(cfgPath, environ)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, lines := logLines(t)
-	srv, err := newServer(cfg, out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.start(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() {
-		cancel()
-		sctx, c := context.WithTimeout(context.Background(), waitFor)
-		defer c()
-		_ = srv.shutdown(sctx)
-	})
-	go newWatcher(cfg, environ, srv.gateway, srv.log).run(ctx, 20*time.Millisecond)
+	srv, logs := startGateway(t, map[string]string{
+		"a.js":         `if (websocketInfo.type === "open") return websocketInfo.auth.sub`,
+		"gateway.yaml": conf("query"),
+	}, environ...)
+	watch(t, srv, environ...)
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
 
 	tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice"}).SignedString([]byte(secret))
 	header := http.Header{"Authorization": {"Bearer " + tok}}
@@ -144,8 +126,8 @@ endpoints:
 	if _, err := firstFrame(); websocket.CloseStatus(err) != 4001 {
 		t.Fatalf("a header token with token_from [query]: %v, want close 4001", err)
 	}
-	replaceFile(t, cfgPath, []byte(conf("header"))) // in one rename: the watcher never sees half a file
-	waitRecord(t, lines, "the redeploy of /a", func(r map[string]any) bool { return r["msg"] == "deployed" && r["path"] == "/a" })
+	replaceFile(t, srv.cfg.File, []byte(conf("header"))) // in one rename: the watcher never sees half a file
+	logs.match(t, "the redeploy of /a", func(r map[string]any) bool { return r["msg"] == "deployed" && r["path"] == "/a" })
 	if got, err := firstFrame(); err != nil || got != "alice" {
 		t.Fatalf("after token_from changed to [header]: %q %v, want the token's sub", got, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,20 +96,36 @@ func (l *logRecords) Write(p []byte) (int, error) {
 // wait returns the first line whose msg contains msg, waiting for it.
 func (l *logRecords) wait(t *testing.T, msg string) map[string]any {
 	t.Helper()
+	return l.match(t, fmt.Sprintf("%q", msg), func(rec map[string]any) bool {
+		m, _ := rec["msg"].(string)
+		return strings.Contains(m, msg)
+	})
+}
+
+// match returns the first line pred accepts, waiting for it.
+func (l *logRecords) match(t *testing.T, what string, pred func(map[string]any) bool) map[string]any {
+	t.Helper()
 	deadline := time.After(waitFor)
 	for seen := 0; ; {
 		l.mu.Lock()
 		lines, changed := l.lines, l.changed
 		l.mu.Unlock()
 		for ; seen < len(lines); seen++ {
-			if m, _ := lines[seen]["msg"].(string); strings.Contains(m, msg) {
+			if pred(lines[seen]) {
 				return lines[seen]
 			}
 		}
 		select {
 		case <-changed:
 		case <-deadline:
-			t.Fatalf("no log line %q within %v", msg, waitFor)
+			t.Fatalf("no log line for %s within %v", what, waitFor)
 		}
 	}
+}
+
+// watch runs srv's --watch until the test ends, polling fast.
+func watch(t *testing.T, srv *server, environ ...string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go newWatcher(srv.cfg, environ, srv.gateway, srv.log).run(ctx, 20*time.Millisecond)
 }

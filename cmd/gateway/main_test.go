@@ -1,10 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -87,38 +86,15 @@ func TestSIGTERM(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	cmd := exec.Command(bin, "--config", "../../examples/gateway.yaml", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0")
-	stderr, _ := cmd.StderrPipe()
+	logs := &logRecords{changed: make(chan struct{})}
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	lines := make(chan map[string]any, 100)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			var rec map[string]any
-			if json.Unmarshal(sc.Bytes(), &rec) == nil {
-				lines <- rec
-			}
-		}
-		close(lines)
-	}()
 	waitLine := func(msg string) map[string]any {
 		t.Helper()
-		timeout := time.After(30 * time.Second)
-		for {
-			select {
-			case rec, ok := <-lines:
-				if !ok {
-					t.Fatalf("the gateway exited before logging %q", msg)
-				}
-				if rec["msg"] == msg {
-					return rec
-				}
-			case <-timeout:
-				t.Fatalf("no %q log line", msg)
-			}
-		}
+		return logs.match(t, fmt.Sprintf("%q", msg), func(r map[string]any) bool { return r["msg"] == msg })
 	}
 	ready := waitLine("wsgw listening")
 	public, admin := ready["public"].(string), ready["admin"].(string)

@@ -98,11 +98,12 @@ func New(t testing.TB, o Options) *Harness {
 	return h
 }
 
+// URL is the WebSocket URL of path on the harness's gateway.
 func (h *Harness) URL(path string) string {
 	return "ws" + strings.TrimPrefix(h.Srv.URL, "http") + path
 }
 
-// client is a WebSocket client from an independent library, with its TCP
+// Client is a WebSocket client from an independent library, with its TCP
 // connection at hand for abrupt drops.
 type Client struct {
 	t   testing.TB
@@ -110,21 +111,36 @@ type Client struct {
 	TCP net.Conn
 }
 
+// Dial connects to path on the harness's gateway, failing the test if it cannot.
 func (h *Harness) Dial(path string, header http.Header) *Client {
 	h.t.Helper()
-	c, resp, err := h.TryDial(path, header)
+	return Dial(h.t, h.URL(path), header)
+}
+
+// TryDial connects to path, answering the refusal instead of failing.
+func (h *Harness) TryDial(path string, header http.Header) (*Client, *http.Response, error) {
+	return TryDial(h.t, h.URL(path), header)
+}
+
+// Dial connects to a WebSocket URL, failing the test if it cannot; the
+// connection closes when the test ends.
+func Dial(t testing.TB, url string, header http.Header) *Client {
+	t.Helper()
+	c, resp, err := TryDial(t, url, header)
 	if err != nil {
 		status := 0
 		if resp != nil {
 			status = resp.StatusCode
 		}
-		h.t.Fatalf("dial %s: %v (HTTP %d)", path, err, status)
+		t.Fatalf("dial %s: %v (HTTP %d)", url, err, status)
 	}
 	return c
 }
 
-func (h *Harness) TryDial(path string, header http.Header) (*Client, *http.Response, error) {
-	c := &Client{t: h.t}
+// TryDial connects to a WebSocket URL and answers the HTTP response of a
+// refused upgrade.
+func TryDial(t testing.TB, url string, header http.Header) (*Client, *http.Response, error) {
+	c := &Client{t: t}
 	var mu sync.Mutex
 	dialer := &net.Dialer{}
 	httpClient := &http.Client{Transport: &http.Transport{
@@ -138,13 +154,13 @@ func (h *Harness) TryDial(path string, header http.Header) (*Client, *http.Respo
 	}}
 	ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
 	defer cancel()
-	ws, resp, err := websocket.Dial(ctx, h.URL(path), &websocket.DialOptions{HTTPHeader: header, HTTPClient: httpClient})
+	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: header, HTTPClient: httpClient})
 	if err != nil {
 		return nil, resp, err
 	}
 	ws.SetReadLimit(1 << 20)
 	c.WS = ws
-	h.t.Cleanup(func() { _ = ws.CloseNow() })
+	t.Cleanup(func() { _ = ws.CloseNow() })
 	return c, resp, nil
 }
 

@@ -107,7 +107,7 @@ func connectStorm(b *testing.B, n *node) {
 		b.Fatalf("registry holds %d sockets, want %d", got, b.N)
 	}
 	for _, c := range clients {
-		_ = c.ws.CloseNow()
+		_ = c.WS.CloseNow()
 	}
 }
 
@@ -151,7 +151,7 @@ func crossNodeSend(b *testing.B, senders int) {
 			defer wg.Done()
 			lat := make([]time.Duration, 0, per)
 			for range per {
-				sent, err := strconv.ParseInt(c.read(), 10, 64)
+				sent, err := strconv.ParseInt(c.ReadText(), 10, 64)
 				if err != nil {
 					b.Error(err)
 					return

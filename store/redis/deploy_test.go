@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/internal/gwtest"
 )
 
 // versioned answers every message with its version and the message.
@@ -22,14 +23,7 @@ if (websocketInfo.type === "close") console.log("` + v + ` close");`
 // dialPath connects to path on n, without reading anything.
 func (n *node) dialPath(path string) *client {
 	n.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(n.public.URL, "http")+path, nil)
-	if err != nil {
-		n.t.Fatalf("dial %s%s: %v", n.id, path, err)
-	}
-	n.t.Cleanup(func() { _ = ws.CloseNow() })
-	return &client{t: n.t, ws: ws}
+	return &client{Client: gwtest.Dial(n.t, n.url(path), nil), t: n.t}
 }
 
 func (n *node) deploy(path, script string) wsgw.Deployment {
@@ -78,11 +72,11 @@ func testDeployAcross(t *testing.T, b backend) {
 					<-switched
 				}
 				msg := fmt.Sprintf("c%d-%d", i, k)
-				if err := c.ws.Write(context.Background(), websocket.MessageText, []byte(msg)); err != nil {
+				if err := c.WS.Write(context.Background(), websocket.MessageText, []byte(msg)); err != nil {
 					errs <- fmt.Errorf("client %d: write: %v", i, err)
 					return
 				}
-				_, data, err := c.ws.Read(context.Background())
+				_, data, err := c.WS.Read(context.Background())
 				if err != nil {
 					errs <- fmt.Errorf("client %d dropped: %v", i, err)
 					return
@@ -129,8 +123,8 @@ func testRefusedDeploy(t *testing.T, b backend) {
 	}
 	for _, n := range nodes {
 		c := n.dialPath("/v")
-		c.write("x")
-		if got := c.read(); got != "v1 x" {
+		c.Send("x")
+		if got := c.ReadText(); got != "v1 x" {
 			t.Fatalf("after a refused deploy %s answered %q", n.id, got)
 		}
 	}
@@ -141,12 +135,12 @@ func testUndeployAcross(t *testing.T, b backend) {
 	v1 := nodes[0].deploy("/v", versioned("v1"))
 	nodes[1].runs("/v", v1.Version)
 	far := nodes[1].dialPath("/v")
-	far.write("x")
-	far.read()
+	far.Send("x")
+	far.ReadText()
 	if err := nodes[0].gw.Undeploy(context.Background(), "/v"); err != nil {
 		t.Fatal(err)
 	}
-	if code, reason := far.expectClose(); code != websocket.StatusGoingAway || reason != "endpoint removed" {
+	if code, reason := far.ExpectClose(); code != websocket.StatusGoingAway || reason != "endpoint removed" {
 		t.Fatalf("socket on the other node closed with %d %q, want 1001 endpoint removed", code, reason)
 	}
 	for _, n := range nodes {
@@ -173,8 +167,8 @@ func testMissedNotice(t *testing.T, b backend) {
 	rc.Set(ctx, prefix+":{deploys}:seq", v, 0)
 	n.runs("/v", v)
 	c := n.dialPath("/v")
-	c.write("x")
-	if got := c.read(); got != "missed x" {
+	c.Send("x")
+	if got := c.ReadText(); got != "missed x" {
 		t.Fatalf("after catching up the node answered %q", got)
 	}
 }
@@ -201,8 +195,8 @@ func testEventHandlerAcross(t *testing.T, b backend) {
 	dep := nodes[0].deploy("", `function handle_websocket_websocket_info(w) { if (w.type === "data") return "handled " + w.route }`)
 	nodes[1].runs("", dep.Version)
 	c := nodes[1].dialPath("/relay")
-	c.write("x")
-	if got := c.read(); got != "handled /relay" {
+	c.Send("x")
+	if got := c.ReadText(); got != "handled /relay" {
 		t.Fatalf("the other node answered %q, want its event handler's answer", got)
 	}
 	if err := nodes[1].gw.Undeploy(context.Background(), ""); err != nil {

@@ -43,7 +43,7 @@ func testSlotMigration(t *testing.T, b backend, cl *redistest.Cluster) {
 	if status, body := bn.send(onA.id, "after the move"); status != http.StatusNoContent {
 		t.Fatalf("send to the moved node = %d %s", status, body)
 	}
-	if got := onA.read(); got != "after the move" {
+	if got := onA.ReadText(); got != "after the move" {
 		t.Fatalf("client of the moved node got %q", got)
 	}
 	flushAll(t, nodes...)

@@ -54,8 +54,8 @@ func testListAndInfoEverywhere(t *testing.T, b backend) {
 			// Client k of node i sends i+k messages, so every socket has
 			// counters of its own for info to report.
 			for m := range i + k {
-				c.write(fmt.Sprintf(`{"op": "echo", "message": "m%d"}`, m))
-				if got := c.read(); got != fmt.Sprintf("m%d", m) {
+				c.Send(fmt.Sprintf(`{"op": "echo", "message": "m%d"}`, m))
+				if got := c.ReadText(); got != fmt.Sprintf("m%d", m) {
 					t.Fatalf("echo = %q", got)
 				}
 			}
@@ -109,7 +109,7 @@ func testSendAndCloseAcross(t *testing.T, b backend) {
 		}
 	}
 	for _, want := range []string{"first", "second", "third"} {
-		if typ, got := onB.readFrame(); got != want || typ != websocket.MessageText {
+		if typ, got := onB.Read(); got != want || typ != websocket.MessageText {
 			t.Fatalf("client on %s got %v %q, want text %q (in order)", bn.id, typ, got, want)
 		}
 	}
@@ -117,13 +117,13 @@ func testSendAndCloseAcross(t *testing.T, b backend) {
 	if status, body := a.rest("POST", "/api/v1/websocket/sockets/"+onB.id+"/send", `{"message": "AAEC/w==", "type": "data-binary"}`); status != http.StatusNoContent {
 		t.Fatalf("binary send = %d %s", status, body)
 	}
-	if typ, got := onB.readFrame(); typ != websocket.MessageBinary || got != "\x00\x01\x02\xff" {
+	if typ, got := onB.Read(); typ != websocket.MessageBinary || got != "\x00\x01\x02\xff" {
 		t.Fatalf("client got %v %q, want binary 00 01 02 ff", typ, got)
 	}
 	if status, body := a.rest("DELETE", "/api/v1/websocket/sockets/"+onB.id+"?code=4001&reason=from+a", ""); status != http.StatusNoContent {
 		t.Fatalf("close from %s = %d %s", a.id, status, body)
 	}
-	if code, reason := onB.expectClose(); code != 4001 || reason != "from a" {
+	if code, reason := onB.ExpectClose(); code != 4001 || reason != "from a" {
 		t.Fatalf("client on %s closed with %d %q, want 4001 \"from a\"", bn.id, code, reason)
 	}
 	eventually(t, "the closed socket to leave the registry", func() bool {
@@ -139,7 +139,7 @@ func testScriptAcross(t *testing.T, b backend) {
 	if r := onA.call(map[string]any{"op": "send", "to": onB.id, "message": "hello from a script"}); r != "null" {
 		t.Fatalf("Websocket.send across nodes returned %s, want null", r)
 	}
-	if got := onB.read(); got != "hello from a script" {
+	if got := onB.ReadText(); got != "hello from a script" {
 		t.Fatalf("client on node-1 got %q", got)
 	}
 	r := onA.call(map[string]any{"op": "info", "to": onB.id})
@@ -149,7 +149,7 @@ func testScriptAcross(t *testing.T, b backend) {
 	if r := onA.call(map[string]any{"op": "close", "to": onB.id, "code": 4002, "reason": "by script"}); r != "null" {
 		t.Fatalf("Websocket.close across nodes returned %s, want null", r)
 	}
-	if code, reason := onB.expectClose(); code != 4002 || reason != "by script" {
+	if code, reason := onB.ExpectClose(); code != 4002 || reason != "by script" {
 		t.Fatalf("client on node-1 closed with %d %q", code, reason)
 	}
 }
@@ -186,7 +186,7 @@ func testCloseAll(t *testing.T, b backend) {
 		t.Fatalf("closeAll = %d %s, want 200 and 6 (two sockets on each of three nodes)", status, body)
 	}
 	for _, c := range clients {
-		if code, _ := c.expectClose(); code != websocket.StatusNormalClosure {
+		if code, _ := c.ExpectClose(); code != websocket.StatusNormalClosure {
 			t.Fatalf("client %s closed with %d, want 1000", c.id, code)
 		}
 	}

@@ -3,7 +3,6 @@ package redis_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,12 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/handlers"
+	"github.com/wsgw/wsgw/internal/gwtest"
 	"github.com/wsgw/wsgw/internal/redistest"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
@@ -133,49 +132,20 @@ func (n *node) kill() {
 
 // client is a real WebSocket client of one node, that knows its socket ID.
 type client struct {
+	*gwtest.Client
 	t  testing.TB
-	ws *websocket.Conn
 	id string
+}
+
+func (n *node) url(path string) string {
+	return "ws" + strings.TrimPrefix(n.public.URL, "http") + path
 }
 
 func (n *node) dial() *client {
 	n.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(n.public.URL, "http")+"/relay", nil)
-	if err != nil {
-		n.t.Fatalf("dial %s: %v", n.id, err)
-	}
-	n.t.Cleanup(func() { _ = ws.CloseNow() })
-	c := &client{t: n.t, ws: ws}
-	c.id = c.read()
+	c := &client{Client: gwtest.Dial(n.t, n.url("/relay"), nil), t: n.t}
+	c.id = c.ReadText()
 	return c
-}
-
-func (c *client) write(msg string) {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
-		c.t.Fatalf("write: %v", err)
-	}
-}
-
-func (c *client) readFrame() (websocket.MessageType, string) {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	typ, data, err := c.ws.Read(ctx)
-	if err != nil {
-		c.t.Fatalf("read: %v", err)
-	}
-	return typ, string(data)
-}
-
-func (c *client) read() string {
-	c.t.Helper()
-	_, s := c.readFrame()
-	return s
 }
 
 // call runs a Websocket operation in the script of c's node and returns
@@ -183,30 +153,12 @@ func (c *client) read() string {
 func (c *client) call(op map[string]any) string {
 	c.t.Helper()
 	data, _ := json.Marshal(op)
-	c.write(string(data))
+	c.Send(string(data))
 	var answer struct{ Result json.RawMessage }
-	if err := json.Unmarshal([]byte(c.read()), &answer); err != nil {
+	if err := json.Unmarshal([]byte(c.ReadText()), &answer); err != nil {
 		c.t.Fatalf("script answer: %v", err)
 	}
 	return string(answer.Result)
-}
-
-// expectClose reads until the server's close frame and returns its status.
-func (c *client) expectClose() (websocket.StatusCode, string) {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	for {
-		_, _, err := c.ws.Read(ctx)
-		if err == nil {
-			continue
-		}
-		var ce websocket.CloseError
-		if !errors.As(err, &ce) {
-			c.t.Fatalf("connection ended without a close frame: %v", err)
-		}
-		return ce.Code, ce.Reason
-	}
 }
 
 // rest calls the node's admin API and returns the status and body.

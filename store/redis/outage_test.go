@@ -42,8 +42,8 @@ func testOutage(t *testing.T, b backend) {
 			default:
 			}
 			want := fmt.Sprintf("echo %d", i)
-			traffic.write(`{"op": "echo", "message": "` + want + `"}`)
-			if got := traffic.read(); got != want {
+			traffic.Send(`{"op": "echo", "message": "` + want + `"}`)
+			if got := traffic.ReadText(); got != want {
 				t.Errorf("echo during the outage = %q, want %q", got, want)
 				return
 			}
@@ -61,14 +61,14 @@ func testOutage(t *testing.T, b backend) {
 	if status, body := a.send(stayA.id, "local, no Redis needed"); status != http.StatusNoContent {
 		t.Fatalf("REST send to a local socket during the outage = %d %s, want 204", status, body)
 	}
-	if got := stayA.read(); got != "local, no Redis needed" {
+	if got := stayA.ReadText(); got != "local, no Redis needed" {
 		t.Fatalf("local socket got %q", got)
 	}
 	if status, body := a.send(onB.id, "across"); status != http.StatusServiceUnavailable {
 		t.Fatalf("send to another node's socket during the outage = %d %s, want 503", status, body)
 	}
 	newcomer := a.dial() // registered when Redis returns
-	_ = leaving.ws.CloseNow()
+	_ = leaving.WS.CloseNow()
 	eventually(t, "the leaving socket's close event", func() bool {
 		status, _ := bn.info(leaving.id)
 		return status != http.StatusOK
@@ -107,13 +107,13 @@ func testOutage(t *testing.T, b backend) {
 	if status, body := a.send(onB.id, "after the outage"); status != http.StatusNoContent {
 		t.Fatalf("send across after the outage = %d %s", status, body)
 	}
-	if got := onB.read(); got != "after the outage" {
+	if got := onB.ReadText(); got != "after the outage" {
 		t.Fatalf("client on node-1 got %q", got)
 	}
 	if r := onB.call(map[string]any{"op": "send", "to": newcomer.id, "message": "welcome back"}); r != "null" {
 		t.Fatalf("script send to a socket registered during the outage = %s", r)
 	}
-	if got := newcomer.read(); got != "welcome back" {
+	if got := newcomer.ReadText(); got != "welcome back" {
 		t.Fatalf("newcomer got %q", got)
 	}
 	t.Logf("%d echoes went through the outage", exchanged)
