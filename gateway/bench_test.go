@@ -32,8 +32,13 @@ func BenchmarkEchoRoundTrip(b *testing.B) {
 		Scripts: map[string]string{"/echo": `return websocketInfo.message`},
 		Limits:  gateway.Limits{MessagesPerSecond: 0},
 	})
+	roundTrips(b, h.URL("/echo"))
+}
+
+// roundTrips sends a message to url and waits for its echo, b.N times.
+func roundTrips(b *testing.B, url string) {
 	client := &echoClient{got: make(chan struct{}, 1)}
-	conn, _, err := gws.NewClient(client, &gws.ClientOption{Addr: h.URL("/echo")})
+	conn, _, err := gws.NewClient(client, &gws.ClientOption{Addr: url})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -69,20 +74,5 @@ func BenchmarkRawGwsRoundTrip(b *testing.B) {
 		}
 	}))
 	defer srv.Close()
-	client := &echoClient{got: make(chan struct{}, 1)}
-	conn, _, err := gws.NewClient(client, &gws.ClientOption{Addr: "ws" + strings.TrimPrefix(srv.URL, "http")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.NetConn().Close()
-	go conn.ReadLoop()
-	msg := []byte("hello, gateway: a 32-byte message")
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if err := conn.WriteMessage(gws.OpcodeText, msg); err != nil {
-			b.Fatal(err)
-		}
-		<-client.got
-	}
+	roundTrips(b, "ws"+strings.TrimPrefix(srv.URL, "http"))
 }
