@@ -46,11 +46,10 @@ type vm struct {
 	overSent   error
 
 	// mu guards the watchdog's view: runningUntil is the deadline in Unix ns
-	// while a script runs, 0 otherwise; interrupted records why it stopped.
+	// while a script runs, 0 otherwise.
 	mu           sync.Mutex
 	runningUntil int64
 	runningType  EventType
-	interrupted  interruptReason
 }
 
 // maxCachedHandlers bounds the per-runtime cache of instantiated handlers; it
@@ -125,7 +124,6 @@ func (v *vm) run(ctx context.Context, h *Handler, ev *Event, deadline time.Time)
 	v.mu.Lock()
 	v.runningUntil = deadline.UnixNano()
 	v.runningType = ev.Type
-	v.interrupted = ""
 	v.mu.Unlock()
 	defer v.finish()
 
@@ -199,7 +197,6 @@ func (v *vm) interrupt(reason interruptReason, now int64) {
 	v.mu.Lock()
 	due := now >= v.runningUntil || (now == 0 && (reason != reasonShutdown || v.runningType != Close))
 	if v.runningUntil != 0 && due {
-		v.interrupted = reason
 		v.runningUntil = 0
 		v.rt.Interrupt(reason)
 	}
