@@ -37,24 +37,13 @@ func BenchmarkRegisterStorm(b *testing.B) {
 	for i := range infos {
 		infos[i] = storetest.Info("storm-" + strconv.Itoa(i))
 	}
-	const workers = 64
-	var next atomic.Int64
 	b.ResetTimer()
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := next.Add(1) - 1; i < int64(b.N); i = next.Add(1) - 1 {
-				if err := s.Register(context.Background(), infos[i]); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	storm(b.N, func(i int) {
+		if err := s.Register(context.Background(), infos[i]); err != nil {
+			b.Error(err)
+		}
+	})
 	if err := s.Flush(context.Background()); err != nil {
 		b.Fatal(err)
 	}
@@ -64,6 +53,21 @@ func BenchmarkRegisterStorm(b *testing.B) {
 	if ids, _, err := s.List(context.Background(), "", 0); err != nil || len(ids) != b.N {
 		b.Fatalf("registry holds %d sockets (%v), want %d", len(ids), err, b.N)
 	}
+}
+
+// storm runs fn(0) … fn(n-1) on 64 goroutines, the storms' concurrency.
+func storm(n int, fn func(i int)) {
+	const workers = 64
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+				fn(int(i))
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // BenchmarkConnectStorm opens b.N real WebSocket connections to one node
@@ -83,22 +87,10 @@ func connectStorm(b *testing.B, n *node) {
 	if b.N > 8000 {
 		b.Skip("each connection costs two file descriptors in this process; use -benchtime 8000x or less")
 	}
-	const workers = 64
-	var next atomic.Int64
 	clients := make([]*client, b.N)
 	b.ResetTimer()
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := next.Add(1) - 1; i < int64(b.N); i = next.Add(1) - 1 {
-				clients[i] = n.dial()
-			}
-		}()
-	}
-	wg.Wait()
+	storm(b.N, func(i int) { clients[i] = n.dial() })
 	flushAll(b, n)
 	elapsed := time.Since(start)
 	b.StopTimer()
