@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,12 +34,16 @@ func (f *fakeCluster) record(call string) error {
 	return f.err
 }
 
-func (f *fakeCluster) Send(_ context.Context, node, id string, msg []byte, _ bool) error {
-	return f.record("send " + node + " " + id + " " + string(msg))
+func (f *fakeCluster) Send(_ context.Context, node, id string, msg []byte, binary bool) error {
+	kind := "text"
+	if binary {
+		kind = "binary"
+	}
+	return f.record(fmt.Sprintf("send %s %s %s %q", node, id, kind, msg))
 }
 
-func (f *fakeCluster) Close(_ context.Context, node, id string, _ int, _ string) error {
-	return f.record("close " + node + " " + id)
+func (f *fakeCluster) Close(_ context.Context, node, id string, code int, reason string) error {
+	return f.record(fmt.Sprintf("close %s %s %d %q", node, id, code, reason))
 }
 
 func (f *fakeCluster) Info(_ context.Context, node, id string) (*wsgw.Socket, error) {
@@ -130,8 +135,11 @@ func TestRemoteSocketsGoThroughTheCluster(t *testing.T) {
 		wantCode string
 		wantCall string
 	}{
-		{"send", func() error { return h.GW.Send(ctx, "far", []byte("hi"), false) }, "", "send there far hi"},
-		{"close", func() error { return h.GW.Close(ctx, "far", 1000, "") }, "", "close there far"},
+		{"send", func() error { return h.GW.Send(ctx, "far", []byte("hi"), false) }, "", `send there far text "hi"`},
+		{"binary send", func() error { return h.GW.Send(ctx, "far", []byte{0, 0xff}, true) }, "", `send there far binary "\x00\xff"`},
+		{"close", func() error { return h.GW.Close(ctx, "far", 1000, "") }, "", `close there far 1000 ""`},
+		{"close with a code and reason", func() error { return h.GW.Close(ctx, "far", 4001, "bye") }, "", `close there far 4001 "bye"`},
+		{"close with a reserved code", func() error { return h.GW.Close(ctx, "far", 1005, "") }, wsgw.EInvalid, ""},
 		{"info", func() error {
 			s, err := h.GW.Info(ctx, "far")
 			if err == nil && s.Node != "there" {

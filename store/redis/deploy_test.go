@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -69,16 +70,17 @@ func testDeployAcross(t *testing.T, b backend) {
 			sawV2 := false
 			for k := range before + after {
 				if k == before {
-					<-switched
+					select {
+					case <-switched:
+					case <-time.After(waitFor):
+						errs <- fmt.Errorf("client %d: the deploy never reached both nodes", i)
+						return
+					}
 				}
 				msg := fmt.Sprintf("c%d-%d", i, k)
-				if err := c.WS.Write(context.Background(), websocket.MessageText, []byte(msg)); err != nil {
-					errs <- fmt.Errorf("client %d: write: %v", i, err)
-					return
-				}
-				_, data, err := c.WS.Read(context.Background())
+				data, err := exchange(c, msg)
 				if err != nil {
-					errs <- fmt.Errorf("client %d dropped: %v", i, err)
+					errs <- fmt.Errorf("client %d: %v", i, err)
 					return
 				}
 				version, echoed, _ := strings.Cut(string(data), " ")
@@ -111,6 +113,21 @@ func testDeployAcross(t *testing.T, b backend) {
 	if got := len(nodes[0].list()); got != len(clients) {
 		t.Fatalf("%d sockets after the deploy, want %d: none may drop", got, len(clients))
 	}
+}
+
+// exchange sends msg and reads the answer, within waitFor: a lost message
+// fails the test in seconds, from any goroutine.
+func exchange(c *client, msg string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if err := c.WS.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+		return nil, fmt.Errorf("write: %w", err)
+	}
+	_, data, err := c.WS.Read(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("dropped or silent: %w", err)
+	}
+	return data, nil
 }
 
 func testRefusedDeploy(t *testing.T, b backend) {
