@@ -37,6 +37,8 @@ func runMultiNode(t *testing.T, b backend) {
 		{"UndeployClosesSocketsOnEveryNode", testUndeployAcross},
 		{"MissedNoticeCaughtUpByPolling", testMissedNotice},
 		{"RestartAdoptsTheClusterVersion", testRestartAdopts},
+		{"ColdStartOfTwoNodesTogether", testColdStart},
+		{"NewPathIs201", testNewPathIs201},
 		{"EventHandlerOnEveryNode", testEventHandlerAcross},
 	}
 	for _, tc := range tests {

@@ -97,7 +97,7 @@ func newNode(t testing.TB, id string, st store.Store, cluster gateway.Cluster, d
 	}
 	n := &node{t: t, id: id, registry: st, gw: gw, metrics: m,
 		public: httptest.NewServer(gw),
-		admin:  httptest.NewServer(handlers.Admin(handlers.AdminOptions{Service: gw, Health: gw.Health, MaxMessageBytes: 64 << 10})),
+		admin:  httptest.NewServer(handlers.Admin(handlers.AdminOptions{Service: gw, Deployer: gw, Health: gw.Health, MaxMessageBytes: 64 << 10})),
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
