@@ -13,6 +13,7 @@ import (
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/internal/gwtest"
+	"github.com/wsgw/wsgw/store"
 	"github.com/wsgw/wsgw/store/memory"
 )
 
@@ -223,5 +224,33 @@ func TestLocalServesOtherNodes(t *testing.T) {
 	var e *wsgw.Error
 	if err := local.Close(id, 1000, ""); !errors.As(err, &e) || e.Code != wsgw.ENotFound {
 		t.Fatalf("close of a closing socket = %v, want not found", err)
+	}
+}
+
+// downStore is a registry that cannot be reached.
+type downStore struct{ *memory.Store }
+
+func (downStore) Get(context.Context, string) (*wsgw.SocketInfo, error) {
+	return nil, fmt.Errorf("%w: connection refused", store.ErrUnavailable)
+}
+
+// TestStoreOutageLogsOnceWithACount: while the registry is unreachable,
+// every call for another node's socket answers 503, and the log gets one
+// line for all of them rather than one each.
+func TestStoreOutageLogsOnceWithACount(t *testing.T) {
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Store: downStore{memory.New()}, Cluster: &fakeCluster{}, NodeID: "here"})
+	const calls = 100
+	for range calls {
+		if err := h.GW.Send(context.Background(), "far", []byte("x"), false); wsgw.ErrorCode(err) != wsgw.EUnavailable {
+			t.Fatalf("send while the store is down = %v, want unavailable", err)
+		}
+	}
+	failed := func(r map[string]any) bool { return r["msg"] == "store operation failed" }
+	if n := h.Logs.Count(failed); n != 1 {
+		t.Fatalf("%d calls that failed logged %d lines, want 1 (and a count per interval after)", calls, n)
+	}
+	line := h.Logs.Wait(t, "the failure line", failed)
+	if line["level"] != "ERROR" || line["failures"] != int64(1) || line["op"] != "get" {
+		t.Fatalf("failure line = %v", line)
 	}
 }

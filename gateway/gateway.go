@@ -25,6 +25,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/internal/ratelog"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
 	"github.com/wsgw/wsgw/store"
@@ -129,6 +130,8 @@ type Gateway struct {
 	halted   chan struct{}  // closed when Shutdown ends: script workers stop
 	runs     chan *scriptRun
 	runPool  sync.Pool
+
+	storeErrLog ratelog.Limiter // lines about store operations that failed
 
 	deployments // endpoints, the router and the event handler
 }

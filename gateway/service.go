@@ -134,9 +134,14 @@ func (g *Gateway) notHere(id string) error {
 	return wsgw.Errorf(wsgw.ENotFound, "no socket %s", id)
 }
 
+// storeError counts a failed store operation and answers 503. While the
+// store stays away every call fails: one line per ratelog.Interval says
+// how many did.
 func (g *Gateway) storeError(op string, err error) error {
 	g.metrics.StoreErrors.WithLabelValues(op).Inc()
-	g.log.Error("store operation failed", "op", op, "err", err)
+	if ok, n := g.storeErrLog.Allow(); ok {
+		g.log.Error("store operation failed", "op", op, "err", err, "failures", n)
+	}
 	return wsgw.Errorf(wsgw.EUnavailable, "the socket registry is unavailable")
 }
 

@@ -35,7 +35,7 @@ func (s *Store) heartbeat() {
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		s.needResync.Store(true)
-		s.subscribed.Store(false)
+		s.inboxUp.set(false)
 		s.fail("heartbeat", err)
 		return
 	}
@@ -58,11 +58,11 @@ func (s *Store) heartbeat() {
 // from scratch.
 func (s *Store) checkInbox(reached bool) {
 	if reached {
-		s.subscribed.Store(true)
+		s.inboxUp.set(true)
 		s.silentSince = time.Time{}
 		return
 	}
-	s.subscribed.Store(false)
+	s.inboxUp.set(false)
 	now := time.Now()
 	if s.silentSince.IsZero() {
 		s.silentSince = now

@@ -31,6 +31,8 @@ func runMultiNode(t *testing.T, b backend) {
 		{"CloseAllCountsTheCluster", testCloseAll},
 		{"KilledNodePurgedAfterTTL", testKilledNodePurged},
 		{"KilledNodeSendIs404AndPurges", testKilledNodeSend},
+		{"UnansweredCommandsAreNever204", testUnansweredCommands},
+		{"OwnerRefusalReachesTheCaller", testOwnerRefusalReachesTheCaller},
 		{"RestartedNodeClearsItsGhosts", testRestartedNode},
 		{"DeployUnderTrafficOnTwoNodes", testDeployAcross},
 		{"RefusedDeployChangesNoNode", testRefusedDeploy},

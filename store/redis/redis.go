@@ -26,6 +26,7 @@ import (
 
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/gateway"
+	"github.com/wsgw/wsgw/internal/ratelog"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/store"
 )
@@ -119,6 +120,8 @@ type Store struct {
 	resub      chan struct{} // the inbox should be subscribed again
 	needResync atomic.Bool
 	failing    atomic.Bool
+	failLog    ratelog.Limiter // lines about Redis failing, while it does
+	slowLog    ratelog.Limiter // lines about nodes that do not answer in time
 	// silentSince is when the heartbeat's ping to this node's own inbox
 	// began to reach no subscriber, and joined is what the heartbeat key
 	// holds: when the node last (re)wrote its registry, in Unix ms, for
@@ -126,12 +129,15 @@ type Store struct {
 	silentSince time.Time
 	joined      string
 
-	handler    atomic.Pointer[gateway.Local]
-	subscribed atomic.Bool
-	reqSeq     atomic.Uint64
-	pendingMu  sync.Mutex
-	pending    map[uint64]chan reply
-	replies    chan outgoing
+	handler   atomic.Pointer[gateway.Local]
+	inboxUp   flag // this node's inbox is subscribed: answers can arrive
+	reqSeq    atomic.Uint64
+	pendingMu sync.Mutex
+	pending   map[uint64]chan reply
+	replies   chan outgoing
+	ackMu     sync.Mutex
+	acks      map[string][]byte // acknowledgements owed, by node: appendAck entries
+	ackWake   chan struct{}     // the replier has acknowledgements to send
 
 	purgeMu sync.Mutex
 	purging map[string]bool
@@ -176,8 +182,11 @@ func New(opts Options) (*Store, error) {
 		wake:    make(chan struct{}, 1),
 		beat:    make(chan struct{}, 1),
 		resub:   make(chan struct{}, 1),
+		inboxUp: newFlag(),
 		pending: make(map[uint64]chan reply),
 		replies: make(chan outgoing, 1024),
+		acks:    make(map[string][]byte),
+		ackWake: make(chan struct{}, 1),
 		purging: make(map[string]bool),
 		purges:  make(chan purge, 64),
 		stop:    make(chan struct{}),
@@ -286,7 +295,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	if s.needResync.Load() {
 		return fmt.Errorf("%w: re-registering this node's sockets in Redis", store.ErrUnavailable)
 	}
-	if s.handler.Load() != nil && !s.subscribed.Load() {
+	if s.handler.Load() != nil && !s.inboxUp.is() {
 		return fmt.Errorf("%w: this node's inbox channel is not subscribed", store.ErrUnavailable)
 	}
 	return nil
@@ -318,7 +327,8 @@ func (s *Store) signal(ch chan struct{}) {
 }
 
 // fail counts and logs a failure to reach Redis. The first failure after
-// success is an error line; repeats, while Redis stays away, are debug lines.
+// success is an error line; while Redis stays away, one warning per
+// ratelog.Interval counts the failures since the line before.
 func (s *Store) fail(op string, err error) {
 	s.errs(op).Inc()
 	s.report(op, err)
@@ -333,20 +343,60 @@ func (s *Store) unreachable(err error) {
 		return
 	}
 	s.needResync.Store(true)
-	s.subscribed.Store(false)
+	s.inboxUp.set(false)
 }
 
 // report logs a failure to reach Redis that is already counted.
 func (s *Store) report(op string, err error) {
 	s.unreachable(err)
 	if s.failing.CompareAndSwap(false, true) {
+		s.failLog.Reset()
+		s.failLog.Allow()
 		s.log.Error("lost Redis: local sockets keep working; they will be re-registered when it answers", "op", op, "err", err)
 		return
 	}
-	s.log.Debug("Redis still unreachable", "op", op, "err", err)
+	if ok, n := s.failLog.Allow(); ok {
+		s.log.Warn("Redis still unreachable", "failures", n, "op", op, "err", err)
+	}
 }
 
 // unavailable wraps a Redis failure as store.ErrUnavailable.
 func unavailable(err error) error {
 	return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+}
+
+// flag is a boolean that a goroutine can wait to become true.
+type flag struct {
+	mu sync.Mutex
+	on bool
+	up chan struct{} // closed while on
+}
+
+func newFlag() flag { return flag{up: make(chan struct{})} }
+
+func (f *flag) set(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if on == f.on {
+		return
+	}
+	f.on = on
+	if on {
+		close(f.up)
+	} else {
+		f.up = make(chan struct{})
+	}
+}
+
+func (f *flag) is() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.on
+}
+
+// ready returns a channel that is closed once the flag is true.
+func (f *flag) ready() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.up
 }

@@ -33,7 +33,8 @@ func (s *Store) resync(ctx context.Context) {
 	s.needResync.Store(false)
 	s.signal(s.beat) // prove the inbox at once, for the health probe
 	if s.failing.CompareAndSwap(true, false) {
-		s.log.Info("Redis is back: this node's sockets are registered again", "sockets", len(snapshot), "stale_removed", removed)
+		s.log.Info("Redis is back: this node's sockets are registered again", "sockets", len(snapshot), "stale_removed", removed,
+			"failures_since_last_line", s.failLog.Reset())
 	} else {
 		s.log.Info("registry resynced", "sockets", len(snapshot), "stale_removed", removed)
 	}

@@ -13,13 +13,16 @@ import (
 //	uvarint len + from | uvarint len + socket id | body (the rest)
 //
 // Every field is present in every command; unused ones are zero or empty.
+// A send or close with a request and a from is acknowledged; one without
+// (from a node of an older version) is not.
 const (
-	opSend     = 's' // body: the frame; flags: flagBinary
-	opClose    = 'c' // code, body: the reason
+	opSend     = 's' // body: the frame; flags: flagBinary; request, from: the node to acknowledge
+	opClose    = 'c' // code, body: the reason; request, from
 	opInfo     = 'i' // request, from: the node to answer
 	opCloseAll = 'a' // request, from
 	opReply    = 'r' // request, body: a JSON reply
 	opPing     = 'p' // a node's check that its own inbox is subscribed
+	opAcks     = 'k' // body: acknowledgements of sends and closes (appendAck)
 )
 
 const flagBinary = 1
@@ -62,7 +65,7 @@ func decode(s string) (command, error) {
 	}
 	c.op, c.binary = s[0], s[1]&flagBinary != 0
 	switch c.op {
-	case opSend, opClose, opInfo, opCloseAll, opReply, opPing:
+	case opSend, opClose, opInfo, opCloseAll, opReply, opPing, opAcks:
 	default:
 		return c, fmt.Errorf("%w: unknown op %q", errMalformed, c.op)
 	}
@@ -122,4 +125,37 @@ func (r *reader) str() string {
 	s := r.s[r.off : r.off+int(n)]
 	r.off += int(n)
 	return s
+}
+
+// ack is the owner's answer to a send or close: the request it answers and,
+// when the command failed, the code and message of its *wsgw.Error.
+type ack struct {
+	req           uint64
+	code, message string
+}
+
+// appendAck appends the wire form of a to the body of an opAcks command:
+//
+//	uvarint request | uvarint len + code | uvarint len + message
+//
+// One command carries the acknowledgements of many requests.
+func appendAck(b []byte, a ack) []byte {
+	b = binary.AppendUvarint(b, a.req)
+	b = binary.AppendUvarint(b, uint64(len(a.code)))
+	b = append(b, a.code...)
+	b = binary.AppendUvarint(b, uint64(len(a.message)))
+	return append(b, a.message...)
+}
+
+// decodeAcks parses the body of an opAcks command.
+func decodeAcks(body string, each func(ack)) error {
+	r := reader{s: body}
+	for r.off < len(r.s) {
+		a := ack{req: r.uvarint(), code: r.str(), message: r.str()}
+		if r.err != nil {
+			return r.err
+		}
+		each(a)
+	}
+	return nil
 }

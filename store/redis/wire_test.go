@@ -70,3 +70,37 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestAcksRoundTrip(t *testing.T) {
+	want := []ack{
+		{req: 1},
+		{req: 1 << 50, code: "not_found", message: "no socket abc"},
+		{req: 300, code: "unavailable", message: strings.Repeat("m", 200)},
+	}
+	var body []byte
+	for _, a := range want {
+		body = appendAck(body, a)
+	}
+	c := command{op: opAcks, body: string(body)}
+	got, err := decode(string(c.encode(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acks []ack
+	if err := decodeAcks(got.body, func(a ack) { acks = append(acks, a) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(acks) != len(want) {
+		t.Fatalf("decoded %d acks, want %d", len(acks), len(want))
+	}
+	for i := range want {
+		if acks[i] != want[i] {
+			t.Fatalf("ack %d = %+v, want %+v", i, acks[i], want[i])
+		}
+	}
+	for _, bad := range []string{"\x80", "\x01\x05ab", string(body[:len(body)-1])} {
+		if err := decodeAcks(bad, func(ack) {}); err == nil {
+			t.Fatalf("decodeAcks(%q) accepted a truncated body", bad)
+		}
+	}
+}
