@@ -91,11 +91,19 @@ func (s *Store) consume(local gateway.Local, channel string, msgs <-chan any) bo
 // acknowledgements to the replier.
 func (s *Store) deliver(local gateway.Local, payload string) {
 	c, err := decode(payload)
+	if err == nil && c.op == opBatch {
+		err = decodeBatch(c.body, func(c command) { s.carryOut(local, c) })
+	} else if err == nil {
+		s.carryOut(local, c)
+	}
 	if err != nil {
 		s.errs("inbox").Inc()
 		s.log.Warn("dropped a malformed inbox message", "err", err, "bytes", len(payload))
-		return
 	}
+}
+
+// carryOut does what one command says.
+func (s *Store) carryOut(local gateway.Local, c command) {
 	switch c.op {
 	case opSend:
 		s.acknowledge(c, local.Send(c.id, []byte(c.body), c.binary))

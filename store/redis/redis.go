@@ -133,7 +133,10 @@ type Store struct {
 	inboxUp   flag // this node's inbox is subscribed: answers can arrive
 	reqSeq    atomic.Uint64
 	pendingMu sync.Mutex
-	pending   map[uint64]chan reply
+	pending   map[uint64]chan answer
+	outMu     sync.Mutex
+	outbox    map[string][]outbound // commands for other nodes, by node
+	outWake   chan struct{}         // the publisher has commands to send
 	replies   chan outgoing
 	ackMu     sync.Mutex
 	acks      map[string][]byte // acknowledgements owed, by node: appendAck entries
@@ -183,7 +186,9 @@ func New(opts Options) (*Store, error) {
 		beat:    make(chan struct{}, 1),
 		resub:   make(chan struct{}, 1),
 		inboxUp: newFlag(),
-		pending: make(map[uint64]chan reply),
+		pending: make(map[uint64]chan answer),
+		outbox:  make(map[string][]outbound),
+		outWake: make(chan struct{}, 1),
 		replies: make(chan outgoing, 1024),
 		acks:    make(map[string][]byte),
 		ackWake: make(chan struct{}, 1),
@@ -197,10 +202,11 @@ func New(opts Options) (*Store, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	s.resync(ctx)
 	cancel()
-	s.wg.Add(3)
+	s.wg.Add(4)
 	go s.runWriter()
 	go s.runPurger()
 	go s.runReplier()
+	go s.runPublisher()
 	return s, nil
 }
 

@@ -23,6 +23,7 @@ const (
 	opReply    = 'r' // request, body: a JSON reply
 	opPing     = 'p' // a node's check that its own inbox is subscribed
 	opAcks     = 'k' // body: acknowledgements of sends and closes (appendAck)
+	opBatch    = 'b' // body: several commands for one node (appendBatched)
 )
 
 const flagBinary = 1
@@ -65,7 +66,7 @@ func decode(s string) (command, error) {
 	}
 	c.op, c.binary = s[0], s[1]&flagBinary != 0
 	switch c.op {
-	case opSend, opClose, opInfo, opCloseAll, opReply, opPing, opAcks:
+	case opSend, opClose, opInfo, opCloseAll, opReply, opPing, opAcks, opBatch:
 	default:
 		return c, fmt.Errorf("%w: unknown op %q", errMalformed, c.op)
 	}
@@ -156,6 +157,34 @@ func decodeAcks(body string, each func(ack)) error {
 			return r.err
 		}
 		each(a)
+	}
+	return nil
+}
+
+// appendBatched appends one encoded command to the body of an opBatch:
+// uvarint len + command.
+func appendBatched(b, cmd []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(cmd)))
+	return append(b, cmd...)
+}
+
+// decodeBatch parses the body of an opBatch; a batch inside a batch is
+// malformed.
+func decodeBatch(body string, each func(command)) error {
+	r := reader{s: body}
+	for r.off < len(r.s) {
+		raw := r.str()
+		if r.err != nil {
+			return r.err
+		}
+		c, err := decode(raw)
+		if err != nil {
+			return err
+		}
+		if c.op == opBatch {
+			return fmt.Errorf("%w: a batch inside a batch", errMalformed)
+		}
+		each(c)
 	}
 	return nil
 }
