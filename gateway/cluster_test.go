@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -252,5 +253,29 @@ func TestStoreOutageLogsOnceWithACount(t *testing.T) {
 	line := h.Logs.Wait(t, "the failure line", failed)
 	if line["level"] != "ERROR" || line["failures"] != int64(1) || line["op"] != "get" {
 		t.Fatalf("failure line = %v", line)
+	}
+}
+
+// resyncingStore is a registry that is being written again after an outage.
+type resyncingStore struct{ *memory.Store }
+
+func (resyncingStore) Get(context.Context, string) (*wsgw.SocketInfo, error) {
+	return nil, fmt.Errorf("%w: node b has not written its sockets again yet", store.ErrResyncing)
+}
+
+// TestResyncingRegistryIsNever404: a miss while the registry is resyncing
+// answers 503 "registry resyncing" for every operation, never 404.
+func TestResyncingRegistryIsNever404(t *testing.T) {
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Store: resyncingStore{memory.New()}, Cluster: &fakeCluster{}, NodeID: "here"})
+	ctx := context.Background()
+	for name, do := range map[string]func() error{
+		"send":  func() error { return h.GW.Send(ctx, "far", []byte("x"), false) },
+		"close": func() error { return h.GW.Close(ctx, "far", 1000, "") },
+		"info":  func() error { _, err := h.GW.Info(ctx, "far"); return err },
+	} {
+		err := do()
+		if wsgw.ErrorCode(err) != wsgw.EUnavailable || !strings.Contains(wsgw.ErrorMessage(err), "registry resyncing") {
+			t.Fatalf("%s while the registry resyncs = %v, want 503 registry resyncing", name, err)
+		}
 	}
 }

@@ -121,6 +121,9 @@ func (g *Gateway) lookup(ctx context.Context, id string) (*wsgw.SocketInfo, erro
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, wsgw.Errorf(wsgw.ENotFound, "no socket %s", id)
 	}
+	if errors.Is(err, store.ErrResyncing) {
+		return nil, wsgw.Errorf(wsgw.EUnavailable, "registry resyncing: socket %s may exist; try again in a moment", id)
+	}
 	if err != nil {
 		return nil, g.storeError("get", err)
 	}

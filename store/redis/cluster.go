@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"time"
 
@@ -124,7 +125,7 @@ func (s *Store) request(ctx context.Context, op, node string, c command, body []
 			case a.err != nil:
 				return reply{}, s.busError(ctx, "publish", a.err)
 			case !a.delivered:
-				return reply{}, s.nodeGone(node, c.id)
+				return reply{}, s.nodeGone(ctx, node, c.id)
 			}
 		case <-ctx.Done():
 			return reply{}, wsgw.Errorf(wsgw.EUnavailable, "gave up waiting for node %s holding socket %s: %v", node, c.id, ctx.Err())
@@ -159,20 +160,36 @@ func (s *Store) publish(ctx context.Context, node, id string, payload []byte) er
 		return s.busError(ctx, "publish", err)
 	}
 	if n == 0 {
-		return s.nodeGone(node, id)
+		return s.nodeGone(ctx, node, id)
 	}
 	return nil
 }
 
-// nodeGone answers for a node whose inbox has no subscriber: it is dead (a live
-// node always listens), and is purged now rather than when its heartbeat
-// expires.
-func (s *Store) nodeGone(node, id string) error {
+// nodeGone answers for a node whose inbox has no subscriber. A node that is
+// rejoining the cluster (its inbox is being subscribed again) answers 503;
+// any other is dead (a live node always listens), and is purged now rather
+// than when its heartbeat expires.
+func (s *Store) nodeGone(ctx context.Context, node, id string) error {
+	if rejoining, err := s.rejoining(ctx, node); err != nil {
+		return s.busError(ctx, "publish", err)
+	} else if rejoining {
+		return wsgw.Errorf(wsgw.EUnavailable, "registry resyncing: node %s holding socket %s is rejoining the cluster; try again in a moment", node, id)
+	}
 	if ok, times := s.slowLog.Allow(); ok {
 		s.log.Warn("a node has no inbox subscriber: purging its sockets", "dead_node", node, "socket_id", id, "times", times)
 	}
 	s.schedulePurge(node, true)
 	return wsgw.Errorf(wsgw.ENotFound, "no socket %s: its node %s is gone", id, node)
+}
+
+// rejoining reports whether node's heartbeat says that it is rejoining
+// the cluster.
+func (s *Store) rejoining(ctx context.Context, node string) (bool, error) {
+	v, err := s.client.Get(ctx, s.keys.alive(node)).Result()
+	if errors.Is(err, goredis.Nil) {
+		return false, nil
+	}
+	return v == rejoiningMark, err
 }
 
 // CloseAll asks every other node to close all its sockets and adds up their
@@ -213,7 +230,11 @@ func (b *Bus) CloseAll(ctx context.Context) (int, error) {
 	var silent []string
 	for i, c := range calls {
 		if c.delivered.Val() == 0 {
-			s.schedulePurge(nodes[i], true)
+			if rejoining, err := s.rejoining(ctx, nodes[i]); err != nil || rejoining {
+				silent = append(silent, nodes[i])
+			} else {
+				s.schedulePurge(nodes[i], true)
+			}
 			continue
 		}
 		select {

@@ -32,6 +32,7 @@ func (s *Store) runInbox(local gateway.Local) {
 		)
 		again := s.consume(local, channel, msgs)
 		s.inboxUp.set(false)
+		s.signal(s.beat) // the heartbeat tells the others at once: rejoining
 		_ = ps.Close()
 		for range msgs {
 			// Let go-redis's receiving goroutine see the close and end.

@@ -1,14 +1,18 @@
 package redis_test
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -133,4 +137,91 @@ func testOutage(t *testing.T, b backend) {
 		t.Fatalf("newcomer got %q", got)
 	}
 	t.Logf("%d echoes went through while both nodes answered 503, %d in all", duringOutage, exchanged.Load())
+}
+
+// TestLookupsWhileTheRegistryResyncs: Redis restarts empty while node B is
+// cut off from it. Node A comes back and writes its own sockets; until B has
+// written its sockets again, a lookup of B's socket on A answers 503
+// "registry resyncing", never 404 for a socket that exists; then 200.
+func TestLookupsWhileTheRegistryResyncs(t *testing.T) {
+	srv := redistest.StartServer(t, false)
+	proxy := redistest.StartProxy(t, srv.Addr)
+	prefix := redistest.Prefix()
+	// A heartbeats every 2s: it waits 6s for the nodes it knew to come back.
+	a := backend{addrs: []string{srv.Addr}, owned: srv}.startNodeOpts(t, prefix, "node-a", nodeOptions{heartbeat: 2 * time.Second})
+	bn := backend{addrs: []string{proxy.Addr}, owned: srv}.startNode(t, prefix, "node-b")
+	onB := bn.dial()
+	flushAll(t, a, bn)
+	if status, _ := a.info(onB.id); status != http.StatusOK {
+		t.Fatalf("info of B's socket on A before the outage = %d", status)
+	}
+	eventually(t, "node A to know node B", func() bool { return slices.Contains(a.store.KnownPeers(), bn.id) })
+
+	// A lookup on A, over and over, from the outage until B is back: never
+	// a 404.
+	probe := func() (int, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", a.admin.URL+"/api/v1/websocket/sockets/"+url.PathEscape(onB.id), nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	stop := make(chan struct{})
+	probed := make(chan map[int]int)
+	go func() {
+		seen := map[int]int{}
+		defer func() { probed <- seen }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			status, body := probe()
+			seen[status]++
+			if status == http.StatusNotFound {
+				t.Errorf("a lookup of B's live socket on A answered 404: %s", body)
+			}
+		}
+	}()
+
+	srv.Stop()
+	for _, n := range []*node{a, bn} {
+		eventually(t, "health 503 on "+n.id, func() bool { status, _ := n.health(); return status == http.StatusServiceUnavailable })
+	}
+	proxy.Block()
+	srv.Restart(t)
+	eventually(t, "node A back", func() bool { status, _ := a.health(); return status == http.StatusOK })
+	// B is still cut off: its socket is not in the registry, and A knows
+	// that the registry is not whole.
+	for range 20 {
+		status, body := probe()
+		if status != http.StatusServiceUnavailable || !strings.Contains(body, "registry resyncing") {
+			t.Fatalf("info of B's socket while B has not written it again = %d %s, want 503 registry resyncing", status, body)
+		}
+		status, body = a.send(onB.id, "x")
+		if status != http.StatusServiceUnavailable || !strings.Contains(body, "registry resyncing") {
+			t.Fatalf("send to B's socket while B has not written it again = %d %s, want 503 registry resyncing", status, body)
+		}
+	}
+	proxy.Unblock()
+	eventually(t, "B's socket found again", func() bool { status, _ := a.info(onB.id); return status == http.StatusOK })
+	close(stop)
+	seen := <-probed
+	t.Logf("lookups of B's socket on A through the outage: %v", seen)
+	if status, body := a.send(onB.id, "back"); status != http.StatusNoContent {
+		t.Fatalf("send to B's socket after B is back = %d %s", status, body)
+	}
+	if got := onB.ReadText(); got != "back" {
+		t.Fatalf("B's client got %q", got)
+	}
+	// A miss now proves that a socket does not exist.
+	if status, _ := a.info("no-such-socket"); status != http.StatusNotFound {
+		t.Fatalf("info of an unknown socket once the registry is whole = %d, want 404", status)
+	}
 }

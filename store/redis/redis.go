@@ -120,14 +120,26 @@ type Store struct {
 	resub      chan struct{} // the inbox should be subscribed again
 	needResync atomic.Bool
 	failing    atomic.Bool
-	failLog    ratelog.Limiter // lines about Redis failing, while it does
-	slowLog    ratelog.Limiter // lines about nodes that do not answer in time
+	// rejoiningShown: the heartbeat key says rejoiningMark, so other
+	// nodes do not count on this one yet.
+	rejoiningShown atomic.Bool
+	failLog        ratelog.Limiter // lines about Redis failing, while it does
+	slowLog        ratelog.Limiter // lines about nodes that do not answer in time
 	// silentSince is when the heartbeat's ping to this node's own inbox
 	// began to reach no subscriber, and joined is what the heartbeat key
 	// holds: when the node last (re)wrote its registry, in Unix ms, for
 	// operators reading Redis. Only the writer goroutine touches them.
 	silentSince time.Time
 	joined      string
+	joinedOnce  bool // a resync has succeeded: later ones are recoveries
+
+	// recovered is when this node last wrote its sockets again after an
+	// outage (Unix ns), and peers the other nodes it has seen in the
+	// registry, with when it last saw each: what a miss in the registry
+	// is checked against (settled).
+	recovered atomic.Int64
+	peersMu   sync.Mutex
+	peers     map[string]time.Time
 
 	handler   atomic.Pointer[gateway.Local]
 	inboxUp   flag // this node's inbox is subscribed: answers can arrive
@@ -182,6 +194,7 @@ func New(opts Options) (*Store, error) {
 		retry:   min(opts.HeartbeatInterval/2, time.Second),
 		local:   make(map[string]*wsgw.SocketInfo),
 		gone:    make(map[string]int),
+		peers:   make(map[string]time.Time),
 		wake:    make(chan struct{}, 1),
 		beat:    make(chan struct{}, 1),
 		resub:   make(chan struct{}, 1),
@@ -247,7 +260,8 @@ func (s *Store) Unregister(_ context.Context, id string) error {
 var errClosed = errors.New("redis store: closed")
 
 // Get returns the record of socket id: this node's from memory, another
-// node's from Redis.
+// node's from Redis. A miss is store.ErrResyncing rather than ErrNotFound
+// while the registry is being written again after an outage (settled).
 func (s *Store) Get(ctx context.Context, id string) (*wsgw.SocketInfo, error) {
 	s.mu.Lock()
 	info, ok := s.local[id]
@@ -261,6 +275,9 @@ func (s *Store) Get(ctx context.Context, id string) (*wsgw.SocketInfo, error) {
 	}
 	data, err := s.client.Get(ctx, s.keys.socket(id)).Bytes()
 	if errors.Is(err, goredis.Nil) {
+		if err := s.settled(ctx); err != nil {
+			return nil, err
+		}
 		return nil, store.ErrNotFound
 	}
 	if err != nil {
@@ -289,8 +306,8 @@ func (s *Store) Flush(ctx context.Context) error {
 }
 
 // Ping reports whether this node is fully part of the cluster: Redis
-// answers, the registry holds every local socket, and the inbox is
-// subscribed. Its error is the reason, for the health probe.
+// answers, the registry holds every local socket, the inbox is subscribed,
+// and the other nodes know it. Its error is the reason, for the health probe.
 func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
@@ -303,6 +320,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	if s.handler.Load() != nil && !s.inboxUp.is() {
 		return fmt.Errorf("%w: this node's inbox channel is not subscribed", store.ErrUnavailable)
+	}
+	if s.rejoiningShown.Load() {
+		return fmt.Errorf("%w: the other nodes still see this node as rejoining the cluster", store.ErrUnavailable)
 	}
 	return nil
 }
