@@ -24,8 +24,17 @@ type outbound struct {
 	ch      chan answer
 }
 
-// post queues a command for node.
+// post sends a command to node: at once from the caller's goroutine when
+// no other caller is doing so, else through the outbox.
 func (s *Store) post(node string, o outbound) {
+	if s.direct.CompareAndSwap(false, true) {
+		ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+		n, err := s.client.SPublish(ctx, s.keys.inbox(node), o.payload).Result()
+		cancel()
+		s.direct.Store(false)
+		o.ch <- answer{sent: true, delivered: n > 0, err: err}
+		return
+	}
 	s.outMu.Lock()
 	s.outbox[node] = append(s.outbox[node], o)
 	s.outMu.Unlock()

@@ -149,6 +149,7 @@ type Store struct {
 	outMu     sync.Mutex
 	outbox    map[string][]outbound // commands for other nodes, by node
 	outWake   chan struct{}         // the publisher has commands to send
+	direct    atomic.Bool           // a caller is publishing its command itself
 	replies   chan outgoing
 	ackMu     sync.Mutex
 	acks      map[string][]byte // acknowledgements owed, by node: appendAck entries
