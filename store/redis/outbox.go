@@ -7,12 +7,12 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// The requester's side of the bus: commands for other nodes wait in the
-// outbox for one publisher goroutine, which sends everything waiting in
-// one pipeline per round trip, the commands for one node in one message
-// (an opBatch) when several wait. A lone command goes out as it is, so a
-// quiet node pays one goroutine hand-off; a busy one pays one SPUBLISH per
-// node per round trip instead of one per command.
+// The requester's side of the bus: a caller publishes its command itself
+// when no other caller is doing so; otherwise the command waits in the
+// outbox for one publisher goroutine, which sends everything waiting in one
+// pipeline per round trip, the commands for one node in one message (an
+// opBatch). A quiet node pays no hand-off; a busy one pays about one
+// SPUBLISH per node per round trip instead of one per command.
 
 // maxBatchBody bounds the body of one opBatch or opAcks message; a command
 // bigger than that goes alone.
