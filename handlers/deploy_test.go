@@ -306,6 +306,8 @@ func FuzzDecodeDeploy(f *testing.F) {
 	f.Add([]byte(`{"script": "return 1", "allowed_origins": ["x"]}`), "application/json")
 	f.Add([]byte(`{"script": null}`), "")
 	f.Add([]byte(`{"script": "a"} x`), "application/json; charset=utf-8")
+	f.Add([]byte(`{"script": "a", "allowed_origins": []}`), "")
+	f.Add([]byte(`{"script": "a", "allowed_origins": null}`), "")
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
 		dep, err := handlers.DecodeDeploy(body, contentType)
 		if err != nil {
@@ -316,6 +318,13 @@ func FuzzDecodeDeploy(f *testing.F) {
 		}
 		if dep.Path != "" || dep.Version != 0 {
 			t.Fatalf("the body set %+v: path and version are not the client's to choose", dep)
+		}
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(body, &fields); err != nil {
+			t.Fatalf("a body that is not a JSON object decoded to %+v", dep)
+		}
+		if _, given := fields["allowed_origins"]; given != (dep.AllowedOrigins != nil) {
+			t.Fatalf("allowed_origins given %v, decoded %#v: a deploy must tell an option left out (kept) from one given", given, dep.AllowedOrigins)
 		}
 	})
 }
