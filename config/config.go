@@ -34,6 +34,19 @@ type Config struct {
 	File string `yaml:"-"`
 	// EventHandlerSource is the text of the EventHandler script.
 	EventHandlerSource string `yaml:"-"`
+
+	// setBy names, by key, where a setting that did not come from the file
+	// came from (a flag, an environment variable), for errors.
+	setBy map[string]string
+}
+
+// SetBy records that the setting at key came from source (a flag such as
+// --admin-addr), so that an error about it names source, not the file.
+func (c *Config) SetBy(key, source string) {
+	if c.setBy == nil {
+		c.setBy = map[string]string{}
+	}
+	c.setBy[key] = source
 }
 
 // Admin configures the management listener.
@@ -405,8 +418,12 @@ func lookupEnv(environ []string, name string) (string, bool) {
 }
 
 // Errorf returns an error that names the configuration file and key, for
-// checks made outside this package (paths, scripts).
+// checks made outside this package (paths, scripts); for a key set by a flag
+// or the environment, it names that instead of the file.
 func (c *Config) Errorf(key, format string, args ...any) error {
+	if src, ok := c.setBy[key]; ok {
+		return fmt.Errorf("%s (%s): %s", src, key, fmt.Sprintf(format, args...))
+	}
 	file := c.File
 	if file == "" {
 		file = "config"

@@ -219,16 +219,22 @@ func TestAuthSurvivesAPIDeploys(t *testing.T) {
 	cookie := mustAuth(t, []auth.Source{auth.Cookie})
 	for _, dep := range []wsgw.Deployment{
 		{Path: "/cookie", Script: "return 1", Source: "config", Auth: cookie},
-		{Path: "/cookie", Script: "return 1", Source: "config", Auth: cookie, AllowedOrigins: []string{"^https://a$"}},
+		{Path: "/cookie", Script: "return 1", Source: "config", Auth: cookie, Options: wsgw.Options{AllowedOrigins: []string{"^https://a$"}}},
 	} {
 		_, _, err := h.GW.Deploy(ctx, dep)
 		if refused := err != nil && strings.Contains(err.Error(), "cross-site WebSocket hijacking"); refused != (len(dep.AllowedOrigins) == 0) {
 			t.Fatalf("deploy with cookie auth and origins %v: %v", dep.AllowedOrigins, err)
 		}
 	}
-	// The API cannot drop the origin check under inherited cookie auth.
-	_, _, err := h.GW.Deploy(ctx, wsgw.Deployment{Path: "/cookie", Script: "return 2", Source: "api"})
+	// A script-only API deploy keeps the origin check; one that clears it
+	// under inherited cookie auth is refused.
+	dep, _, err := h.GW.Deploy(ctx, wsgw.Deployment{Path: "/cookie", Script: "return 2", Source: "api"})
+	if err != nil || len(dep.AllowedOrigins) != 1 {
+		t.Fatalf("script-only API deploy over cookie auth: %+v, %v; want it to keep the origins", dep, err)
+	}
+	_, _, err = h.GW.Deploy(ctx, wsgw.Deployment{Path: "/cookie", Script: "return 3", Source: "api",
+		Options: wsgw.Options{AllowedOrigins: []string{}}})
 	if err == nil || !strings.Contains(err.Error(), "allowed_origins is required") {
-		t.Fatalf("API deploy without origins over cookie auth: %v, want a refusal", err)
+		t.Fatalf("API deploy clearing the origins over cookie auth: %v, want a refusal", err)
 	}
 }

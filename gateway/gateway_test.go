@@ -136,6 +136,55 @@ func TestAllowedOrigins(t *testing.T) {
 	}
 }
 
+// TestOriginPatternsMatchTheWholeOrigin: every allowed_origins pattern is
+// matched as ^(?:pattern)$, whatever anchors it has of its own, so that no
+// alternation or missing $ lets in an origin that merely starts or ends like
+// an allowed one.
+func TestOriginPatternsMatchTheWholeOrigin(t *testing.T) {
+	tests := []struct {
+		patterns []string
+		origin   string
+		ok       bool
+	}{
+		// The bypass reported: ^a|b wrapped as ^a|b$ let in a longer origin.
+		{[]string{`^https://good\.com|https://other\.com`}, "https://good.com.evil.net", false},
+		{[]string{`^https://good\.com|https://other\.com`}, "https://good.com", true},
+		{[]string{`^https://good\.com|https://other\.com`}, "https://other.com", true},
+		{[]string{`^https://good\.com|https://other\.com`}, "https://evil.net.https://other.com", false},
+		{[]string{`https://good\.com|https://other\.com$`}, "https://other.com.evil.net", false},
+		{[]string{`https://good\.com|https://other\.com$`}, "https://good.com.evil.net", false},
+		{[]string{`https://good\.com|https://other\.com$`}, "https://evil.nethttps://good.com", false},
+		{[]string{`https://app\.example\.com`}, "https://app.example.com", true},
+		{[]string{`https://app\.example\.com`}, "https://app.example.com.evil", false},
+		{[]string{`https://app\.example\.com`}, "http://https://app.example.com", false},
+		{[]string{`^https://app\.example\.com$`}, "https://app.example.com", true},
+		{[]string{`^https://app\.example\.com$`}, "https://app.example.com:8443", false},
+		{[]string{`https://[a-z]+\.example\.com`}, "https://a.example.com", true},
+		{[]string{`https://[a-z]+\.example\.com`}, "https://a.example.com.evil.net", false},
+		{[]string{`(?i)https://APP\.example\.com`}, "https://app.EXAMPLE.com", true},
+		{[]string{`(?i)https://APP\.example\.com`}, "https://app.example.com.evil", false},
+		{[]string{`https://a\.example`, `https://b\.example`}, "https://b.example", true},
+		{[]string{`https://a\.example`, `https://b\.example`}, "https://b.example.evil", false},
+		{[]string{`.*\.example\.com`}, "https://x.example.com", true},
+		{[]string{`.*\.example\.com`}, "https://x.example.com.evil.net", false},
+	}
+	for _, tc := range tests {
+		h := gwtest.New(t, gwtest.Options{
+			Scripts: map[string]string{"/o": echoScript},
+			Origins: map[string][]string{"/o": tc.patterns},
+		})
+		c, resp, err := h.TryDial("/o", http.Header{"Origin": {tc.origin}})
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("patterns %q refused origin %q: %v", tc.patterns, tc.origin, err)
+		case !tc.ok && (err == nil || resp.StatusCode != http.StatusForbidden):
+			t.Errorf("patterns %q let in origin %q (err %v), want HTTP 403", tc.patterns, tc.origin, err)
+		case tc.ok:
+			c.ReadText()
+		}
+	}
+}
+
 func TestWebsocketInfoEveryField(t *testing.T) {
 	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{
 		"/info/{name}": `if (websocketInfo.type !== "close") return websocketInfo;`,

@@ -330,6 +330,24 @@ func TestHealthAndUnknownRoutes(t *testing.T) {
 	}
 }
 
+// TestUnknownSocketIDs: an ID that names no socket answers 404 on every
+// socket route, whatever its form: socket IDs are opaque.
+func TestUnknownSocketIDs(t *testing.T) {
+	a := newAPI(t, "")
+	for _, id := range []string{"AAAAAAAAAAAAAAAAAAAAAA", "nope", "not%20a%20socket%20id%21", "a.b", strings.Repeat("x", 300)} {
+		for _, req := range []struct{ method, path, body string }{
+			{"GET", "/api/v1/websocket/sockets/" + id, ""},
+			{"DELETE", "/api/v1/websocket/sockets/" + id, ""},
+			{"POST", "/api/v1/websocket/sockets/" + id + "/send", `{"message": "x"}`},
+		} {
+			status, _, body := a.do(req.method, req.path, "application/json", req.body)
+			if status != 404 || errorBody(t, status, body) != "not_found" {
+				t.Errorf("%s %s: %d %s, want 404 not_found", req.method, req.path, status, body)
+			}
+		}
+	}
+}
+
 // TestOpenAPIMatchesRoutes fails when a route exists without a documented
 // operation, or the document describes a route that does not exist.
 func TestOpenAPIMatchesRoutes(t *testing.T) {

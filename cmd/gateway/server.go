@@ -34,15 +34,19 @@ func loadConfig(f cliFlags, environ []string) (*config.Config, error) {
 	}
 	if f.addr != "" {
 		cfg.Listen = f.addr
+		cfg.SetBy("listen", "--addr")
 	}
 	if f.adminAddr != "" {
 		cfg.Admin.Listen = f.adminAddr
+		cfg.SetBy("admin.listen", "--admin-addr")
 	}
 	if f.redis != "" {
 		cfg.Store.Redis = strings.Split(f.redis, ",")
+		cfg.SetBy("store.redis", "--redis")
 	}
 	if f.nodeID != "" {
 		cfg.NodeID = f.nodeID
+		cfg.SetBy("node_id", "--node-id")
 	}
 	if err := cfg.Validate(); err != nil { // flags may have changed what was valid
 		return nil, err

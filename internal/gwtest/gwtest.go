@@ -77,7 +77,7 @@ func New(t testing.TB, o Options) *Harness {
 		t.Fatal(err)
 	}
 	for path, src := range o.Scripts {
-		dep := wsgw.Deployment{Path: path, Script: src, AllowedOrigins: o.Origins[path], Source: "config", Auth: o.Auth[path]}
+		dep := wsgw.Deployment{Path: path, Script: src, Options: wsgw.Options{AllowedOrigins: o.Origins[path]}, Source: "config", Auth: o.Auth[path]}
 		if _, _, err := gw.Deploy(context.Background(), dep); err != nil {
 			t.Fatalf("deploy %s: %v", path, err)
 		}
