@@ -163,6 +163,50 @@ func (c *conn) startClose() {
 	})
 }
 
+// errFailed ends gws's read loop after conn.fail.
+var errFailed = errors.New("the connection failed on a frame the gateway refused")
+
+// fail ends the connection on a frame the guard refused, as RFC 6455 §7.1.7
+// says: the close frame goes out after every frame already queued, then the
+// socket is closed without reading on. It runs on the read loop, which it
+// holds for at most close_timeout, and returns the error that ends it.
+func (c *conn) fail(code int, reason string) error {
+	c.closing.Store(true)
+	c.mu.Lock()
+	first := c.closeCode == 0
+	if first {
+		c.closeCode, c.closeReason = code, reason
+	}
+	c.mu.Unlock()
+	_ = c.ws.SetDeadline(time.Now().Add(c.g.opts.Limits.CloseTimeout))
+	done := make(chan struct{})
+	c.ws.Async(func() {
+		if first { // else the close frame of the close already begun is ahead in the queue
+			_ = c.ws.WriteClose(uint16(code), []byte(reason))
+		}
+		close(done)
+	})
+	c.wait(done)
+	_ = c.ws.NetConn().Close()
+	return errFailed
+}
+
+// flush waits until every frame queued so far is written, or close_timeout.
+func (c *conn) flush() {
+	done := make(chan struct{})
+	c.ws.Async(func() { close(done) })
+	c.wait(done)
+}
+
+func (c *conn) wait(done <-chan struct{}) {
+	t := time.NewTimer(c.g.opts.Limits.CloseTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}
+
 // abort ends a connection whose read loop is gone: the close frame goes out
 // at once, bounded by close_timeout, then the socket is closed.
 func (c *conn) abort(code int, reason string) {

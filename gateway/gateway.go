@@ -340,6 +340,8 @@ func (g *Gateway) newConn(r *http.Request, ep *endpoint, pathParams map[string]s
 		c.limiter = rate.NewLimiter(rate.Limit(l.MessagesPerSecond), l.Burst)
 	}
 	c.written = c.onWritten
+	c.guard.c = c
+	c.guard.max = uint32(g.opts.Limits.MaxMessageBytes)
 	c.expiryIndex = -1
 	c.lastSeen.Store(now.UnixNano())
 	return c
