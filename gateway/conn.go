@@ -46,8 +46,13 @@ type conn struct {
 	scriptVersion atomic.Int64
 
 	// Set on the read loop, read by finish on the same loop.
-	counted bool // in the table, the gauge and the store
-	openRan bool // the open event ran, so the close event must
+	counted   bool  // in the table, the gauge and the store
+	openRan   bool  // the open event ran, so the close event must
+	heldSince int64 // on_exceed: delay: Unix ns when the rate limit began holding the connection back; 0 when it is not
+
+	// wake is closed by Close to end a rate-limit delay; made on the
+	// connection's first delay, nil before. Guarded by mu.
+	wake chan struct{}
 
 	// mu guards the close decision, which may come from any goroutine, and
 	// defers a close asked for during the connection's own event.
@@ -114,6 +119,9 @@ func (c *conn) Close(code int, reason string) error {
 		return nil
 	}
 	c.closeCode, c.closeReason = code, truncateReason(reason)
+	if c.wake != nil {
+		close(c.wake)
+	}
 	if c.inEvent {
 		c.deferred = true
 		c.mu.Unlock()

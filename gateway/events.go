@@ -55,12 +55,9 @@ func (e events) OnMessage(socket *gws.Conn, msg *gws.Message) {
 	}
 	c.in.Add(1)
 	g.metrics.MessagesIn.Inc()
-	if c.limiter != nil && !c.limiter.AllowN(now, 1) {
+	if c.limiter != nil && !g.allow(c, now) {
 		c.dropped.Add(1)
 		g.metrics.MessagesDropped.Inc()
-		if g.opts.Limits.CloseOnExceed {
-			_ = c.Close(1008, "rate limit exceeded")
-		}
 		return
 	}
 	ev := runtime.Event{

@@ -246,7 +246,7 @@ func TestCloseCodes(t *testing.T) {
 		{
 			name:   "rate limit close",
 			script: ``,
-			limits: gateway.Limits{MessagesPerSecond: 5, Burst: 5, CloseOnExceed: true},
+			limits: gateway.Limits{MessagesPerSecond: 5, Burst: 5, OnExceed: gateway.ExceedClose},
 			act: func(c *gwtest.Client) {
 				for range 30 {
 					if c.WS.Write(context.Background(), websocket.MessageText, []byte("m")) != nil {
