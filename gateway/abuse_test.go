@@ -267,3 +267,24 @@ func TestFragmentedTextFailsAtTheBadFragment(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseSentWithTheHandshake: a message and a close frame sent with the
+// upgrade request (read ahead by net/http) get the echo before the close.
+func TestCloseSentWithTheHandshake(t *testing.T) {
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/x": idScript}})
+	early := append(frame(finBit|opText, true, []byte("early")), frame(finBit|opClose, true, []byte{0x0f, 0xa1, 'b', 'y', 'e'})...)
+	r, err := dialRaw(h.Srv.Listener.Addr().String(), "/x", early)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.t = t
+	defer r.c.Close()
+	id := readRawText(t, r)
+	if got := readRawText(t, r); got != "early" {
+		t.Fatalf("echo = %q, want the message before the close", got)
+	}
+	if code, _ := r.expectClose(); code != 4001 {
+		t.Fatalf("close %d, want the client's 4001 echoed", code)
+	}
+	h.Logs.Wait(t, "close event", gwtest.ScriptLine(id, "close", "closed 4001 bye"))
+}

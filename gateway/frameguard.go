@@ -32,8 +32,8 @@ import (
 // behind the handshake without waiting for the 101.
 type frameGuard struct {
 	net.Conn
-	c     *conn  // the connection it guards; nil in unit tests of scan
-	ahead []byte // bytes to serve before the socket's: read ahead by net/http, or held back at a close frame
+	c     *conn         // the connection it guards; nil in unit tests of scan
+	ahead *bytes.Reader // bytes to serve before the socket's: read ahead by net/http, or held back at a close frame; nil when none
 	fault *closeFault
 
 	max      uint32 // max_message_bytes
@@ -91,9 +91,11 @@ func (g *frameGuard) Read(p []byte) (int, error) {
 		}
 		var n int
 		var err error
-		if len(g.ahead) > 0 {
-			n = copy(p, g.ahead)
-			g.ahead = g.ahead[n:]
+		if g.ahead != nil {
+			n, _ = g.ahead.Read(p)
+			if g.ahead.Len() == 0 {
+				g.ahead = nil
+			}
 		} else {
 			n, err = g.Conn.Read(p)
 		}
@@ -102,7 +104,7 @@ func (g *frameGuard) Read(p []byte) (int, error) {
 			return n, err
 		}
 		if g.fault == nil { // a close frame at p[k]: keep it for after the flush
-			g.ahead = append(bytes.Clone(p[k:n]), g.ahead...)
+			g.unread(p[k:n])
 		}
 		if k > 0 {
 			return k, nil
@@ -113,6 +115,17 @@ func (g *frameGuard) Read(p []byte) (int, error) {
 			g.flushed = true
 		}
 	}
+}
+
+// unread puts b back in front of the bytes still to serve.
+func (g *frameGuard) unread(b []byte) {
+	held := bytes.Clone(b)
+	if g.ahead != nil {
+		rest := make([]byte, g.ahead.Len())
+		_, _ = g.ahead.Read(rest)
+		held = append(held, rest...)
+	}
+	g.ahead = bytes.NewReader(held)
 }
 
 // scan advances the frame state machine over b, unmasking text and close
@@ -330,7 +343,7 @@ func (w guardedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	w.guard.Conn = conn
 	if n := brw.Reader.Buffered(); n > 0 {
 		ahead, _ := brw.Reader.Peek(n)
-		w.guard.ahead = bytes.Clone(ahead)
+		w.guard.ahead = bytes.NewReader(bytes.Clone(ahead))
 	}
 	return w.guard, brw, nil
 }
