@@ -288,3 +288,33 @@ func TestCloseSentWithTheHandshake(t *testing.T) {
 	}
 	h.Logs.Wait(t, "close event", gwtest.ScriptLine(id, "close", "closed 4001 bye"))
 }
+
+// TestBigReplyBeforeFailWhileClientSends: the client is still sending the
+// payload of a frame over the limit when the gateway fails the connection.
+// The large reply queued before must still arrive whole, and the close
+// after it: the gateway reads on until the client closes, because closing a
+// socket with unread bytes sends a reset that discards what it still had to send.
+func TestBigReplyBeforeFailWhileClientSends(t *testing.T) {
+	const reply = 4 << 20
+	h := gwtest.New(t, gwtest.Options{
+		Scripts: map[string]string{"/x": `if (websocketInfo.type === "data") return "x".repeat(` + fmt.Sprint(reply) + `)`},
+		Limits:  gateway.Limits{MaxMessageBytes: 64 << 10},
+	})
+	junk := make([]byte, 4<<20)
+	for i := range 5 {
+		r := rawDial(t, h, "/x")
+		go func() { // until the gateway stops reading
+			_ = r.c.SetWriteDeadline(time.Now().Add(gwtest.WaitFor))
+			_, _ = r.c.Write(append(frame(finBit|opText, true, []byte("go")), frameHeader(finBit|opBinary, true, uint64(len(junk)))...))
+			_, _ = r.c.Write(junk)
+		}()
+		_ = r.c.SetReadDeadline(time.Now().Add(gwtest.WaitFor))
+		op, p, err := r.readFrame()
+		if err != nil || op != opText || len(p) != reply {
+			t.Fatalf("round %d: op %d, %d bytes, %v: want the %d-byte reply", i, op, len(p), err, reply)
+		}
+		if code, _ := r.expectClose(); code != 1009 {
+			t.Fatalf("round %d: close %d, want 1009", i, code)
+		}
+	}
+}

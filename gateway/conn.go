@@ -176,8 +176,9 @@ var errFailed = errors.New("the connection failed on a frame the gateway refused
 
 // fail ends the connection on a frame the guard refused, as RFC 6455 §7.1.7
 // says: the close frame goes out after every frame already queued, then the
-// socket is closed without reading on. It runs on the read loop, which it
-// holds for at most close_timeout, and returns the error that ends it.
+// socket is closed without processing anything more. It runs on the read
+// loop, which it holds for at most close_timeout, and returns the error that
+// ends it.
 func (c *conn) fail(code int, reason string) error {
 	c.closing.Store(true)
 	c.mu.Lock()
@@ -187,16 +188,26 @@ func (c *conn) fail(code int, reason string) error {
 	}
 	c.mu.Unlock()
 	_ = c.ws.SetDeadline(time.Now().Add(c.g.opts.Limits.CloseTimeout))
-	done := make(chan struct{})
-	c.ws.Async(func() {
-		if first { // else the close frame of the close already begun is ahead in the queue
-			_ = c.ws.WriteClose(uint16(code), []byte(reason))
-		}
-		close(done)
-	})
-	c.wait(done)
+	if first { // else the close frame of the close already begun is queued
+		c.startClose()
+	}
+	c.flush()
+	c.linger()
 	_ = c.ws.NetConn().Close()
 	return errFailed
+}
+
+// linger reads and discards what the client still sends until it closes
+// its side or the deadline passes. Closing a socket with bytes unread makes
+// the kernel answer with a reset, which can destroy the frames still on
+// their way to the client, the close frame among them.
+func (c *conn) linger() {
+	var buf [512]byte
+	for {
+		if _, err := c.guard.Conn.Read(buf[:]); err != nil {
+			return
+		}
+	}
 }
 
 // flush waits until every frame queued so far is written, or close_timeout.

@@ -167,7 +167,8 @@ func (r *rawConn) readFrame() (op byte, payload []byte, err error) {
 }
 
 // expectClose reads frames until the server's close frame and returns its
-// code and reason; it fails the test if the connection ends without one.
+// code and reason, then closes the socket as a client would; it fails the
+// test if the connection ends without a close frame.
 func (r *rawConn) expectClose() (int, string) {
 	r.t.Helper()
 	_ = r.c.SetReadDeadline(time.Now().Add(gwtest.WaitFor))
@@ -179,6 +180,7 @@ func (r *rawConn) expectClose() (int, string) {
 		if op != opClose {
 			continue
 		}
+		_ = r.c.Close()
 		if len(payload) < 2 {
 			return 1005, ""
 		}
