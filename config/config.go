@@ -87,9 +87,14 @@ type Store struct {
 // Limits are the per-connection and per-gateway limits of SPEC §1.
 type Limits struct {
 	// MessagesPerSecond is the token rate of each connection's bucket; 0 lifts the limit.
-	MessagesPerSecond   float64       `yaml:"messages_per_second"`
-	Burst               int           `yaml:"burst"`
-	OnExceed            string        `yaml:"on_exceed"`
+	MessagesPerSecond float64 `yaml:"messages_per_second"`
+	Burst             int     `yaml:"burst"`
+	// OnExceed is drop, close or delay: what becomes of a message that
+	// finds no token (docs/scripting.md, "Per-connection rate limit").
+	OnExceed string `yaml:"on_exceed"`
+	// MaxDelay is how long on_exceed: delay may hold a connection back
+	// without a break before closing it with 1008.
+	MaxDelay            time.Duration `yaml:"max_delay"`
 	MaxMessageBytes     int           `yaml:"max_message_bytes"`
 	MaxPendingSends     int           `yaml:"max_pending_sends"`
 	IdleTimeout         time.Duration `yaml:"idle_timeout"`
@@ -189,6 +194,7 @@ func Default() Config {
 			MessagesPerSecond: 5,
 			Burst:             5,
 			OnExceed:          "drop",
+			MaxDelay:          30 * time.Second,
 			MaxMessageBytes:   64 << 10,
 			MaxPendingSends:   1024,
 			IdleTimeout:       60 * time.Second,
@@ -298,7 +304,11 @@ func (c *Config) Validate() error {
 	}{
 		{"limits.messages_per_second", l.MessagesPerSecond < 0, "must be >= 0 (0 lifts the limit)"},
 		{"limits.burst", l.Burst < 1, "must be >= 1"},
-		{"limits.on_exceed", l.OnExceed != "drop" && l.OnExceed != "close", `must be "drop" or "close"`},
+		{"limits.on_exceed", !oneOf(l.OnExceed, "drop", "close", "delay"), fmt.Sprintf(`%q: want "drop", "close" or "delay"`, l.OnExceed)},
+		{"limits.max_delay", l.MaxDelay <= 0, "must be > 0"},
+		{"limits.max_delay", l.OnExceed == "delay" && l.MessagesPerSecond > 0 && l.MaxDelay.Seconds()*l.MessagesPerSecond < 1,
+			fmt.Sprintf("%v is shorter than one token (1/messages_per_second = %v): with on_exceed: delay every message past the burst would close the connection",
+				l.MaxDelay, time.Duration(float64(time.Second)/max(l.MessagesPerSecond, 1e-9)).Round(time.Millisecond))},
 		{"limits.max_message_bytes", l.MaxMessageBytes < 1 || l.MaxMessageBytes > 1<<30, "must be between 1 and 1073741824 (1 GiB)"},
 		{"limits.max_pending_sends", l.MaxPendingSends < 1, "must be >= 1"},
 		{"limits.idle_timeout", l.IdleTimeout <= 0, "must be > 0"},

@@ -38,7 +38,7 @@ func TestDefaults(t *testing.T) {
 	}
 	l := cfg.Limits
 	if cfg.Listen != ":8080" || cfg.Admin.Listen != "127.0.0.1:9090" || l.MessagesPerSecond != 5 || l.Burst != 5 ||
-		l.OnExceed != "drop" || l.MaxMessageBytes != 65536 || l.MaxPendingSends != 1024 ||
+		l.OnExceed != "drop" || l.MaxDelay != 30*time.Second || l.MaxMessageBytes != 65536 || l.MaxPendingSends != 1024 ||
 		l.IdleTimeout != time.Minute || l.ScriptTimeout != time.Second || len(cfg.Store.Redis) != 0 {
 		t.Fatalf("defaults = %+v", cfg)
 	}
@@ -240,7 +240,9 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"endpoint list item", "endpoints:\n  - path: /a\n    scrpt: a.js\n", nil, []string{"gw.yaml:3:", "endpoints[0].scrpt"}},
 		{"missing script file", "endpoints:\n  - path: /a\n    script: missing.js\n", nil, []string{"endpoints[0].script", "missing.js"}},
 		{"no endpoints", "listen: ':1'\n", nil, []string{"endpoints", "no endpoints"}},
-		{"bad on_exceed", "limits: {on_exceed: kick}\n" + minimal, nil, []string{"limits.on_exceed"}},
+		{"bad on_exceed", "limits: {on_exceed: kick}\n" + minimal, nil, []string{"limits.on_exceed", `"kick"`, `"delay"`}},
+		{"zero max_delay", "limits: {on_exceed: delay, max_delay: 0s}\n" + minimal, nil, []string{"limits.max_delay", "> 0"}},
+		{"max_delay under one token", "limits: {on_exceed: delay, messages_per_second: 0.1, max_delay: 5s}\n" + minimal, nil, []string{"limits.max_delay", "10s"}},
 		{"negative limit", "limits: {max_connections: -1}\n" + minimal, nil, []string{"limits.max_connections"}},
 		{"bad origin regexp", "endpoints:\n  - path: /a\n    script: echo.js\n    allowed_origins: ['(']\n", nil, []string{"endpoints[0].allowed_origins[0]"}},
 		{"public admin without token", "admin: {listen: '0.0.0.0:9090'}\n" + minimal, nil, []string{"admin.listen", "admin.token"}},

@@ -36,9 +36,12 @@ type Limits struct {
 	// MessagesPerSecond is each connection's token rate; 0 lifts the limit.
 	MessagesPerSecond float64
 	Burst             int
-	// CloseOnExceed closes a connection that exceeds its rate with 1008
-	// instead of dropping the frame.
-	CloseOnExceed       bool
+	// OnExceed is what becomes of a frame that finds no token: dropped
+	// (the default), or the connection closed, or reading delayed.
+	OnExceed OnExceed
+	// MaxDelay is the longest OnExceed delay holds a connection back
+	// without a break before closing it with 1008 (default 30s).
+	MaxDelay            time.Duration
 	MaxMessageBytes     int
 	MaxPendingSends     int
 	IdleTimeout         time.Duration
@@ -52,6 +55,20 @@ type Limits struct {
 	// HandshakeTimeout bounds writing the 101 answer (default 10s).
 	HandshakeTimeout time.Duration
 }
+
+// OnExceed says what becomes of a frame that finds no token in its
+// connection's bucket (docs/scripting.md, "Per-connection rate limit").
+type OnExceed string
+
+const (
+	// ExceedDrop drops and counts the frame; the client is not told.
+	ExceedDrop OnExceed = "drop"
+	// ExceedClose closes the connection with 1008 "rate limit exceeded".
+	ExceedClose OnExceed = "close"
+	// ExceedDelay stops reading the connection until a token is free, so
+	// TCP pushes back on the client and no frame is lost.
+	ExceedDelay OnExceed = "delay"
+)
 
 // Options configure a Gateway. Zero fields get defaults from setDefaults.
 type Options struct {
@@ -75,6 +92,12 @@ func (o *Options) setDefaults() {
 	l := &o.Limits
 	if l.Burst <= 0 {
 		l.Burst = max(1, int(l.MessagesPerSecond))
+	}
+	if l.OnExceed == "" {
+		l.OnExceed = ExceedDrop
+	}
+	if l.MaxDelay <= 0 {
+		l.MaxDelay = 30 * time.Second
 	}
 	if l.MaxMessageBytes <= 0 {
 		l.MaxMessageBytes = 64 << 10
@@ -147,6 +170,11 @@ func New(opts Options) (*Gateway, error) {
 	opts.setDefaults()
 	if opts.Limits.MaxMessageBytes > MaxMessageBytesLimit {
 		return nil, fmt.Errorf("max_message_bytes %d is above %d", opts.Limits.MaxMessageBytes, MaxMessageBytesLimit)
+	}
+	switch opts.Limits.OnExceed {
+	case ExceedDrop, ExceedClose, ExceedDelay:
+	default:
+		return nil, fmt.Errorf("on_exceed %q: want drop, close or delay", opts.Limits.OnExceed)
 	}
 	g := &Gateway{
 		opts:   opts,
@@ -340,6 +368,8 @@ func (g *Gateway) newConn(r *http.Request, ep *endpoint, pathParams map[string]s
 		c.limiter = rate.NewLimiter(rate.Limit(l.MessagesPerSecond), l.Burst)
 	}
 	c.written = c.onWritten
+	c.guard.c = c
+	c.guard.max = uint32(g.opts.Limits.MaxMessageBytes)
 	c.expiryIndex = -1
 	c.lastSeen.Store(now.UnixNano())
 	return c

@@ -295,7 +295,7 @@ func TestCloseCodes(t *testing.T) {
 		{
 			name:   "rate limit close",
 			script: ``,
-			limits: gateway.Limits{MessagesPerSecond: 5, Burst: 5, CloseOnExceed: true},
+			limits: gateway.Limits{MessagesPerSecond: 5, Burst: 5, OnExceed: gateway.ExceedClose},
 			act: func(c *gwtest.Client) {
 				for range 30 {
 					if c.WS.Write(context.Background(), websocket.MessageText, []byte("m")) != nil {
@@ -381,17 +381,26 @@ if (websocketInfo.message === "flood") { var big = new Array(65536).join("x"); f
 
 func TestCloseEventExactlyOnce(t *testing.T) {
 	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/x": idScript}})
-	endings := map[string]func(c *gwtest.Client){
-		"client close": func(c *gwtest.Client) { _ = c.WS.Close(websocket.StatusNormalClosure, "bye") },
-		"tcp drop":     func(c *gwtest.Client) { _ = c.TCP.Close() },
-		"server close": func(c *gwtest.Client) { c.Send("x"); c.ReadText(); _ = c.WS.Close(4005, "after") },
+	endings := map[string]func(t *testing.T, c *gwtest.Client, id string){
+		"client close": func(_ *testing.T, c *gwtest.Client, _ string) { _ = c.WS.Close(websocket.StatusNormalClosure, "bye") },
+		"tcp drop":     func(_ *testing.T, c *gwtest.Client, _ string) { _ = c.TCP.Close() },
+		"server close": func(t *testing.T, c *gwtest.Client, id string) {
+			c.Send("x")
+			c.ReadText()
+			if err := h.GW.Close(context.Background(), id, 4005, "after"); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+			if code, reason := c.ExpectClose(); code != 4005 || reason != "after" {
+				t.Fatalf("the client saw the close %d %q, want 4005 after", code, reason)
+			}
+		},
 	}
 	wantCodes := map[string]string{"client close": "closed 1000 bye", "tcp drop": "closed 1006 connection lost", "server close": "closed 4005 after"}
 	for name, end := range endings {
 		t.Run(name, func(t *testing.T) {
 			c := h.Dial("/x", nil)
 			id := c.ReadText()
-			end(c)
+			end(t, c, id)
 			h.ClosedLine(id)
 			if n := h.Logs.Count(gwtest.ScriptLine(id, "close", "")); n != 1 {
 				t.Fatalf("close event ran %d times, want once", n)

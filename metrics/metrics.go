@@ -17,6 +17,7 @@ type Metrics struct {
 	MessagesIn          prometheus.Counter
 	MessagesOut         prometheus.Counter
 	MessagesDropped     prometheus.Counter // refused by the per-connection rate limit
+	MessagesDelayed     prometheus.Counter // held back by the rate limit (on_exceed: delay)
 	SendsRefused        *prometheus.CounterVec
 	ScriptRuns          *prometheus.CounterVec // by event type, script, version
 	ScriptErrors        *prometheus.CounterVec // by event type, script, version
@@ -88,6 +89,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "wsgw_store_sockets_purged_total", Help: "Registry records of dead nodes' sockets removed.",
 		}),
 	}
+	m.MessagesDelayed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "wsgw_messages_delayed_total",
+		Help: "Data frames the per-connection rate limit held back until a token was free (on_exceed: delay).",
+	})
 	m.Panics = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "wsgw_panics_recovered_total", Help: "Go panics recovered on a connection, which was closed with 1011.",
 	})
@@ -100,6 +105,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			m.MessagesIn, m.MessagesOut, m.MessagesDropped, m.SendsRefused,
 			m.ScriptRuns, m.ScriptErrors, m.ScriptTimeouts, m.ScriptDuration, m.EndpointVersion, m.StoreErrors,
 			m.NodesPurged, m.SocketsPurged, m.Panics, m.AuthFailures)
+		reg.MustRegister(m.MessagesDelayed)
 	}
 	return m
 }

@@ -102,7 +102,8 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		Limits: gateway.Limits{
 			MessagesPerSecond:   l.MessagesPerSecond,
 			Burst:               l.Burst,
-			CloseOnExceed:       l.OnExceed == "close",
+			OnExceed:            gateway.OnExceed(l.OnExceed),
+			MaxDelay:            l.MaxDelay,
 			MaxMessageBytes:     l.MaxMessageBytes,
 			MaxPendingSends:     l.MaxPendingSends,
 			IdleTimeout:         l.IdleTimeout,
