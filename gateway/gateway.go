@@ -482,7 +482,7 @@ func (g *Gateway) finish(c *conn, code int, reason string) {
 		g.log.Error("store unregister failed", "socket_id", c.info.ID, "err", err)
 	}
 	g.log.Info("connection closed", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote,
-		"duration", time.Since(c.opened).Round(time.Millisecond), "code", code, "reason", reason,
+		"duration_ms", time.Since(c.opened).Milliseconds(), "code", code, "reason", reason,
 		"messages_in", c.in.Load(), "messages_out", c.out.Load(), "messages_dropped", c.dropped.Load())
 }
 
