@@ -48,6 +48,10 @@ type conn struct {
 	// Set on the read loop, read by finish on the same loop.
 	counted bool // in the table, the gauge and the store
 	openRan bool // the open event ran, so the close event must
+	// interrupts counts this connection's events interrupted in a row
+	// (fairshare.go).
+	interrupts int
+	slow       bool // the last event took longer than waitedLong
 
 	// mu guards the close decision, which may come from any goroutine, and
 	// defers a close asked for during the connection's own event.
