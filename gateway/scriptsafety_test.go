@@ -30,7 +30,7 @@ func TestMemoryAttacksFromSeveralConnections(t *testing.T) {
 	h := gwtest.New(t, gwtest.Options{
 		Scripts:      map[string]string{"/hog": hogScript, "/echo": echoScript},
 		Timeout:      20 * time.Second, // only the memory limit may stop them
-		ScriptMemory: 8 << 20, // small, so that the race detector's slower loops reach it soon
+		ScriptMemory: 8 << 20,          // small, so that the race detector's slower loops reach it soon
 		Limits:       gateway.Limits{MessagesPerSecond: 0},
 	})
 	good := h.Dial("/echo", nil)
