@@ -106,6 +106,15 @@ type Limits struct {
 	// may send (frames, payload bytes); past them send throws.
 	MaxSendsPerEvent     int `yaml:"max_sends_per_event"`
 	MaxSendBytesPerEvent int `yaml:"max_send_bytes_per_event"`
+	// ScriptMemory bounds what one script event may allocate, in bytes
+	// (docs/security.md, "Script time and memory").
+	ScriptMemory int `yaml:"script_memory"`
+	// ScriptWorkersPerEndpoint caps the runtimes one endpoint's events hold
+	// at once; 0 = half of runtime.pool_size.
+	ScriptWorkersPerEndpoint int `yaml:"script_workers_per_endpoint"`
+	// MaxScriptInterrupts closes a connection (1011) whose events were
+	// interrupted by script_timeout or script_memory this many times in a row.
+	MaxScriptInterrupts int `yaml:"max_script_interrupts"`
 	// UpgradesPerIPPerSecond rate-limits upgrade requests per client address
 	// (IPv6: per /64), with bursts of UpgradesPerIPBurst; 0 lifts it.
 	UpgradesPerIPPerSecond float64 `yaml:"upgrades_per_ip_per_second"`
@@ -120,6 +129,9 @@ type Limits struct {
 type Runtime struct {
 	// PoolSize is how many scripts may run at once; 0 = 4 per CPU, at least 8.
 	PoolSize int `yaml:"pool_size"`
+	// MemoryLimit is the Go runtime's soft memory limit in bytes (what
+	// GOMEMLIMIT sets); 0 leaves it to the GOMEMLIMIT environment variable.
+	MemoryLimit int `yaml:"memory_limit"`
 }
 
 // Log configures structured logging.
@@ -203,6 +215,8 @@ func Default() Config {
 
 			MaxSendsPerEvent:     10000,
 			MaxSendBytesPerEvent: 16 << 20,
+			ScriptMemory:         64 << 20,
+			MaxScriptInterrupts:  3,
 			UpgradesPerIPBurst:   10,
 			HandshakeTimeout:     10 * time.Second,
 		},
@@ -321,7 +335,11 @@ func (c *Config) Validate() error {
 		{"limits.upgrades_per_ip_per_second", l.UpgradesPerIPPerSecond < 0, "must be >= 0 (0 lifts the limit)"},
 		{"limits.upgrades_per_ip_burst", l.UpgradesPerIPBurst < 1, "must be >= 1"},
 		{"limits.handshake_timeout", l.HandshakeTimeout <= 0, "must be > 0"},
+		{"limits.script_memory", l.ScriptMemory < 1<<20, "must be at least 1048576 (1 MiB)"},
+		{"limits.script_workers_per_endpoint", l.ScriptWorkersPerEndpoint < 0, "must be >= 0 (0 = half of runtime.pool_size)"},
+		{"limits.max_script_interrupts", l.MaxScriptInterrupts < 1, "must be >= 1"},
 		{"runtime.pool_size", c.Runtime.PoolSize < 0, "must be >= 0 (0 = automatic)"},
+		{"runtime.memory_limit", c.Runtime.MemoryLimit < 0, "must be >= 0 (0 = GOMEMLIMIT, or none)"},
 		{"shutdown_timeout", c.ShutdownTimeout <= 0, "must be > 0"},
 		{"store.heartbeat_interval", c.Store.HeartbeatInterval <= 0, "must be > 0"},
 		{"store.key_prefix", c.Store.KeyPrefix == "" || strings.ContainsAny(c.Store.KeyPrefix, "{}"),

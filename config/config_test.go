@@ -70,6 +70,7 @@ limits:
   messages_per_second: 2.5
   burst: 7
   on_exceed: close
+  max_delay: 4s
   max_message_bytes: 100
   max_pending_sends: 3
   idle_timeout: 90s
@@ -79,10 +80,13 @@ limits:
   max_connections_per_ip: 2
   max_sends_per_event: 11
   max_send_bytes_per_event: 12
+  script_memory: 1048576
+  script_workers_per_endpoint: 2
+  max_script_interrupts: 5
   upgrades_per_ip_per_second: 1.5
   upgrades_per_ip_burst: 4
   handshake_timeout: 6s
-runtime: {pool_size: 3}
+runtime: {pool_size: 3, memory_limit: 1073741824}
 log: {level: debug, format: json}
 endpoints:
   - path: /chat/{room}
@@ -133,12 +137,13 @@ func TestEverySettingFromYAML(t *testing.T) {
 			KeyPrefix: "other", HeartbeatInterval: 2 * time.Second,
 		},
 		Limits: config.Limits{
-			MessagesPerSecond: 2.5, Burst: 7, OnExceed: "close", MaxMessageBytes: 100, MaxPendingSends: 3,
+			MessagesPerSecond: 2.5, Burst: 7, OnExceed: "close", MaxDelay: 4 * time.Second, MaxMessageBytes: 100, MaxPendingSends: 3,
 			IdleTimeout: 90 * time.Second, ScriptTimeout: 250 * time.Millisecond, CloseTimeout: time.Second,
 			MaxConnections: 10, MaxConnectionsPerIP: 2, MaxSendsPerEvent: 11, MaxSendBytesPerEvent: 12,
+			ScriptMemory: 1 << 20, ScriptWorkersPerEndpoint: 2, MaxScriptInterrupts: 5,
 			UpgradesPerIPPerSecond: 1.5, UpgradesPerIPBurst: 4, HandshakeTimeout: 6 * time.Second,
 		},
-		Runtime: config.Runtime{PoolSize: 3},
+		Runtime: config.Runtime{PoolSize: 3, MemoryLimit: 1 << 30},
 		Log:     config.Log{Level: "debug", Format: "json"},
 		Endpoints: []config.Endpoint{
 			{Path: "/chat/{room}", Script: "echo.js", AllowedOrigins: []string{`^https://a\.example$`}, Source: echo,

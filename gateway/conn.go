@@ -49,6 +49,10 @@ type conn struct {
 	counted   bool  // in the table, the gauge and the store
 	openRan   bool  // the open event ran, so the close event must
 	heldSince int64 // on_exceed: delay: Unix ns when the rate limit began holding the connection back; 0 when it is not
+	// interrupts counts this connection's events interrupted in a row
+	// (fairshare.go).
+	interrupts int
+	slow       bool // the last event took longer than waitedLong
 
 	// wake is closed by Close to end a rate-limit delay; made on the
 	// connection's first delay, nil before. Guarded by mu.

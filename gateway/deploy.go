@@ -35,6 +35,7 @@ type endpoint struct {
 	path    string
 	handler atomic.Pointer[runtime.Handler]
 	conf    atomic.Pointer[endpointConf]
+	workers atomic.Pointer[semaphore] // its share of the script pool (fairshare.go)
 }
 
 // endpointConf is what a deploy sets besides the script.

@@ -54,6 +54,18 @@ type Limits struct {
 	UpgradesPerIPBurst     int
 	// HandshakeTimeout bounds writing the 101 answer (default 10s).
 	HandshakeTimeout time.Duration
+	// ScriptWorkersPerEndpoint caps the runtimes one endpoint's events hold
+	// at once (default half the pool, rounded up), so a runaway script
+	// leaves the rest to other endpoints.
+	ScriptWorkersPerEndpoint int
+	// InterruptedWorkers caps the runtimes held at once, node-wide, by
+	// events of connections whose last event was interrupted (default an
+	// eighth of the pool, at least 1).
+	InterruptedWorkers int
+	// MaxScriptInterrupts closes a connection with 1011 when this many of
+	// its events in a row were interrupted by script_timeout or
+	// script_memory (default 3).
+	MaxScriptInterrupts int
 }
 
 // OnExceed says what becomes of a frame that finds no token in its
@@ -132,6 +144,17 @@ func (o *Options) setDefaults() {
 	if o.Engine == nil {
 		o.Engine = runtime.New(runtime.Options{Logger: o.Logger, Metrics: o.Metrics})
 	}
+	pool := o.Engine.PoolSize()
+	if l.ScriptWorkersPerEndpoint <= 0 {
+		l.ScriptWorkersPerEndpoint = (pool + 1) / 2
+	}
+	l.ScriptWorkersPerEndpoint = min(l.ScriptWorkersPerEndpoint, pool)
+	if l.InterruptedWorkers <= 0 {
+		l.InterruptedWorkers = max(1, pool/8)
+	}
+	if l.MaxScriptInterrupts <= 0 {
+		l.MaxScriptInterrupts = 3
+	}
 }
 
 // Gateway serves WebSocket endpoints and the Websocket service.
@@ -152,6 +175,9 @@ type Gateway struct {
 	halted   chan struct{}  // closed when Shutdown ends: script workers stop
 	runs     chan *scriptRun
 	runPool  sync.Pool
+	// interrupted is the lane of connections whose last event was
+	// interrupted (fairshare.go).
+	interrupted semaphore
 
 	deployments // endpoints, the router and the event handler
 }
@@ -189,6 +215,7 @@ func New(opts Options) (*Gateway, error) {
 			rejected:            func(r string) { opts.Metrics.ConnectionsRejected.WithLabelValues(r).Inc() },
 		},
 	}
+	g.interrupted = newSemaphore(opts.Limits.InterruptedWorkers)
 	g.conns.init()
 	g.deployments.init()
 	g.expiries = newExpiryQueue()
@@ -414,7 +441,8 @@ func (g *Gateway) panicked(c *conn, where string, p any, stack []byte) {
 
 // runEvent runs one event of c on the read loop, one at a time per connection.
 // A Go panic during the run (a bug in a binding, not the script) closes the
-// connection with 1011.
+// connection with 1011; interrupted runs count towards closing it
+// (fairshare.go).
 func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 	h := c.endpoint.handler.Load()
 	if eh := g.eventHandler.Load(); eh != nil {
@@ -424,7 +452,16 @@ func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 	ev.Conn = c
 	c.beginEvent()
 	defer c.endEvent()
-	err := g.handOff(h, ev)
+	start := time.Now()
+	err := g.handOff(c, h, ev)
+	c.slow = time.Since(start) > waitedLong
+	if err == errGone {
+		g.log.Debug("event of a gone connection not run", "socket_id", c.info.ID, "route", c.info.Route)
+		return err
+	}
+	if ev.Type != runtime.Close {
+		g.strike(c, err)
+	}
 	if err != nil { // only here, so that pe costs no allocation per event
 		var pe *runtime.PanicError
 		if errors.As(err, &pe) {
@@ -449,8 +486,14 @@ type scriptRun struct {
 // of one connection stay serial. Scripts run on the workers' stacks rather
 // than the read loops': goja's deep frames would otherwise grow every idle
 // connection's goroutine stack, and that costs more memory across many
-// connections than the hand-off costs time.
-func (g *Gateway) handOff(h *runtime.Handler, ev *runtime.Event) error {
+// connections than the hand-off costs time. The event first takes its
+// share of the pool (fairshare.go).
+func (g *Gateway) handOff(c *conn, h *runtime.Handler, ev *runtime.Event) error {
+	gr, err := g.admitEvent(c, ev)
+	if err != nil {
+		return err
+	}
+	defer gr.release()
 	r := g.runPool.Get().(*scriptRun)
 	r.h, r.ev = h, *ev
 	defer func() {
@@ -512,7 +555,7 @@ func (g *Gateway) finish(c *conn, code int, reason string) {
 		g.log.Error("store unregister failed", "socket_id", c.info.ID, "err", err)
 	}
 	g.log.Info("connection closed", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote,
-		"duration", time.Since(c.opened).Round(time.Millisecond), "code", code, "reason", reason,
+		"duration_ms", time.Since(c.opened).Milliseconds(), "code", code, "reason", reason,
 		"messages_in", c.in.Load(), "messages_out", c.out.Load(), "messages_dropped", c.dropped.Load())
 }
 

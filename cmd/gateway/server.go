@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -88,11 +89,15 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Runtime.MemoryLimit > 0 {
+		debug.SetMemoryLimit(int64(cfg.Runtime.MemoryLimit)) // GOMEMLIMIT from the configuration
+	}
 	engine := runtime.New(runtime.Options{
 		PoolSize:             cfg.Runtime.PoolSize,
 		Timeout:              cfg.Limits.ScriptTimeout,
 		MaxSendsPerEvent:     cfg.Limits.MaxSendsPerEvent,
 		MaxSendBytesPerEvent: cfg.Limits.MaxSendBytesPerEvent,
+		MaxMemory:            int64(cfg.Limits.ScriptMemory),
 		Logger:               logger,
 		Metrics:              m,
 	})
@@ -114,6 +119,9 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 			UpgradesPerIPPerSecond: l.UpgradesPerIPPerSecond,
 			UpgradesPerIPBurst:     l.UpgradesPerIPBurst,
 			HandshakeTimeout:       l.HandshakeTimeout,
+
+			ScriptWorkersPerEndpoint: l.ScriptWorkersPerEndpoint,
+			MaxScriptInterrupts:      l.MaxScriptInterrupts,
 		},
 		Engine:  engine,
 		Store:   st,

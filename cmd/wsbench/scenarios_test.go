@@ -142,3 +142,16 @@ func TestProcsRunsChildrenAndAggregates(t *testing.T) {
 		t.Fatalf("messages %+v: want sent == received == rtt samples, 6 unrelated", m)
 	}
 }
+
+func TestEchoWithAttackers(t *testing.T) {
+	s := startBaseline(t)
+	rep := runJSON(t, "echo", "--url", "ws://"+s.Addr()+"/echo", "--conns", "2", "--rate", "20",
+		"--duration", "500ms", "--attackers", "3", "--attack-url", "ws://"+s.Addr()+"/spin", "--attack-rate", "20")
+	a := rep.Results.Attack
+	if a == nil || a.Attackers != 3 || a.Dials < 3 || a.DialFailed != 0 || a.Sent < 3 {
+		t.Fatalf("attack stats %+v: want 3 attackers that dialed and sent", a)
+	}
+	if m := rep.Results.Messages; m.Sent == 0 || m.Lost != 0 {
+		t.Fatalf("echo clients sent %d, lost %d: want some, none lost", m.Sent, m.Lost)
+	}
+}

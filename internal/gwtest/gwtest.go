@@ -47,6 +47,8 @@ type Options struct {
 	Origins      map[string][]string
 	PoolSize     int
 	Timeout      time.Duration
+	// ScriptMemory is the engine's per-event memory limit (0 = its default).
+	ScriptMemory int64
 	// Store is the registry; nil makes a memory store.
 	Store store.Store
 	// NodeID names the gateway (default "test-node").
@@ -62,7 +64,7 @@ func New(t testing.TB, o Options) *Harness {
 	logs := NewLogSink()
 	logger := slog.New(logs)
 	m := metrics.New(nil)
-	engine := runtime.New(runtime.Options{PoolSize: o.PoolSize, Timeout: o.Timeout, Logger: logger, Metrics: m})
+	engine := runtime.New(runtime.Options{PoolSize: o.PoolSize, Timeout: o.Timeout, MaxMemory: o.ScriptMemory, Logger: logger, Metrics: m})
 	st := o.Store
 	if st == nil {
 		st = memory.New()
