@@ -36,7 +36,7 @@ func Append(dst []byte, v Version, f *Frame) []byte {
 		dst = append(dst, ':')
 		if h.Key == "content-length" && !hasLength {
 			hasLength = true
-			if n, err := parseLength(h.Value, f.Command, len(f.Body)); err != nil || n != len(f.Body) {
+			if !lengthIs(h.Value, len(f.Body)) {
 				dst = strconv.AppendInt(dst, int64(len(f.Body)), 10)
 				dst = append(dst, '\n')
 				continue
@@ -114,4 +114,22 @@ func appendEscaped(dst []byte, v Version, s string) []byte {
 		}
 	}
 	return dst
+}
+
+// lengthIs reports whether the content-length value s says n.
+func lengthIs(s string, n int) bool {
+	if s == "" {
+		return false
+	}
+	v := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return false
+		}
+		if v = v*10 + int(c-'0'); v > n {
+			return false
+		}
+	}
+	return v == n
 }
