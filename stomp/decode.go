@@ -99,7 +99,8 @@ func (d *Decoder) limits() (maxHeaders, maxLine, maxBody int) {
 	if maxBody <= 0 {
 		maxBody = DefaultMaxBody
 	}
-	return maxHeaders, maxLine, maxBody
+	// Room for a CRLF after a line and a NUL after a body.
+	return maxHeaders, min(maxLine, math.MaxInt-2), min(maxBody, math.MaxInt-2)
 }
 
 // errLineTooLong is nextLine's signal that a line is over the limit; the

@@ -2,6 +2,7 @@ package stomp_test
 
 import (
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -201,6 +202,10 @@ func TestDecodeMalformed(t *testing.T) {
 
 // TestDecodeLimitsAreInclusive: a frame exactly at each limit decodes.
 func TestDecodeLimitsAreInclusive(t *testing.T) {
+	huge := stomp.Decoder{MaxHeaders: math.MaxInt, MaxHeaderLine: math.MaxInt, MaxBody: math.MaxInt}
+	if _, err := decodeAll(&huge, []byte("SEND\nk:v\n\nbody\x00SEND\ncontent-length:1\n\nx\x00")); err != nil {
+		t.Errorf("limits of MaxInt: %v", err)
+	}
 	d := stomp.Decoder{MaxHeaders: 2, MaxHeaderLine: 16, MaxBody: 3}
 	for _, in := range []string{
 		"SUBSCRIBE\nabc:123456789012\nid:0\n\nabc\x00",
