@@ -1,14 +1,3 @@
-// Package stomp is the STOMP 1.0, 1.1 and 1.2 frame codec for STOMP over
-// WebSocket: it splits one WebSocket message into frames (Decoder.Frames),
-// encodes frames with the escaping of the negotiated version (Append,
-// MessageTemplate for fan-out), negotiates the version and the heart-beat
-// intervals from a CONNECT frame, and checks each client frame's required
-// headers (Validate).
-//
-// It does no I/O and keeps no session: reading and writing WebSocket
-// messages, sending and checking heart-beats on time, subscriptions,
-// receipts, transactions and turning an error into an ERROR frame and a close
-// are the gateway's.
 package stomp
 
 import "strconv"
