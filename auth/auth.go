@@ -26,7 +26,8 @@
 //     Answers are cached per token (keyed by its SHA-256) for cache_ttl, at
 //     most until the token's exp; refusals for at most NegativeCacheTTL; a
 //     failing server's errors are not cached. Concurrent checks of one token
-//     make one request.
+//     make one request. The claims of a cached answer are shared by every
+//     connection it admits: callers treat Identity.Claims as read-only.
 //
 // JSON Web Tokens are checked for exp, nbf and iat with the leeway, and for
 // iss and aud when issuer and audience are set. The claim user_claim names

@@ -83,8 +83,10 @@ func (s *keySet) key(ctx context.Context, kid, alg string) (any, error) {
 		return pick(cands, kid, alg)
 	}
 	switch {
-	case !s.loaded:
+	case !s.loaded && s.lastErr != nil:
 		return nil, fmt.Errorf("%w: no key set fetched from %s yet: %w", wsgw.ErrAuthUnavailable, s.url, s.lastErr)
+	case !s.loaded:
+		return nil, fmt.Errorf("%w: no key set fetched from %s yet", wsgw.ErrAuthUnavailable, s.url)
 	case s.skipped[kid] != "":
 		return nil, fmt.Errorf("%w: key %q of the set cannot be used: %s", wsgw.ErrAuthRefused, kid, s.skipped[kid])
 	case s.lastErr != nil:
@@ -205,6 +207,9 @@ func (s *keySet) get(ctx context.Context) (fetched, error) {
 		}
 	}
 	if set.count == 0 {
+		if len(why) == 0 {
+			why = append(why, "it has none for signatures")
+		}
 		return fetched{}, fmt.Errorf("the key set at %s has no usable signature key (%s)", s.url, strings.Join(why, "; "))
 	}
 	return set, nil

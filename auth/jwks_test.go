@@ -394,6 +394,7 @@ func TestJWKSUnusableKeys(t *testing.T) {
 
 	for name, body := range map[string][]map[string]any{
 		"no usable key": {jwkOf(t, "small", "", k.small)},
+		"only for enc":  {enc},
 		"no keys":       nil,
 	} {
 		srv := newJWKSServer(t, body...)
