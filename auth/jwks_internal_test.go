@@ -51,7 +51,7 @@ func TestFreshness(t *testing.T) {
 	var mu sync.Mutex
 	t0 := time.Unix(1_800_000_000, 0)
 	now := t0
-	s := &keySet{url: srv.URL, client: srv.Client(), timeout: time.Second, log: slog.Default(), now: func() time.Time {
+	s := &keySet{url: srv.URL, client: srv.Client(), timeout: 10 * time.Second, log: slog.New(slog.DiscardHandler), now: func() time.Time {
 		mu.Lock()
 		defer mu.Unlock()
 		return now
@@ -75,5 +75,11 @@ func TestFreshness(t *testing.T) {
 	}
 	if got := at(90 * time.Second); !got.Equal(t0.Add(90 * time.Second)) {
 		t.Fatalf("not fetched again at max-age: last fetch at %v", got.Sub(t0))
+	}
+	s.mu.Lock()
+	done := s.inflight
+	s.mu.Unlock()
+	if done != nil {
+		<-done // bounded by the fetch timeout
 	}
 }

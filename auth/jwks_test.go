@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -51,7 +52,10 @@ var keys = sync.OnceValue(func() (k struct {
 func jwksVerifier(t testing.TB, srv *jwksServer, clk *clock, o auth.Options) *auth.Verifier {
 	t.Helper()
 	o.JWT.JWKSURL = srv.URL + "/.well-known/jwks.json"
-	v, err := auth.NewForTest(o, auth.TestEnv{Now: clk.Now, JWKSTimeout: time.Second})
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	v, err := auth.NewForTest(o, auth.TestEnv{Now: clk.Now, JWKSTimeout: patient})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,6 +197,7 @@ func TestJWKSFlood(t *testing.T) {
 	if _, err := v.Authenticate(request("/x", bearer(signKid(t, jwt.SigningMethodRS256, k.rsa, "a", claims)))); err != nil {
 		t.Fatal(err)
 	}
+	srv.waitFetch(t) // the first fetch
 	srv.publish(jwkOf(t, "a", "", k.rsa), jwkOf(t, "c", "", k.p256))
 	hold := make(chan struct{})
 	srv.set(func(s *jwksServer) { s.hold = hold })
@@ -221,8 +226,8 @@ func TestJWKSFlood(t *testing.T) {
 		select {
 		case r := <-results:
 			counts[r]++
-		case <-time.After(10 * time.Second):
-			t.Fatalf("verifications still pending after 10s: %v so far", counts)
+		case <-time.After(3 * patient):
+			t.Fatalf("verifications still pending after %s: %v so far", 3*patient, counts)
 		}
 	}
 	if counts["ok"] != genuine || counts["refused"] != madeUp {
@@ -243,16 +248,17 @@ func TestJWKSFlood(t *testing.T) {
 }
 
 // TestJWKSServerDown: once the set is cached, the server going away (or
-// failing) changes nothing for known keys, even past the set's max-age;
-// an unknown kid is refused (4002, not 1013) with the failed fetch as
-// the reason.
+// failing) changes nothing for known keys, even past the set's max-age,
+// and the failed background refresh is logged; an unknown kid is refused
+// (4002, not 1013) with the failed fetch as the reason.
 func TestJWKSServerDown(t *testing.T) {
 	for _, down := range []string{"closed", "503"} {
 		t.Run(down, func(t *testing.T) {
 			k := keys()
 			srv := newJWKSServer(t, jwkOf(t, "a", "", k.rsa))
 			clk := newClock()
-			v := jwksVerifier(t, srv, clk, auth.Options{})
+			logs := make(logRecords, 10)
+			v := jwksVerifier(t, srv, clk, auth.Options{Logger: slog.New(logs)})
 			good := signKid(t, jwt.SigningMethodRS256, k.rsa, "a", jwt.MapClaims{"sub": "alice"})
 			if _, err := v.Authenticate(request("/x", bearer(good))); err != nil {
 				t.Fatal(err)
@@ -267,6 +273,14 @@ func TestJWKSServerDown(t *testing.T) {
 				if _, err := v.Authenticate(request("/x", bearer(good))); err != nil {
 					t.Fatalf("known key with the server %s: %v", down, err)
 				}
+			}
+			select {
+			case r := <-logs:
+				if r.Level != slog.LevelWarn || r.Message != "key set refresh failed; the cached keys stay in use" {
+					t.Fatalf("log %s %q, want the failed refresh at warn level", r.Level, r.Message)
+				}
+			case <-time.After(patient):
+				t.Fatal("the failed background refresh was not logged")
 			}
 			clk.Advance(auth.JWKSMinInterval)
 			_, err := v.Authenticate(request("/x", bearer(signKid(t, jwt.SigningMethodES256, k.p256, "b", jwt.MapClaims{}))))
@@ -312,7 +326,7 @@ func TestJWKSTimeout(t *testing.T) {
 	k := keys()
 	srv := newJWKSServer(t, jwkOf(t, "a", "", k.rsa))
 	srv.set(func(s *jwksServer) { s.hold = make(chan struct{}) }) // never released: the request ends with the client
-	v, err := auth.NewForTest(auth.Options{JWT: auth.JWTOptions{JWKSURL: srv.URL}}, auth.TestEnv{JWKSTimeout: 50 * time.Millisecond})
+	v, err := auth.NewForTest(auth.Options{JWT: auth.JWTOptions{JWKSURL: srv.URL}, Logger: slog.New(slog.DiscardHandler)}, auth.TestEnv{JWKSTimeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,8 +426,8 @@ func TestJWKSOverTLS(t *testing.T) {
 	k := keys()
 	srv := newJWKSTLSServer(t, jwkOf(t, "a", "", k.rsa))
 	tok := signKid(t, jwt.SigningMethodRS256, k.rsa, "a", jwt.MapClaims{})
-	o := auth.Options{JWT: auth.JWTOptions{JWKSURL: srv.URL}}
-	trusting, err := auth.NewForTest(o, auth.TestEnv{Client: srv.Client()})
+	o := auth.Options{JWT: auth.JWTOptions{JWKSURL: srv.URL}, Logger: slog.New(slog.DiscardHandler)}
+	trusting, err := auth.NewForTest(o, auth.TestEnv{Client: srv.Client(), JWKSTimeout: patient})
 	if err != nil {
 		t.Fatal(err)
 	}
