@@ -43,10 +43,11 @@ if (websocketInfo.type === "close") console.log("closed", websocketInfo.close_co
 
 func newAuthHarness(t *testing.T, sources []auth.Source, key []byte, alg string) *gwtest.Harness {
 	t.Helper()
-	if key == nil {
-		key, alg = testSecret, auth.HS256
+	jwtOpts := auth.JWTOptions{HS256SecretEnv: "TEST_SECRET", Key: testSecret}
+	if alg == auth.RS256 {
+		jwtOpts = auth.JWTOptions{RS256PublicKeyFile: "test.pem", Key: key}
 	}
-	v, err := auth.New(alg, key, sources)
+	v, err := auth.New(auth.Options{TokenFrom: sources, JWT: jwtOpts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +191,7 @@ func TestAuthExpiryCloses4003(t *testing.T) {
 
 func mustAuth(t testing.TB, sources []auth.Source) wsgw.Authenticator {
 	t.Helper()
-	v, err := auth.New(auth.HS256, testSecret, sources)
+	v, err := auth.New(auth.Options{TokenFrom: sources, JWT: auth.JWTOptions{HS256SecretEnv: "TEST_SECRET", Key: testSecret}})
 	if err != nil {
 		t.Fatal(err)
 	}
