@@ -171,6 +171,7 @@ type Gateway struct {
 	open     atomic.Int64
 	closing  atomic.Bool
 	active   sync.WaitGroup // one per connection between upgrade and the end of its close event
+	lifeMu   sync.Mutex     // orders active.Add (enter) before Shutdown's Wait
 	stop     chan struct{}  // closed when Shutdown starts
 	halted   chan struct{}  // closed when Shutdown ends: script workers stop
 	runs     chan *scriptRun
@@ -298,10 +299,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if conf.dep.Auth != nil {
 		claims, expires, refused = g.authenticate(conf.dep.Auth, r)
 	}
+	if !g.enter() {
+		g.release(ip)
+		g.refuse(w, r, http.StatusServiceUnavailable, "shutting_down", "the gateway is shutting down")
+		return
+	}
 	c := g.newConn(r, ep, pathParams, ip)
 	c.claims, c.expires, c.refusal = claims, expires, refused
 	socket, err := g.upgrader.Upgrade(guardedWriter{w, &c.guard}, r)
 	if err != nil {
+		g.active.Done()
 		g.release(ip)
 		g.metrics.rejected("handshake")
 		g.log.Debug("upgrade failed", "remote", r.RemoteAddr, "err", err)
@@ -309,8 +316,20 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	socket.Session().(*session).conn = c
 	c.ws = socket
-	g.active.Add(1)
 	go g.serve(c)
+}
+
+// enter counts a connection about to be upgraded in active, unless Shutdown
+// has begun: the check and the count are one step under lifeMu, so Shutdown's
+// wait never races a late Add.
+func (g *Gateway) enter() bool {
+	g.lifeMu.Lock()
+	defer g.lifeMu.Unlock()
+	if g.closing.Load() {
+		return false
+	}
+	g.active.Add(1)
+	return true
 }
 
 func isUpgrade(r *http.Request) bool {
@@ -608,7 +627,10 @@ const pingers = 4
 // Shutdown stops accepting connections, closes every socket with 1001, waits
 // for their close events and deregistration until ctx ends, then stops the engine.
 func (g *Gateway) Shutdown(ctx context.Context) error {
-	if !g.closing.CompareAndSwap(false, true) {
+	g.lifeMu.Lock()
+	started := g.closing.CompareAndSwap(false, true)
+	g.lifeMu.Unlock()
+	if !started {
 		return errors.New("gateway: already shut down")
 	}
 	close(g.stop)
