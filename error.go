@@ -13,10 +13,14 @@ import (
 const (
 	EInvalid          = "invalid_request"
 	EUnauthorized     = "unauthorized"
+	EForbidden        = "forbidden"
 	ENotFound         = "not_found"
+	EMethodNotAllowed = "method_not_allowed"
 	EConflict         = "conflict"
 	ETooLarge         = "payload_too_large"
 	EUnsupportedMedia = "unsupported_media_type"
+	EUpgradeRequired  = "upgrade_required"
+	ETooManyRequests  = "too_many_requests"
 	EUnavailable      = "unavailable"
 	EInternal         = "internal"
 )
@@ -66,10 +70,14 @@ func ErrorMessage(err error) string {
 var statusOfCode = map[string]int{
 	EInvalid:          http.StatusBadRequest,
 	EUnauthorized:     http.StatusUnauthorized,
+	EForbidden:        http.StatusForbidden,
 	ENotFound:         http.StatusNotFound,
+	EMethodNotAllowed: http.StatusMethodNotAllowed,
 	EConflict:         http.StatusConflict,
 	ETooLarge:         http.StatusRequestEntityTooLarge,
 	EUnsupportedMedia: http.StatusUnsupportedMediaType,
+	EUpgradeRequired:  http.StatusUpgradeRequired,
+	ETooManyRequests:  http.StatusTooManyRequests,
 	EUnavailable:      http.StatusServiceUnavailable,
 	EInternal:         http.StatusInternalServerError,
 }

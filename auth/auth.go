@@ -1,23 +1,57 @@
-// Package auth verifies the JSON Web Token a client presents when it
-// upgrades: where the token is found in the request, the one algorithm and
-// key that may verify it, and the claims it carries. It knows nothing of
-// WebSockets or configuration files.
+// Package auth checks the token a client presents when it upgrades: where
+// the token is found in the request (header, query parameter or cookie, by
+// configurable names), how it is verified, and the identity it carries. It
+// knows nothing of WebSockets or configuration files: Options is the auth
+// block of the YAML file and of deploy bodies, and New turns it into a
+// wsgw.Authenticator.
+//
+// A token is verified in one of three ways:
+//
+//   - a JSON Web Token with a fixed key: an HS256 secret, or an RS256 or
+//     ES256 public key. Only that algorithm is accepted.
+//   - a JSON Web Token with the keys of a JWKS URL. Each key fixes its own
+//     algorithm (its alg member, else its type and curve), so a token cannot
+//     choose how it is checked; "none" and HMAC are never accepted. The set
+//     is fetched when first needed and cached. It is fetched again when a
+//     token names an unknown kid, but never more than once every
+//     JWKSMinInterval (10s), whoever asks: concurrent misses wait for the
+//     same fetch, later ones are refused without one. A set older than its
+//     Cache-Control max-age (5 minutes without one, clamped to [1m, 1h]) is
+//     fetched again in the background while its keys go on verifying, so the
+//     refresh needs no goroutine of its own and a replaced Verifier leaves
+//     nothing running. A server that is down keeps the cached keys working;
+//     an unknown kid is then refused.
+//   - an opaque token checked by RFC 7662 introspection: the token is POSTed
+//     to the server, whose {"active": true, ...} answer becomes the claims.
+//     Answers are cached per token (keyed by its SHA-256) for cache_ttl, at
+//     most until the token's exp; refusals for at most NegativeCacheTTL; a
+//     failing server's errors are not cached. Concurrent checks of one token
+//     make one request. The claims of a cached answer are shared by every
+//     connection it admits: callers treat Identity.Claims as read-only.
+//
+// JSON Web Tokens are checked for exp, nbf and iat with the leeway, and for
+// iss and aud when issuer and audience are set. The claim user_claim names
+// (sub by default) becomes Identity.UserID when it is a string; Expires is
+// the token's exp (plus the leeway, since the check accepted that much).
+//
+// Errors say which of the three failures it is: wsgw.ErrNoToken (no token
+// in the sources), an error wrapping wsgw.ErrAuthRefused (the token was
+// checked and refused), or one wrapping wsgw.ErrAuthUnavailable (the key
+// set was never fetched, or the introspection server is unreachable,
+// slow, failing or answers nonsense). None ever contains the token.
 package auth
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-
-	"github.com/golang-jwt/jwt/v5"
+	"time"
 
 	"github.com/wsgw/wsgw"
 )
@@ -27,148 +61,108 @@ type Source string
 
 // The token sources, as token_from names them.
 const (
-	Header Source = "header" // Authorization: Bearer <jwt>
-	Query  Source = "query"  // the token query parameter
-	Cookie Source = "cookie" // the token cookie
+	Header Source = "header" // Authorization: Bearer <token>
+	Query  Source = "query"  // the query parameter named query_param
+	Cookie Source = "cookie" // the cookie named cookie_name
 )
 
 // DefaultSources are where tokens come from when token_from is not set:
-// not cookies, which need an origin check (see Config.Validate).
+// not cookies, which need an origin check (see ReadsCookies).
 var DefaultSources = []Source{Header, Query}
 
-// Algorithm names, as in a token's alg header.
-const (
-	HS256 = "HS256"
-	RS256 = "RS256"
-	ES256 = "ES256"
-)
-
-// MinSecretBytes is the shortest HS256 secret accepted: 256 bits, as RFC
-// 7518 §3.2 requires; a shorter one can be guessed offline from any token.
-const MinSecretBytes = 32
-
-// JWT verifies tokens signed with one algorithm and one key; it is a
-// wsgw.Authenticator. Tokens that
-// name any other algorithm, "none" included, are refused before the key is
-// used, so a token cannot choose how it is checked: an HS256 token "signed"
-// with an RS256 endpoint's public key fails like any other.
-type JWT struct {
-	alg     string
-	key     any
-	sources []Source
-	parser  *jwt.Parser
+// Verifier finds and checks the token of an upgrade request, as its
+// Options say; it is a wsgw.Authenticator, safe for concurrent use.
+type Verifier struct {
+	sources   []Source
+	cookie    string
+	param     string
+	userClaim string
+	check     func(ctx context.Context, tok string) (wsgw.Identity, error)
 }
 
-// New makes a verifier for alg. key is the HS256 secret, or the PEM text of
-// the RS256 or ES256 public key (PKIX, PKCS #1 or a certificate). sources nil
-// means DefaultSources.
-func New(alg string, key []byte, sources []Source) (*JWT, error) {
-	var k any
-	switch alg {
-	case HS256:
-		if len(key) < MinSecretBytes {
-			return nil, fmt.Errorf("the HS256 secret is %d bytes; it must be at least %d (256 bits)", len(key), MinSecretBytes)
-		}
-		k = key
-	case RS256:
-		pub, err := publicKey(key)
-		if err != nil {
-			return nil, err
-		}
-		rk, ok := pub.(*rsa.PublicKey)
-		if !ok {
-			return nil, fmt.Errorf("the key is an %s, not an RSA public key: RS256 needs one", keyKind(pub))
-		}
-		if rk.N.BitLen() < 2048 {
-			return nil, fmt.Errorf("the RSA key has %d bits; RS256 needs at least 2048", rk.N.BitLen())
-		}
-		k = rk
-	case ES256:
-		pub, err := publicKey(key)
-		if err != nil {
-			return nil, err
-		}
-		ek, ok := pub.(*ecdsa.PublicKey)
-		if !ok || ek.Curve != elliptic.P256() {
-			return nil, fmt.Errorf("the key is an %s, not an ECDSA P-256 public key: ES256 needs one", keyKind(pub))
-		}
-		k = ek
-	default:
-		return nil, fmt.Errorf("unsupported algorithm %q", alg)
-	}
-	if len(sources) == 0 {
-		sources = DefaultSources
-	}
-	for _, s := range sources {
-		if s != Header && s != Query && s != Cookie {
-			return nil, fmt.Errorf("unknown token source %q (want header, query or cookie)", s)
-		}
-	}
-	return &JWT{
-		alg:     alg,
-		key:     k,
-		sources: sources,
-		parser:  jwt.NewParser(jwt.WithValidMethods([]string{alg})),
-	}, nil
+var _ wsgw.Authenticator = (*Verifier)(nil)
+
+// New validates o and builds its verifier. Errors are *FieldError, naming
+// the option at fault. It does no I/O: a key set is fetched when the first
+// token needs it.
+func New(o Options) (*Verifier, error) {
+	return newVerifier(o, env{now: time.Now})
 }
 
-// publicKey parses the PEM text of a public key or certificate.
-func publicKey(text []byte) (any, error) {
-	block, _ := pem.Decode(text)
-	if block == nil {
-		return nil, errors.New("no PEM block: want a PEM public key (-----BEGIN PUBLIC KEY-----)")
+// env is what the tests may replace: the clock, the HTTP client and the
+// limits that would make them slow.
+type env struct {
+	now         func() time.Time
+	client      *http.Client
+	jwksTimeout time.Duration
+	maxCached   int
+}
+
+func newVerifier(o Options, e env) (*Verifier, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
 	}
-	switch {
-	case strings.Contains(block.Type, "PRIVATE KEY"):
-		return nil, errors.New("this is a private key: give the public key (the gateway only verifies tokens)")
-	case block.Type == "PUBLIC KEY":
-		return x509.ParsePKIXPublicKey(block.Bytes)
-	case block.Type == "RSA PUBLIC KEY":
-		return x509.ParsePKCS1PublicKey(block.Bytes)
-	case block.Type == "CERTIFICATE":
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, err
+	v := &Verifier{
+		sources:   o.TokenFrom,
+		cookie:    cmp.Or(o.CookieName, DefaultTokenName),
+		param:     cmp.Or(o.QueryParam, DefaultTokenName),
+		userClaim: cmp.Or(o.UserClaim, DefaultUserClaim),
+	}
+	if len(v.sources) == 0 {
+		v.sources = DefaultSources
+	}
+	client := e.client
+	if client == nil && (o.Introspect.set() || o.JWT.JWKSURL != "") {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 16 // concurrent introspections reuse their connections
+		client = &http.Client{Transport: t}
+	}
+	if o.Introspect.set() {
+		if o.Introspect.ClientSecretEnv != "" && o.Introspect.ClientSecret == "" {
+			return nil, fieldErr("introspect.client_secret_env", "$%s is not set or empty", o.Introspect.ClientSecretEnv)
 		}
-		return cert.PublicKey, nil
+		noRedirects := *client
+		noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		in := newIntrospector(o.Introspect, e.now, &noRedirects)
+		if e.maxCached > 0 {
+			in.maxCached = e.maxCached
+		}
+		v.check = in.check
+		return v, nil
 	}
-	return nil, fmt.Errorf("a PEM %q block is not a public key", block.Type)
+	var keys *keySet
+	if o.JWT.JWKSURL != "" {
+		keys = &keySet{url: o.JWT.JWKSURL, client: client, timeout: cmp.Or(e.jwksTimeout, jwksTimeout), now: e.now,
+			log: cmp.Or(o.Logger, slog.Default())}
+	}
+	c, err := newJWTCheck(o.JWT, e.now, keys)
+	if err != nil {
+		return nil, err
+	}
+	v.check = c.check
+	return v, nil
 }
 
-func keyKind(k any) string {
-	switch k := k.(type) {
-	case *rsa.PublicKey:
-		return "RSA key"
-	case *ecdsa.PublicKey:
-		return "ECDSA " + k.Curve.Params().Name + " key"
-	}
-	return fmt.Sprintf("%T", k)
-}
-
-var _ wsgw.Authenticator = (*JWT)(nil)
-
-// Authenticate finds the token in r and verifies it: signature, algorithm,
-// and the exp and nbf claims. It returns wsgw.ErrNoToken when none of the
-// sources carries a token; other errors say why the token was refused and
-// never contain it.
-func (j *JWT) Authenticate(r *http.Request) (wsgw.Identity, error) {
-	tok, src := Token(r, j.sources)
+// Authenticate finds the token in r and checks it. It returns
+// wsgw.ErrNoToken when no source carries one; other errors wrap
+// wsgw.ErrAuthRefused or wsgw.ErrAuthUnavailable, say why, and never
+// contain the token. A check that needs the network is bounded by its
+// timeout and by r's context.
+func (v *Verifier) Authenticate(r *http.Request) (wsgw.Identity, error) {
+	tok, src := v.Token(r)
 	if tok == "" {
 		return wsgw.Identity{}, wsgw.ErrNoToken
 	}
-	claims := jwt.MapClaims{}
-	_, err := j.parser.ParseWithClaims(tok, claims, func(t *jwt.Token) (any, error) {
-		if t.Method.Alg() != j.alg { // WithValidMethods has refused it already; belt and braces
-			return nil, fmt.Errorf("unexpected algorithm %s", t.Method.Alg())
-		}
-		return j.key, nil
-	})
-	if err != nil {
+	id, err := v.check(r.Context(), tok)
+	switch {
+	case err == nil:
+	case errors.Is(err, wsgw.ErrAuthUnavailable) || errors.Is(err, wsgw.ErrAuthRefused):
 		return wsgw.Identity{}, fmt.Errorf("token from %s: %w", src, err)
+	default:
+		return wsgw.Identity{}, fmt.Errorf("token from %s: %w: %w", src, wsgw.ErrAuthRefused, err)
 	}
-	id := wsgw.Identity{Claims: claims}
-	if exp, _ := claims.GetExpirationTime(); exp != nil {
-		id.Expires = exp.Time
+	if user, ok := id.Claims[v.userClaim].(string); ok {
+		id.UserID = user
 	}
 	return id, nil
 }
@@ -176,8 +170,8 @@ func (j *JWT) Authenticate(r *http.Request) (wsgw.Identity, error) {
 // Token returns the first token found in r's sources, in their order, and
 // the source it came from; "" when there is none. An Authorization header
 // with another scheme than Bearer carries no token.
-func Token(r *http.Request, sources []Source) (string, Source) {
-	for _, s := range sources {
+func (v *Verifier) Token(r *http.Request) (string, Source) {
+	for _, s := range v.sources {
 		var tok string
 		switch s {
 		case Header:
@@ -186,9 +180,9 @@ func Token(r *http.Request, sources []Source) (string, Source) {
 				tok = strings.TrimSpace(rest)
 			}
 		case Query:
-			tok = r.URL.Query().Get("token")
+			tok = r.URL.Query().Get(v.param)
 		case Cookie:
-			if c, err := r.Cookie("token"); err == nil {
+			if c, err := r.Cookie(v.cookie); err == nil {
 				tok = c.Value
 			}
 		}
@@ -200,40 +194,41 @@ func Token(r *http.Request, sources []Source) (string, Source) {
 }
 
 // ReadsCookies reports whether cookie is one of the token sources.
-func (j *JWT) ReadsCookies() bool { return slices.Contains(j.sources, Cookie) }
+func (v *Verifier) ReadsCookies() bool { return slices.Contains(v.sources, Cookie) }
 
 // Redact removes from r the credentials of every source the verifier
 // reads, so that they reach neither scripts (websocketInfo.uri, headers,
 // parameters) nor the socket registry: the verified claims stand in for them.
-func (j *JWT) Redact(r *http.Request) {
-	for _, s := range j.sources {
+func (v *Verifier) Redact(r *http.Request) {
+	for _, s := range v.sources {
 		switch s {
 		case Header:
 			r.Header.Del("Authorization")
 		case Query:
-			r.URL.RawQuery = withoutToken(r.URL.RawQuery)
+			r.URL.RawQuery = withoutParam(r.URL.RawQuery, v.param)
 		case Cookie:
-			redactCookie(r.Header)
+			redactCookie(r.Header, v.cookie)
 		}
 	}
 }
 
-// withoutToken drops every token parameter from a raw query, its name
-// unescaped as url.ParseQuery would, and keeps the rest as it was written.
-func withoutToken(raw string) string {
+// withoutParam drops every parameter called name from a raw query, its
+// name unescaped as url.ParseQuery would, and keeps the rest as it was
+// written.
+func withoutParam(raw, name string) string {
 	kept := make([]string, 0, strings.Count(raw, "&")+1)
 	for _, pair := range strings.Split(raw, "&") {
-		name, _, _ := strings.Cut(pair, "=")
-		if n, err := url.QueryUnescape(name); err != nil || n != "token" {
+		n, _, _ := strings.Cut(pair, "=")
+		if u, err := url.QueryUnescape(n); err != nil || u != name {
 			kept = append(kept, pair)
 		}
 	}
 	return strings.Join(kept, "&")
 }
 
-// redactCookie rewrites the Cookie headers without the token cookie, with
-// names trimmed as net/http's cookie parser trims them.
-func redactCookie(h http.Header) {
+// redactCookie rewrites the Cookie headers without the cookie called name,
+// with names trimmed as net/http's cookie parser trims them.
+func redactCookie(h http.Header, name string) {
 	lines := h.Values("Cookie")
 	if len(lines) == 0 {
 		return
@@ -242,8 +237,8 @@ func redactCookie(h http.Header) {
 	for _, line := range lines {
 		for _, part := range strings.Split(line, ";") {
 			part = strings.TrimSpace(part)
-			name, _, _ := strings.Cut(part, "=")
-			if part != "" && strings.TrimSpace(name) != "token" {
+			n, _, _ := strings.Cut(part, "=")
+			if part != "" && strings.TrimSpace(n) != name {
 				kept = append(kept, part)
 			}
 		}

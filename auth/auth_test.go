@@ -54,19 +54,32 @@ func request(target string, header http.Header) *http.Request {
 
 func bearer(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
 
+// fixed builds a verifier with one fixed key: the HS256 secret, or the PEM
+// text of an RS256 or ES256 public key.
+func fixed(alg string, key []byte, sources []auth.Source) (*auth.Verifier, error) {
+	j := auth.JWTOptions{HS256SecretEnv: "SECRET", Key: key}
+	switch alg {
+	case auth.RS256:
+		j = auth.JWTOptions{RS256PublicKeyFile: "rs.pem", Key: key}
+	case auth.ES256:
+		j = auth.JWTOptions{ES256PublicKeyFile: "es.pem", Key: key}
+	}
+	return auth.New(auth.Options{TokenFrom: sources, JWT: j})
+}
+
 func TestAuthenticate(t *testing.T) {
 	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	otherEC, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	hs, err := auth.New(auth.HS256, secret, nil)
+	hs, err := fixed(auth.HS256, secret, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := auth.New(auth.RS256, pkix(t, &rsaKey.PublicKey), nil)
+	rs, err := fixed(auth.RS256, pkix(t, &rsaKey.PublicKey), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	es, err := auth.New(auth.ES256, pkix(t, &ecKey.PublicKey), nil)
+	es, err := fixed(auth.ES256, pkix(t, &ecKey.PublicKey), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +88,7 @@ func TestAuthenticate(t *testing.T) {
 	none := sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, good)
 	tests := []struct {
 		name    string
-		v       *auth.JWT
+		v       *auth.Verifier
 		header  http.Header
 		wantErr string // "" = valid
 	}{
@@ -109,6 +122,9 @@ func TestAuthenticate(t *testing.T) {
 				if tc.wantErr == "no token" && !errors.Is(err, wsgw.ErrNoToken) {
 					t.Fatalf("err = %v, want ErrNoToken", err)
 				}
+				if tc.wantErr != "no token" && !errors.Is(err, wsgw.ErrAuthRefused) {
+					t.Fatalf("err = %v, want ErrAuthRefused", err)
+				}
 				return
 			}
 			if err != nil {
@@ -141,16 +157,15 @@ func TestNewRefusesWrongKeys(t *testing.T) {
 		{"small RSA key", auth.RS256, pkix(t, &smallRSA.PublicKey), nil, "1024 bits"},
 		{"private key", auth.ES256, pemOf(t, "EC PRIVATE KEY", ecPriv), nil, "private key: give the public key"},
 		{"other PEM", auth.RS256, pemOf(t, "CERTIFICATE REQUEST", []byte{1}), nil, "not a public key"},
-		{"unknown source", auth.HS256, secret, []auth.Source{"body"}, `unknown token source "body"`},
-		{"unknown algorithm", "PS256", secret, nil, "unsupported algorithm"},
+		{"unknown source", auth.HS256, secret, []auth.Source{"body"}, `token_from[0]: "body": want header, query or cookie`},
 	}
 	for _, tc := range tests {
-		if _, err := auth.New(tc.alg, tc.key, tc.sources); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := fixed(tc.alg, tc.key, tc.sources); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want one containing %q", tc.name, err, tc.want)
 		}
 	}
 	// A PKCS #1 key and a certificate are public keys too.
-	if _, err := auth.New(auth.RS256, pemOf(t, "RSA PUBLIC KEY", x509.MarshalPKCS1PublicKey(&rsaKey.PublicKey)), nil); err != nil {
+	if _, err := fixed(auth.RS256, pemOf(t, "RSA PUBLIC KEY", x509.MarshalPKCS1PublicKey(&rsaKey.PublicKey)), nil); err != nil {
 		t.Errorf("PKCS #1 public key: %v", err)
 	}
 }
@@ -158,26 +173,40 @@ func TestNewRefusesWrongKeys(t *testing.T) {
 func TestTokenSources(t *testing.T) {
 	all := []auth.Source{auth.Header, auth.Query, auth.Cookie}
 	tests := []struct {
-		name    string
-		target  string
-		header  http.Header
-		sources []auth.Source
-		want    string
-		from    auth.Source
+		name          string
+		target        string
+		header        http.Header
+		sources       []auth.Source
+		cookie, param string // cookie_name, query_param
+		want          string
+		from          auth.Source
 	}{
-		{"header", "/x", bearer("h"), all, "h", auth.Header},
-		{"bearer in any case", "/x", http.Header{"Authorization": {"bEaReR  h "}}, all, "h", auth.Header},
-		{"query", "/x?a=1&token=q", nil, all, "q", auth.Query},
-		{"escaped query", "/x?token=a%2Bb", nil, all, "a+b", auth.Query},
-		{"cookie", "/x", http.Header{"Cookie": {"a=1; token=c"}}, all, "c", auth.Cookie},
-		{"first source wins", "/x?token=q", http.Header{"Authorization": {"Bearer h"}, "Cookie": {"token=c"}}, all, "h", auth.Header},
-		{"order is token_from's", "/x?token=q", http.Header{"Authorization": {"Bearer h"}}, []auth.Source{auth.Query, auth.Header}, "q", auth.Query},
-		{"unlisted sources are ignored", "/x?token=q", http.Header{"Cookie": {"token=c"}}, []auth.Source{auth.Header}, "", ""},
-		{"empty bearer", "/x", http.Header{"Authorization": {"Bearer "}}, all, "", ""},
-		{"empty query value", "/x?token=", nil, all, "", ""},
+		{"header", "/x", bearer("h"), all, "", "", "h", auth.Header},
+		{"bearer in any case", "/x", http.Header{"Authorization": {"bEaReR  h "}}, all, "", "", "h", auth.Header},
+		{"query", "/x?a=1&token=q", nil, all, "", "", "q", auth.Query},
+		{"escaped query", "/x?token=a%2Bb", nil, all, "", "", "a+b", auth.Query},
+		{"cookie", "/x", http.Header{"Cookie": {"a=1; token=c"}}, all, "", "", "c", auth.Cookie},
+		{"first source wins", "/x?token=q", http.Header{"Authorization": {"Bearer h"}, "Cookie": {"token=c"}}, all, "", "", "h", auth.Header},
+		{"order is token_from's", "/x?token=q", http.Header{"Authorization": {"Bearer h"}}, []auth.Source{auth.Query, auth.Header}, "", "", "q", auth.Query},
+		{"unlisted sources are ignored", "/x?token=q", http.Header{"Cookie": {"token=c"}}, []auth.Source{auth.Header}, "", "", "", ""},
+		{"empty bearer", "/x", http.Header{"Authorization": {"Bearer "}}, all, "", "", "", ""},
+		{"empty query value", "/x?token=", nil, all, "", "", "", ""},
+		{"default sources: header then query", "/x?token=q", http.Header{"Cookie": {"token=c"}}, nil, "", "", "q", auth.Query},
+		// Renamed: the new name is read, the default one no longer is.
+		{"query_param", "/x?token=t&access_token=q", nil, all, "", "access_token", "q", auth.Query},
+		{"query_param, default name ignored", "/x?token=t", nil, all, "", "access_token", "", ""},
+		{"escaped query_param", "/x?access%5Ftoken=q", nil, all, "", "access_token", "q", auth.Query},
+		{"cookie_name", "/x", http.Header{"Cookie": {"token=t; SESSION=c"}}, all, "SESSION", "", "c", auth.Cookie},
+		{"cookie_name is case-sensitive", "/x", http.Header{"Cookie": {"session=c"}}, all, "SESSION", "", "", ""},
+		{"cookie_name, default name ignored", "/x", http.Header{"Cookie": {"token=t"}}, all, "SESSION", "", "", ""},
 	}
 	for _, tc := range tests {
-		tok, from := auth.Token(request(tc.target, tc.header), tc.sources)
+		v, err := auth.New(auth.Options{TokenFrom: tc.sources, CookieName: tc.cookie, QueryParam: tc.param,
+			JWT: auth.JWTOptions{HS256SecretEnv: "S", Key: secret}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, from := v.Token(request(tc.target, tc.header))
 		if tok != tc.want || from != tc.from {
 			t.Errorf("%s: Token = %q from %q, want %q from %q", tc.name, tok, from, tc.want, tc.from)
 		}
@@ -185,7 +214,7 @@ func TestTokenSources(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
-	v, err := auth.New(auth.HS256, secret, []auth.Source{auth.Header, auth.Query, auth.Cookie})
+	v, err := fixed(auth.HS256, secret, []auth.Source{auth.Header, auth.Query, auth.Cookie})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +233,7 @@ func TestRedact(t *testing.T) {
 		t.Error("Authorization kept")
 	}
 	// A verifier reading only the header leaves the query alone.
-	hv, _ := auth.New(auth.HS256, secret, []auth.Source{auth.Header})
+	hv, _ := fixed(auth.HS256, secret, []auth.Source{auth.Header})
 	r = request("/x?token=q", nil)
 	hv.Redact(r)
 	if r.URL.RawQuery != "token=q" {
@@ -215,13 +244,35 @@ func TestRedact(t *testing.T) {
 // TestRedactCookieSpacing: net/http trims the space around a cookie name, so
 // "token =x" is the token cookie and must go.
 func TestRedactCookieSpacing(t *testing.T) {
-	v, _ := auth.New(auth.HS256, secret, []auth.Source{auth.Cookie})
+	v, _ := fixed(auth.HS256, secret, []auth.Source{auth.Cookie})
 	r := request("/x", http.Header{"Cookie": {"a=1;token =x;\ttoken\t=y"}})
-	if tok, _ := auth.Token(r, []auth.Source{auth.Cookie}); tok != "x" {
+	if tok, _ := v.Token(r); tok != "x" {
 		t.Fatalf("Token = %q, want x", tok)
 	}
 	v.Redact(r)
 	if got := r.Header.Get("Cookie"); got != "a=1" {
 		t.Fatalf("cookies after Redact = %q", got)
+	}
+}
+
+// TestRedactRenamed: with cookie_name and query_param set, Redact removes
+// the token by those names and leaves a "token" parameter or cookie, which
+// is then the application's own.
+func TestRedactRenamed(t *testing.T) {
+	v, err := auth.New(auth.Options{TokenFrom: []auth.Source{auth.Query, auth.Cookie}, CookieName: "SESSION", QueryParam: "access_token",
+		JWT: auth.JWTOptions{HS256SecretEnv: "S", Key: secret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := request("/x?token=mine&access_token=q&access%5Ftoken=r", http.Header{"Cookie": {"token=mine; SESSION=c"}})
+	v.Redact(r)
+	if got := r.URL.RawQuery; got != "token=mine" {
+		t.Errorf("query after Redact = %q, want token=mine", got)
+	}
+	if got := r.Header.Get("Cookie"); got != "token=mine" {
+		t.Errorf("cookies after Redact = %q, want token=mine", got)
+	}
+	if tok, from := v.Token(r); tok != "" {
+		t.Errorf("after Redact the %s still yields a token", from)
 	}
 }

@@ -12,7 +12,8 @@ import (
 )
 
 // FuzzToken feeds arbitrary Authorization headers, query strings and
-// Cookie headers to the token extraction and verification. Properties: no
+// Cookie headers to the token extraction and verification, with the
+// default names and renamed ones. Properties: no
 // panic; only a token the test signed verifies, with its claims; and after
 // Redact no source yields a token any more, so credentials cannot slip
 // through to scripts in some spelling the extractor reads and Redact misses.
@@ -32,27 +33,43 @@ func FuzzToken(f *testing.F) {
 	f.Add("Basic x", "token=%zz&token="+valid, "token="+none)
 	f.Add("bearer "+none, "%74oken="+valid, `token="`+valid+`"`)
 	f.Add("Bearer a.b.c", "token=a.b.c;x", "token=; token=x")
+	f.Add("", "a=1&access_token="+valid, "SESSION="+valid)
+	f.Add("", "access%5Ftoken="+valid, "token=x; SESSION ="+valid)
 
 	sources := []auth.Source{auth.Header, auth.Query, auth.Cookie}
-	v, err := auth.New(auth.HS256, secret, sources)
-	if err != nil {
-		f.Fatal(err)
+	var verifiers []*auth.Verifier
+	for _, o := range []auth.Options{
+		{TokenFrom: sources, JWT: auth.JWTOptions{HS256SecretEnv: "S", Key: secret}},
+		{TokenFrom: sources, CookieName: "SESSION", QueryParam: "access_token", JWT: auth.JWTOptions{HS256SecretEnv: "S", Key: secret}},
+	} {
+		v, err := auth.New(o)
+		if err != nil {
+			f.Fatal(err)
+		}
+		verifiers = append(verifiers, v)
 	}
 	f.Fuzz(func(t *testing.T, authorization, rawQuery, cookie string) {
-		r := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/x", RawQuery: rawQuery}, Header: http.Header{}}
-		if authorization != "" {
-			r.Header.Set("Authorization", authorization)
-		}
-		if cookie != "" {
-			r.Header.Set("Cookie", cookie)
-		}
-		id, err := v.Authenticate(r)
-		if err == nil && id.Claims["sub"] != "alice" {
-			t.Fatalf("a token the test did not sign verified: %v", id.Claims)
-		}
-		v.Redact(r)
-		if tok, from := auth.Token(r, sources); tok != "" {
-			t.Fatalf("after Redact the %s still yields a token %q", from, tok)
+		for _, v := range verifiers {
+			fuzzOne(t, v, authorization, rawQuery, cookie)
 		}
 	})
+}
+
+// fuzzOne checks the properties of FuzzToken on one verifier.
+func fuzzOne(t *testing.T, v *auth.Verifier, authorization, rawQuery, cookie string) {
+	r := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/x", RawQuery: rawQuery}, Header: http.Header{}}
+	if authorization != "" {
+		r.Header.Set("Authorization", authorization)
+	}
+	if cookie != "" {
+		r.Header.Set("Cookie", cookie)
+	}
+	id, err := v.Authenticate(r)
+	if err == nil && id.Claims["sub"] != "alice" {
+		t.Fatalf("a token the test did not sign verified: %v", id.Claims)
+	}
+	v.Redact(r)
+	if tok, from := v.Token(r); tok != "" {
+		t.Fatalf("after Redact the %s still yields a token %q", from, tok)
+	}
 }

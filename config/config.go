@@ -34,6 +34,19 @@ type Config struct {
 	File string `yaml:"-"`
 	// EventHandlerSource is the text of the EventHandler script.
 	EventHandlerSource string `yaml:"-"`
+
+	// setBy names, by key, where a setting that did not come from the file
+	// came from (a flag, an environment variable), for errors.
+	setBy map[string]string
+}
+
+// SetBy records that the setting at key came from source (a flag such as
+// --admin-addr), so that an error about it names source, not the file.
+func (c *Config) SetBy(key, source string) {
+	if c.setBy == nil {
+		c.setBy = map[string]string{}
+	}
+	c.setBy[key] = source
 }
 
 // Admin configures the management listener.
@@ -74,9 +87,14 @@ type Store struct {
 // Limits are the per-connection and per-gateway limits of SPEC §1.
 type Limits struct {
 	// MessagesPerSecond is the token rate of each connection's bucket; 0 lifts the limit.
-	MessagesPerSecond   float64       `yaml:"messages_per_second"`
-	Burst               int           `yaml:"burst"`
-	OnExceed            string        `yaml:"on_exceed"`
+	MessagesPerSecond float64 `yaml:"messages_per_second"`
+	Burst             int     `yaml:"burst"`
+	// OnExceed is drop, close or delay: what becomes of a message that
+	// finds no token (docs/scripting.md, "Per-connection rate limit").
+	OnExceed string `yaml:"on_exceed"`
+	// MaxDelay is how long on_exceed: delay may hold a connection back
+	// without a break before closing it with 1008.
+	MaxDelay            time.Duration `yaml:"max_delay"`
 	MaxMessageBytes     int           `yaml:"max_message_bytes"`
 	MaxPendingSends     int           `yaml:"max_pending_sends"`
 	IdleTimeout         time.Duration `yaml:"idle_timeout"`
@@ -88,6 +106,15 @@ type Limits struct {
 	// may send (frames, payload bytes); past them send throws.
 	MaxSendsPerEvent     int `yaml:"max_sends_per_event"`
 	MaxSendBytesPerEvent int `yaml:"max_send_bytes_per_event"`
+	// ScriptMemory bounds what one script event may allocate, in bytes
+	// (docs/security.md, "Script time and memory").
+	ScriptMemory int `yaml:"script_memory"`
+	// ScriptWorkersPerEndpoint caps the runtimes one endpoint's events hold
+	// at once; 0 = half of runtime.pool_size.
+	ScriptWorkersPerEndpoint int `yaml:"script_workers_per_endpoint"`
+	// MaxScriptInterrupts closes a connection (1011) whose events were
+	// interrupted by script_timeout or script_memory this many times in a row.
+	MaxScriptInterrupts int `yaml:"max_script_interrupts"`
 	// UpgradesPerIPPerSecond rate-limits upgrade requests per client address
 	// (IPv6: per /64), with bursts of UpgradesPerIPBurst; 0 lifts it.
 	UpgradesPerIPPerSecond float64 `yaml:"upgrades_per_ip_per_second"`
@@ -102,6 +129,9 @@ type Limits struct {
 type Runtime struct {
 	// PoolSize is how many scripts may run at once; 0 = 4 per CPU, at least 8.
 	PoolSize int `yaml:"pool_size"`
+	// MemoryLimit is the Go runtime's soft memory limit in bytes (what
+	// GOMEMLIMIT sets); 0 leaves it to the GOMEMLIMIT environment variable.
+	MemoryLimit int `yaml:"memory_limit"`
 }
 
 // Log configures structured logging.
@@ -176,6 +206,7 @@ func Default() Config {
 			MessagesPerSecond: 5,
 			Burst:             5,
 			OnExceed:          "drop",
+			MaxDelay:          30 * time.Second,
 			MaxMessageBytes:   64 << 10,
 			MaxPendingSends:   1024,
 			IdleTimeout:       60 * time.Second,
@@ -184,6 +215,8 @@ func Default() Config {
 
 			MaxSendsPerEvent:     10000,
 			MaxSendBytesPerEvent: 16 << 20,
+			ScriptMemory:         64 << 20,
+			MaxScriptInterrupts:  3,
 			UpgradesPerIPBurst:   10,
 			HandshakeTimeout:     10 * time.Second,
 		},
@@ -285,7 +318,11 @@ func (c *Config) Validate() error {
 	}{
 		{"limits.messages_per_second", l.MessagesPerSecond < 0, "must be >= 0 (0 lifts the limit)"},
 		{"limits.burst", l.Burst < 1, "must be >= 1"},
-		{"limits.on_exceed", l.OnExceed != "drop" && l.OnExceed != "close", `must be "drop" or "close"`},
+		{"limits.on_exceed", !oneOf(l.OnExceed, "drop", "close", "delay"), fmt.Sprintf(`%q: want "drop", "close" or "delay"`, l.OnExceed)},
+		{"limits.max_delay", l.MaxDelay <= 0, "must be > 0"},
+		{"limits.max_delay", l.OnExceed == "delay" && l.MessagesPerSecond > 0 && l.MaxDelay.Seconds()*l.MessagesPerSecond < 1,
+			fmt.Sprintf("%v is shorter than one token (1/messages_per_second = %v): with on_exceed: delay every message past the burst would close the connection",
+				l.MaxDelay, time.Duration(float64(time.Second)/max(l.MessagesPerSecond, 1e-9)).Round(time.Millisecond))},
 		{"limits.max_message_bytes", l.MaxMessageBytes < 1 || l.MaxMessageBytes > 1<<30, "must be between 1 and 1073741824 (1 GiB)"},
 		{"limits.max_pending_sends", l.MaxPendingSends < 1, "must be >= 1"},
 		{"limits.idle_timeout", l.IdleTimeout <= 0, "must be > 0"},
@@ -298,7 +335,11 @@ func (c *Config) Validate() error {
 		{"limits.upgrades_per_ip_per_second", l.UpgradesPerIPPerSecond < 0, "must be >= 0 (0 lifts the limit)"},
 		{"limits.upgrades_per_ip_burst", l.UpgradesPerIPBurst < 1, "must be >= 1"},
 		{"limits.handshake_timeout", l.HandshakeTimeout <= 0, "must be > 0"},
+		{"limits.script_memory", l.ScriptMemory < 1<<20, "must be at least 1048576 (1 MiB)"},
+		{"limits.script_workers_per_endpoint", l.ScriptWorkersPerEndpoint < 0, "must be >= 0 (0 = half of runtime.pool_size)"},
+		{"limits.max_script_interrupts", l.MaxScriptInterrupts < 1, "must be >= 1"},
 		{"runtime.pool_size", c.Runtime.PoolSize < 0, "must be >= 0 (0 = automatic)"},
+		{"runtime.memory_limit", c.Runtime.MemoryLimit < 0, "must be >= 0 (0 = GOMEMLIMIT, or none)"},
 		{"shutdown_timeout", c.ShutdownTimeout <= 0, "must be > 0"},
 		{"store.heartbeat_interval", c.Store.HeartbeatInterval <= 0, "must be > 0"},
 		{"store.key_prefix", c.Store.KeyPrefix == "" || strings.ContainsAny(c.Store.KeyPrefix, "{}"),
@@ -405,8 +446,12 @@ func lookupEnv(environ []string, name string) (string, bool) {
 }
 
 // Errorf returns an error that names the configuration file and key, for
-// checks made outside this package (paths, scripts).
+// checks made outside this package (paths, scripts); for a key set by a flag
+// or the environment, it names that instead of the file.
 func (c *Config) Errorf(key, format string, args ...any) error {
+	if src, ok := c.setBy[key]; ok {
+		return fmt.Errorf("%s (%s): %s", src, key, fmt.Sprintf(format, args...))
+	}
 	file := c.File
 	if file == "" {
 		file = "config"

@@ -3,9 +3,13 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/wsgw/wsgw/config"
 )
@@ -34,7 +38,7 @@ func TestDefaults(t *testing.T) {
 	}
 	l := cfg.Limits
 	if cfg.Listen != ":8080" || cfg.Admin.Listen != "127.0.0.1:9090" || l.MessagesPerSecond != 5 || l.Burst != 5 ||
-		l.OnExceed != "drop" || l.MaxMessageBytes != 65536 || l.MaxPendingSends != 1024 ||
+		l.OnExceed != "drop" || l.MaxDelay != 30*time.Second || l.MaxMessageBytes != 65536 || l.MaxPendingSends != 1024 ||
 		l.IdleTimeout != time.Minute || l.ScriptTimeout != time.Second || len(cfg.Store.Redis) != 0 {
 		t.Fatalf("defaults = %+v", cfg)
 	}
@@ -43,17 +47,30 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
-func TestEverySettingFromYAML(t *testing.T) {
-	path := writeConfig(t, `
+// everySetting gives every key of the configuration a value other than its
+// default; TestEverySettingFromYAML checks that it does.
+const everySetting = `
 listen: "127.0.0.1:1234"
+tls: {cert_file: pub.pem, key_file: pub.key}
 node_id: n1
 shutdown_timeout: 3s
-admin: {listen: "0.0.0.0:9999", token: "s3cret"}
-store: {redis: ["10.0.0.1:6379", "10.0.0.2:6379"]}
+admin:
+  listen: "0.0.0.0:9999"
+  token: "s3cret"
+  tls: {cert_file: adm.pem, key_file: adm.key}
+store:
+  redis: ["10.0.0.1:6379", "10.0.0.2:6379"]
+  cluster: true
+  sentinel_master: ""
+  username: u
+  password: p
+  key_prefix: other
+  heartbeat_interval: 2s
 limits:
   messages_per_second: 2.5
   burst: 7
   on_exceed: close
+  max_delay: 4s
   max_message_bytes: 100
   max_pending_sends: 3
   idle_timeout: 90s
@@ -61,26 +78,139 @@ limits:
   close_timeout: 1s
   max_connections: 10
   max_connections_per_ip: 2
-runtime: {pool_size: 3}
+  max_sends_per_event: 11
+  max_send_bytes_per_event: 12
+  script_memory: 1048576
+  script_workers_per_endpoint: 2
+  max_script_interrupts: 5
+  upgrades_per_ip_per_second: 1.5
+  upgrades_per_ip_burst: 4
+  handshake_timeout: 6s
+runtime: {pool_size: 3, memory_limit: 1073741824}
 log: {level: debug, format: json}
 endpoints:
   - path: /chat/{room}
     script: echo.js
     allowed_origins: ["^https://a\\.example$"]
-`)
-	cfg, err := config.Load(path, nil)
+    auth:
+      jwt: {hs256_secret_env: SECRET}
+      token_from: [cookie, header]
+  - path: /rs
+    script: echo.js
+    auth: {jwt: {rs256_public_key_file: rs.pem}}
+  - path: /es
+    script: echo.js
+    auth: {jwt: {es256_public_key_file: es.pem}}
+event_handler: echo.js
+`
+
+func TestEverySettingFromYAML(t *testing.T) {
+	path := writeConfig(t, everySetting)
+	dir := filepath.Dir(path)
+	for _, f := range []string{"rs.pem", "es.pem"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("key of "+f), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.Load(path, []string{"SECRET=0123456789abcdef0123456789abcdef"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := cfg.Limits
-	if cfg.Listen != "127.0.0.1:1234" || cfg.NodeID != "n1" || cfg.ShutdownTimeout != 3*time.Second ||
-		cfg.Admin.Token != "s3cret" || cfg.Store.Redis.String() != "10.0.0.1:6379,10.0.0.2:6379" ||
-		l.MessagesPerSecond != 2.5 || l.Burst != 7 || l.OnExceed != "close" || l.MaxMessageBytes != 100 ||
-		l.MaxPendingSends != 3 || l.IdleTimeout != 90*time.Second || l.ScriptTimeout != 250*time.Millisecond ||
-		l.CloseTimeout != time.Second || l.MaxConnections != 10 || l.MaxConnectionsPerIP != 2 ||
-		cfg.Runtime.PoolSize != 3 || cfg.Log.Level != "debug" || cfg.Endpoints[0].AllowedOrigins[0] != `^https://a\.example$` {
-		t.Fatalf("decoded = %+v", cfg)
+	// sentinel_master excludes cluster, so it is read on its own.
+	unset := map[string]bool{"store.sentinel_master": true}
+	if c, err := config.Parse([]byte("store: {redis: [a], sentinel_master: m}\n"), "s.yaml"); err != nil || c.Store.SentinelMaster != "m" {
+		t.Errorf("store.sentinel_master: %+v, %v", c, err)
 	}
+	def := config.Default()
+	for _, key := range configKeys(reflect.TypeFor[config.Config]()) {
+		if !unset[key] && !differs(reflect.ValueOf(*cfg), reflect.ValueOf(def), strings.Split(key, ".")) {
+			t.Errorf("%s is not set to a value other than its default: the test does not prove it is read", key)
+		}
+	}
+	echo := "return websocketInfo.message"
+	want := config.Config{
+		Listen: "127.0.0.1:1234", TLS: config.TLS{CertFile: "pub.pem", KeyFile: "pub.key"},
+		NodeID: "n1", ShutdownTimeout: 3 * time.Second,
+		Admin: config.Admin{Listen: "0.0.0.0:9999", Token: "s3cret", TLS: config.TLS{CertFile: "adm.pem", KeyFile: "adm.key"}},
+		Store: config.Store{
+			Redis: config.StringList{"10.0.0.1:6379", "10.0.0.2:6379"}, Cluster: true, Username: "u", Password: "p",
+			KeyPrefix: "other", HeartbeatInterval: 2 * time.Second,
+		},
+		Limits: config.Limits{
+			MessagesPerSecond: 2.5, Burst: 7, OnExceed: "close", MaxDelay: 4 * time.Second, MaxMessageBytes: 100, MaxPendingSends: 3,
+			IdleTimeout: 90 * time.Second, ScriptTimeout: 250 * time.Millisecond, CloseTimeout: time.Second,
+			MaxConnections: 10, MaxConnectionsPerIP: 2, MaxSendsPerEvent: 11, MaxSendBytesPerEvent: 12,
+			ScriptMemory: 1 << 20, ScriptWorkersPerEndpoint: 2, MaxScriptInterrupts: 5,
+			UpgradesPerIPPerSecond: 1.5, UpgradesPerIPBurst: 4, HandshakeTimeout: 6 * time.Second,
+		},
+		Runtime: config.Runtime{PoolSize: 3, MemoryLimit: 1 << 30},
+		Log:     config.Log{Level: "debug", Format: "json"},
+		Endpoints: []config.Endpoint{
+			{Path: "/chat/{room}", Script: "echo.js", AllowedOrigins: []string{`^https://a\.example$`}, Source: echo,
+				Auth: config.Auth{JWT: config.JWT{HS256SecretEnv: "SECRET", Alg: "HS256", Key: []byte("0123456789abcdef0123456789abcdef")},
+					TokenFrom: []string{"cookie", "header"}}},
+			{Path: "/rs", Script: "echo.js", Source: echo,
+				Auth: config.Auth{JWT: config.JWT{RS256PublicKeyFile: "rs.pem", Alg: "RS256", Key: []byte("key of rs.pem")}}},
+			{Path: "/es", Script: "echo.js", Source: echo,
+				Auth: config.Auth{JWT: config.JWT{ES256PublicKeyFile: "es.pem", Alg: "ES256", Key: []byte("key of es.pem")}}},
+		},
+		EventHandler: "echo.js", EventHandlerSource: echo, File: path,
+	}
+	if !reflect.DeepEqual(*cfg, want) {
+		t.Fatalf("decoded\n  %+v\nwant\n  %+v", *cfg, want)
+	}
+}
+
+// configKeys lists every key a configuration file can set, as dotted paths;
+// the keys of a list of mappings (endpoints) are listed under the list's key.
+func configKeys(t reflect.Type) []string {
+	var keys []string
+	for i := range t.NumField() {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		ft := t.Field(i).Type
+		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct && ft != reflect.TypeFor[time.Duration]() {
+			for _, k := range configKeys(ft) {
+				keys = append(keys, tag+"."+k)
+			}
+			continue
+		}
+		keys = append(keys, tag)
+	}
+	return keys
+}
+
+// differs reports whether the setting at key (its path split) differs
+// between got and def; for a key under a list, whether any item of got sets
+// it to other than the zero value.
+func differs(got, def reflect.Value, key []string) bool {
+	if len(key) == 0 {
+		return !reflect.DeepEqual(got.Interface(), def.Interface())
+	}
+	field := func(v reflect.Value) reflect.Value {
+		for i := range v.NumField() {
+			if tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ","); tag == key[0] {
+				return v.Field(i)
+			}
+		}
+		panic("no key " + key[0])
+	}
+	g, d := field(got), field(def)
+	if g.Kind() == reflect.Slice && g.Type().Elem().Kind() == reflect.Struct {
+		zero := reflect.New(g.Type().Elem()).Elem()
+		for i := range g.Len() {
+			if differs(g.Index(i), zero, key[1:]) {
+				return true
+			}
+		}
+		return false
+	}
+	return differs(g, d, key[1:])
 }
 
 func TestEnvOverrides(t *testing.T) {
@@ -115,10 +245,13 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"endpoint list item", "endpoints:\n  - path: /a\n    scrpt: a.js\n", nil, []string{"gw.yaml:3:", "endpoints[0].scrpt"}},
 		{"missing script file", "endpoints:\n  - path: /a\n    script: missing.js\n", nil, []string{"endpoints[0].script", "missing.js"}},
 		{"no endpoints", "listen: ':1'\n", nil, []string{"endpoints", "no endpoints"}},
-		{"bad on_exceed", "limits: {on_exceed: kick}\n" + minimal, nil, []string{"limits.on_exceed"}},
+		{"bad on_exceed", "limits: {on_exceed: kick}\n" + minimal, nil, []string{"limits.on_exceed", `"kick"`, `"delay"`}},
+		{"zero max_delay", "limits: {on_exceed: delay, max_delay: 0s}\n" + minimal, nil, []string{"limits.max_delay", "> 0"}},
+		{"max_delay under one token", "limits: {on_exceed: delay, messages_per_second: 0.1, max_delay: 5s}\n" + minimal, nil, []string{"limits.max_delay", "10s"}},
 		{"negative limit", "limits: {max_connections: -1}\n" + minimal, nil, []string{"limits.max_connections"}},
 		{"bad origin regexp", "endpoints:\n  - path: /a\n    script: echo.js\n    allowed_origins: ['(']\n", nil, []string{"endpoints[0].allowed_origins[0]"}},
 		{"public admin without token", "admin: {listen: '0.0.0.0:9090'}\n" + minimal, nil, []string{"admin.listen", "admin.token"}},
+		{"public admin from the environment", minimal, []string{"WSGW_ADMIN_LISTEN=0.0.0.0:9"}, []string{"environment WSGW_ADMIN_LISTEN (admin.listen)", "admin.token"}},
 		{"bad listen", "listen: nowhere\n" + minimal, nil, []string{"listen", "host:port"}},
 		{"bad env value", minimal, []string{"WSGW_LIMITS_BURST=lots"}, []string{"WSGW_LIMITS_BURST", "not a whole number"}},
 		{"duplicate key", "listen: ':1'\nlisten: ':2'\n" + minimal, nil, []string{"gw.yaml:2:", "listen"}},
@@ -157,6 +290,91 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	if len(cfg.Endpoints) == 0 {
 		t.Fatal("the example configuration has no endpoints")
+	}
+}
+
+// TestExampleConfigListsEveryKey keeps examples/gateway.yaml true to what it
+// says: it lists every key (commented-out ones count), and every key it sets
+// has its default.
+func TestExampleConfigListsEveryKey(t *testing.T) {
+	const file = "../examples/gateway.yaml"
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(uncomment(string(data))), &doc); err != nil {
+		t.Fatalf("%s with its commented-out keys restored: %v", file, err)
+	}
+	listed := map[string]bool{}
+	yamlKeys(doc.Content[0], "", listed)
+	for _, key := range configKeys(reflect.TypeFor[config.Config]()) {
+		if !listed[key] {
+			t.Errorf("%s does not list %s", file, key)
+		}
+		delete(listed, key)
+	}
+	for key := range listed {
+		t.Errorf("%s lists %s, which is no configuration key", file, key)
+	}
+
+	cfg, err := config.Load(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, def := *cfg, config.Default()
+	got.Endpoints, got.File = nil, ""
+	if !reflect.DeepEqual(got, def) {
+		t.Errorf("%s sets\n  %+v\nbut the defaults are\n  %+v", file, got, def)
+	}
+}
+
+var (
+	// commented is a comment line: its indentation, then the rest after "# ".
+	commented = regexp.MustCompile(`^(\s*)# ?(.*)$`)
+	// keyUnderComments is a key, "key: value" or "- key: value", possibly
+	// commented out more than once.
+	keyUnderComments = regexp.MustCompile(`^(\s*# ?)*\s*(- )?[a-z][a-z0-9_]*:(\s|$)`)
+)
+
+// uncomment restores the commented-out keys of a YAML text, keeping their
+// indentation as the text shows it with the "# " removed.
+func uncomment(text string) string {
+	lines := strings.Split(text, "\n")
+	for i, line := range lines {
+		for {
+			m := commented.FindStringSubmatch(line)
+			if m == nil || !keyUnderComments.MatchString(m[2]) {
+				break
+			}
+			line = m[1] + m[2]
+		}
+		lines[i] = line
+	}
+	return strings.Join(lines, "\n")
+}
+
+// yamlKeys adds the dotted key paths of a YAML mapping to keys; the keys of
+// the items of a list of mappings are added under the list's key.
+func yamlKeys(n *yaml.Node, prefix string, keys map[string]bool) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			if prefix != "" {
+				key = prefix + "." + key
+			}
+			v := n.Content[i+1]
+			if v.Kind == yaml.MappingNode || (v.Kind == yaml.SequenceNode && len(v.Content) > 0 && v.Content[0].Kind == yaml.MappingNode) {
+				yamlKeys(v, key, keys)
+				continue
+			}
+			keys[key] = true
+		}
+	case yaml.SequenceNode:
+		for _, item := range n.Content {
+			yamlKeys(item, prefix, keys)
+		}
 	}
 }
 

@@ -174,10 +174,10 @@ func (c *Config) ApplyEnv(environ []string) error {
 	if len(env) == 0 {
 		return nil
 	}
-	return applyEnv(reflect.ValueOf(c).Elem(), "WSGW", env)
+	return c.applyEnv(reflect.ValueOf(c).Elem(), "WSGW", "", env)
 }
 
-func applyEnv(v reflect.Value, prefix string, env map[string]string) error {
+func (c *Config) applyEnv(v reflect.Value, prefix, key string, env map[string]string) error {
 	t := v.Type()
 	for i := range t.NumField() {
 		tag := yamlTag(t.Field(i))
@@ -187,7 +187,7 @@ func applyEnv(v reflect.Value, prefix string, env map[string]string) error {
 		name := prefix + "_" + strings.ToUpper(tag)
 		field := v.Field(i)
 		if field.Kind() == reflect.Struct && field.Type() != durationType {
-			if err := applyEnv(field, name, env); err != nil {
+			if err := c.applyEnv(field, name, joinKey(key, tag), env); err != nil {
 				return err
 			}
 			continue
@@ -202,6 +202,7 @@ func applyEnv(v reflect.Value, prefix string, env map[string]string) error {
 		if err := setScalar(field, s); err != nil {
 			return fmt.Errorf("environment %s: %w", name, err)
 		}
+		c.SetBy(joinKey(key, tag), "environment "+name)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/internal/gwtest"
@@ -88,8 +89,11 @@ func TestProtocolAbuse(t *testing.T) {
 			}
 			closeEvent := gwtest.ScriptLine(id, "close", "")
 			ev := h.Logs.Wait(t, "close event", closeEvent)
-			if msg := fmt.Sprint(ev["msg"]); !strings.HasPrefix(msg, fmt.Sprintf("closed %d ", tc.code)) {
-				t.Fatalf("the close event saw %q, want code %d", msg, tc.code)
+			if msg, want := fmt.Sprint(ev["msg"]), fmt.Sprintf("closed %d %s", tc.code, reason); msg != want {
+				t.Fatalf("the close event saw %q, the client %q: want the same code and reason", msg, want)
+			}
+			if reason == "" || strings.Contains(reason, "gws") {
+				t.Fatalf("close reason %q: want the gateway's own words", reason)
 			}
 			check()
 		})
@@ -152,5 +156,165 @@ func TestFrameSentWithTheHandshake(t *testing.T) {
 	readRawText(t, r) // socket_id
 	if got := readRawText(t, r); got != "early" {
 		t.Fatalf("echo = %q, want the frame sent with the handshake", got)
+	}
+}
+
+// TestRepliesBeforeFailClose sends a valid message and, in the same write,
+// a frame that ends the connection: the reply to the message must reach the
+// client before the close frame.
+func TestRepliesBeforeFailClose(t *testing.T) {
+	masked := true
+	tests := []struct {
+		name string
+		bad  []byte
+		code int
+	}{
+		{"RSV1", frame(finBit|rsv1|opText, masked, []byte("x")), 1002},
+		{"reserved opcode", frame(finBit|0x3, masked, nil), 1002},
+		{"reserved control opcode", frame(finBit|0xB, masked, nil), 1002},
+		{"stray continuation", frame(finBit|opContinuation, masked, []byte("x")), 1002},
+		{"unmasked frame", frame(finBit|opText, !masked, []byte("x")), 1002},
+		{"invalid close code", frame(finBit|opClose, masked, []byte{0x03, 0xe7}), 1002},
+		{"invalid UTF-8", frame(finBit|opText, masked, []byte{0xff}), 1007},
+		{"too large", frameHeader(finBit|opBinary, masked, 1<<20), 1009},
+		{"client close", frame(finBit|opClose, masked, []byte{0x0f, 0xa0}), 4000},
+	}
+	h := gwtest.New(t, gwtest.Options{
+		Scripts: map[string]string{"/x": idScript},
+		Limits:  gateway.Limits{MaxMessageBytes: 1024},
+	})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for i := range 20 { // the race it guards against is lost one time in a few
+				r := rawDial(t, h, "/x")
+				readRawText(t, r)
+				msg := fmt.Sprint("reply ", i)
+				r.write(append(frame(finBit|opText, masked, []byte(msg)), tc.bad...))
+				_ = r.c.SetReadDeadline(time.Now().Add(gwtest.WaitFor))
+				op, p, err := r.readFrame()
+				if err != nil || op != opText || string(p) != msg {
+					t.Fatalf("round %d: first frame op %d %q (%v), want the reply %q before the close", i, op, p, err, msg)
+				}
+				if code, reason := r.expectClose(); code != tc.code {
+					t.Fatalf("closed with %d %q, want %d", code, reason, tc.code)
+				}
+			}
+		})
+	}
+}
+
+// TestFragmentedTextFailsAtTheBadFragment: a text message in fragments is
+// failed with 1007 at the fragment that makes it invalid, before the last
+// fragment comes; a sequence split between fragments is valid.
+func TestFragmentedTextFailsAtTheBadFragment(t *testing.T) {
+	masked := true
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/x": idScript}})
+	check := bystander(t, h, "/x")
+	bad := []struct {
+		name      string
+		fragments [][]byte // none of them final
+	}{
+		{"invalid byte in a middle fragment", [][]byte{[]byte("ab"), []byte("c\xff"), []byte("d")}},
+		{"truncated sequence then ASCII", [][]byte{[]byte("a\xe2\x82"), []byte("b")}},
+		{"code point above U+10FFFF at the end of a fragment", [][]byte{[]byte("a\xf4\x90")}},
+		{"surrogate at the end of a fragment", [][]byte{[]byte("a\xed\xa0")}},
+		{"overlong encoding split between fragments", [][]byte{[]byte("a\xe0"), []byte("\x80")}},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rawDial(t, h, "/x")
+			id := readRawText(t, r)
+			op := byte(opText)
+			for _, f := range tc.fragments {
+				r.write(frame(op, masked, f))
+				op = opContinuation
+			}
+			// No final fragment: the close must come from what was sent.
+			if code, reason := r.expectClose(); code != 1007 {
+				t.Fatalf("closed with %d %q, want 1007", code, reason)
+			}
+			h.ClosedLine(id)
+			check()
+		})
+	}
+	good := []struct {
+		fragments []string
+		want      string
+	}{
+		{[]string{"a\xe2\x82", "\xacb"}, "a€b"},
+		{[]string{"\xf0", "\x9f\x98", "\x80"}, "😀"},
+		{[]string{"", "x", ""}, "x"},
+	}
+	for _, tc := range good {
+		t.Run(fmt.Sprintf("valid %q", tc.want), func(t *testing.T) {
+			r := rawDial(t, h, "/x")
+			readRawText(t, r)
+			var b []byte
+			for i, f := range tc.fragments {
+				first := byte(opContinuation)
+				if i == 0 {
+					first = opText
+				}
+				if i == len(tc.fragments)-1 {
+					first |= finBit
+				}
+				b = append(b, frame(first, masked, []byte(f))...)
+			}
+			r.write(b)
+			if got := readRawText(t, r); got != tc.want {
+				t.Fatalf("echo %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestCloseSentWithTheHandshake: a message and a close frame sent with the
+// upgrade request (read ahead by net/http) get the echo before the close.
+func TestCloseSentWithTheHandshake(t *testing.T) {
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/x": idScript}})
+	early := append(frame(finBit|opText, true, []byte("early")), frame(finBit|opClose, true, []byte{0x0f, 0xa1, 'b', 'y', 'e'})...)
+	r, err := dialRaw(h.Srv.Listener.Addr().String(), "/x", early)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.t = t
+	defer r.c.Close()
+	id := readRawText(t, r)
+	if got := readRawText(t, r); got != "early" {
+		t.Fatalf("echo = %q, want the message before the close", got)
+	}
+	if code, _ := r.expectClose(); code != 4001 {
+		t.Fatalf("close %d, want the client's 4001 echoed", code)
+	}
+	h.Logs.Wait(t, "close event", gwtest.ScriptLine(id, "close", "closed 4001 bye"))
+}
+
+// TestBigReplyBeforeFailWhileClientSends: the client is still sending the
+// payload of a frame over the limit when the gateway fails the connection.
+// The large reply queued before must still arrive whole, and the close
+// after it: the gateway reads on until the client closes, because closing a
+// socket with unread bytes sends a reset that discards what it still had to send.
+func TestBigReplyBeforeFailWhileClientSends(t *testing.T) {
+	const reply = 4 << 20
+	h := gwtest.New(t, gwtest.Options{
+		Scripts: map[string]string{"/x": `if (websocketInfo.type === "data") return "x".repeat(` + fmt.Sprint(reply) + `)`},
+		Limits:  gateway.Limits{MaxMessageBytes: 64 << 10},
+	})
+	junk := make([]byte, 4<<20)
+	for i := range 5 {
+		r := rawDial(t, h, "/x")
+		go func() { // until the gateway stops reading
+			_ = r.c.SetWriteDeadline(time.Now().Add(gwtest.WaitFor))
+			_, _ = r.c.Write(append(frame(finBit|opText, true, []byte("go")), frameHeader(finBit|opBinary, true, uint64(len(junk)))...))
+			_, _ = r.c.Write(junk)
+		}()
+		_ = r.c.SetReadDeadline(time.Now().Add(gwtest.WaitFor))
+		op, p, err := r.readFrame()
+		if err != nil || op != opText || len(p) != reply {
+			t.Fatalf("round %d: op %d, %d bytes, %v: want the %d-byte reply", i, op, len(p), err, reply)
+		}
+		if code, _ := r.expectClose(); code != 1009 {
+			t.Fatalf("round %d: close %d, want 1009", i, code)
+		}
 	}
 }

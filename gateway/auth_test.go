@@ -43,10 +43,11 @@ if (websocketInfo.type === "close") console.log("closed", websocketInfo.close_co
 
 func newAuthHarness(t *testing.T, sources []auth.Source, key []byte, alg string) *gwtest.Harness {
 	t.Helper()
-	if key == nil {
-		key, alg = testSecret, auth.HS256
+	jwtOpts := auth.JWTOptions{HS256SecretEnv: "TEST_SECRET", Key: testSecret}
+	if alg == auth.RS256 {
+		jwtOpts = auth.JWTOptions{RS256PublicKeyFile: "test.pem", Key: key}
 	}
-	v, err := auth.New(alg, key, sources)
+	v, err := auth.New(auth.Options{TokenFrom: sources, JWT: jwtOpts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +191,7 @@ func TestAuthExpiryCloses4003(t *testing.T) {
 
 func mustAuth(t testing.TB, sources []auth.Source) wsgw.Authenticator {
 	t.Helper()
-	v, err := auth.New(auth.HS256, testSecret, sources)
+	v, err := auth.New(auth.Options{TokenFrom: sources, JWT: auth.JWTOptions{HS256SecretEnv: "TEST_SECRET", Key: testSecret}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,16 +220,22 @@ func TestAuthSurvivesAPIDeploys(t *testing.T) {
 	cookie := mustAuth(t, []auth.Source{auth.Cookie})
 	for _, dep := range []wsgw.Deployment{
 		{Path: "/cookie", Script: "return 1", Source: "config", Auth: cookie},
-		{Path: "/cookie", Script: "return 1", Source: "config", Auth: cookie, AllowedOrigins: []string{"^https://a$"}},
+		{Path: "/cookie", Script: "return 1", Source: "config", Auth: cookie, Options: wsgw.Options{AllowedOrigins: []string{"^https://a$"}}},
 	} {
 		_, _, err := h.GW.Deploy(ctx, dep)
 		if refused := err != nil && strings.Contains(err.Error(), "cross-site WebSocket hijacking"); refused != (len(dep.AllowedOrigins) == 0) {
 			t.Fatalf("deploy with cookie auth and origins %v: %v", dep.AllowedOrigins, err)
 		}
 	}
-	// The API cannot drop the origin check under inherited cookie auth.
-	_, _, err := h.GW.Deploy(ctx, wsgw.Deployment{Path: "/cookie", Script: "return 2", Source: "api"})
+	// A script-only API deploy keeps the origin check; one that clears it
+	// under inherited cookie auth is refused.
+	dep, _, err := h.GW.Deploy(ctx, wsgw.Deployment{Path: "/cookie", Script: "return 2", Source: "api"})
+	if err != nil || len(dep.AllowedOrigins) != 1 {
+		t.Fatalf("script-only API deploy over cookie auth: %+v, %v; want it to keep the origins", dep, err)
+	}
+	_, _, err = h.GW.Deploy(ctx, wsgw.Deployment{Path: "/cookie", Script: "return 3", Source: "api",
+		Options: wsgw.Options{AllowedOrigins: []string{}}})
 	if err == nil || !strings.Contains(err.Error(), "allowed_origins is required") {
-		t.Fatalf("API deploy without origins over cookie auth: %v, want a refusal", err)
+		t.Fatalf("API deploy clearing the origins over cookie auth: %v, want a refusal", err)
 	}
 }

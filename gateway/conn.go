@@ -46,8 +46,17 @@ type conn struct {
 	scriptVersion atomic.Int64
 
 	// Set on the read loop, read by finish on the same loop.
-	counted bool // in the table, the gauge and the store
-	openRan bool // the open event ran, so the close event must
+	counted   bool  // in the table, the gauge and the store
+	openRan   bool  // the open event ran, so the close event must
+	heldSince int64 // on_exceed: delay: Unix ns when the rate limit began holding the connection back; 0 when it is not
+	// interrupts counts this connection's events interrupted in a row
+	// (fairshare.go).
+	interrupts int
+	slow       bool // the last event took longer than waitedLong
+
+	// wake is closed by Close to end a rate-limit delay; made on the
+	// connection's first delay, nil before. Guarded by mu.
+	wake chan struct{}
 
 	// mu guards the close decision, which may come from any goroutine, and
 	// defers a close asked for during the connection's own event.
@@ -114,6 +123,9 @@ func (c *conn) Close(code int, reason string) error {
 		return nil
 	}
 	c.closeCode, c.closeReason = code, truncateReason(reason)
+	if c.wake != nil {
+		close(c.wake)
+	}
 	if c.inEvent {
 		c.deferred = true
 		c.mu.Unlock()
@@ -161,6 +173,61 @@ func (c *conn) startClose() {
 			}
 		}
 	})
+}
+
+// errFailed ends gws's read loop after conn.fail.
+var errFailed = errors.New("the connection failed on a frame the gateway refused")
+
+// fail ends the connection on a frame the guard refused, as RFC 6455 §7.1.7
+// says: the close frame goes out after every frame already queued, then the
+// socket is closed without processing anything more. It runs on the read
+// loop, which it holds for at most close_timeout, and returns the error that
+// ends it.
+func (c *conn) fail(code int, reason string) error {
+	c.closing.Store(true)
+	c.mu.Lock()
+	first := c.closeCode == 0
+	if first {
+		c.closeCode, c.closeReason = code, reason
+	}
+	c.mu.Unlock()
+	_ = c.ws.SetDeadline(time.Now().Add(c.g.opts.Limits.CloseTimeout))
+	if first { // else the close frame of the close already begun is queued
+		c.startClose()
+	}
+	c.flush()
+	c.linger()
+	_ = c.ws.NetConn().Close()
+	return errFailed
+}
+
+// linger reads and discards what the client still sends until it closes
+// its side or the deadline passes. Closing a socket with bytes unread makes
+// the kernel answer with a reset, which can destroy the frames still on
+// their way to the client, the close frame among them.
+func (c *conn) linger() {
+	var buf [512]byte
+	for {
+		if _, err := c.guard.Conn.Read(buf[:]); err != nil {
+			return
+		}
+	}
+}
+
+// flush waits until every frame queued so far is written, or close_timeout.
+func (c *conn) flush() {
+	done := make(chan struct{})
+	c.ws.Async(func() { close(done) })
+	c.wait(done)
+}
+
+func (c *conn) wait(done <-chan struct{}) {
+	t := time.NewTimer(c.g.opts.Limits.CloseTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
 }
 
 // abort ends a connection whose read loop is gone: the close frame goes out

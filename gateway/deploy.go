@@ -4,7 +4,6 @@ import (
 	"context"
 	"regexp"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,9 +17,12 @@ import (
 // events already running finish on the old script and the next event of
 // every connection runs the new one.
 type deployments struct {
-	deployMu  sync.Mutex // serialises deploys; readers use the atomics
-	endpoints map[string]*endpoint
-	routes    atomic.Pointer[router]
+	deployMu sync.Mutex // guards endpoints and installs; readers use the atomics
+	// deploySerial runs this node's deploys one at a time, from reading what
+	// an API deploy keeps to installing it.
+	deploySerial sync.Mutex
+	endpoints    map[string]*endpoint
+	routes       atomic.Pointer[router]
 	// eventHandler, when set, receives every event of every endpoint.
 	eventHandler atomic.Pointer[runtime.Handler]
 	handlerDep   atomic.Pointer[wsgw.Deployment]
@@ -33,6 +35,7 @@ type endpoint struct {
 	path    string
 	handler atomic.Pointer[runtime.Handler]
 	conf    atomic.Pointer[endpointConf]
+	workers atomic.Pointer[semaphore] // its share of the script pool (fairshare.go)
 }
 
 // endpointConf is what a deploy sets besides the script.
@@ -69,15 +72,21 @@ func (e *DeployError) Error() string { return e.Field + ": " + e.Err.Error() }
 func (e *DeployError) Unwrap() error { return e.Err }
 
 // Deploy compiles dep's script and installs it: a new endpoint, a new version
-// of an existing one, or (Path "") the event handler. With a DeployStore the
-// deploy is stored first and every node installs it. It answers the
-// deployment as installed, with its version, and whether the path is new.
+// of an existing one, or (Path "") the event handler. A deploy from the API
+// (Source "api") keeps every option of the endpoint it does not give, its
+// auth included. With a DeployStore the deploy is stored first, options
+// merged, and every node installs it. It answers the deployment as installed,
+// with its version, and whether the path is new.
 func (g *Gateway) Deploy(ctx context.Context, dep wsgw.Deployment) (wsgw.Deployment, bool, error) {
+	// One deploy at a time on this node: an API deploy reads the options it
+	// keeps, and a concurrent one must not slip in between.
+	g.deploySerial.Lock()
+	defer g.deploySerial.Unlock()
 	if dep.DeployedAt.IsZero() {
 		dep.DeployedAt = time.Now().UTC()
 	}
-	if dep.Source == "api" && dep.Auth == nil && dep.Path != "" {
-		dep.Auth = g.authOf(dep.Path)
+	if dep.Source == "api" && dep.Path != "" {
+		dep = g.keepOptions(dep)
 	}
 	p, err := prepare(dep)
 	if err != nil {
@@ -88,6 +97,23 @@ func (g *Gateway) Deploy(ctx context.Context, dep wsgw.Deployment) (wsgw.Deploym
 		return wsgw.Deployment{}, false, err
 	}
 	return p.dep, created, nil
+}
+
+// keepOptions fills what an API deploy does not give from the endpoint
+// deployed at its path.
+func (g *Gateway) keepOptions(dep wsgw.Deployment) wsgw.Deployment {
+	g.deployMu.Lock()
+	defer g.deployMu.Unlock()
+	ep := g.endpoints[dep.Path]
+	if ep == nil {
+		return dep
+	}
+	cur := ep.conf.Load().dep
+	dep.Options = dep.Options.Keep(cur.Options)
+	if dep.Auth == nil {
+		dep.Auth = cur.Auth
+	}
+	return dep
 }
 
 // prepared is a deployment compiled and checked, ready to install once it
@@ -369,13 +395,9 @@ func (conf *endpointConf) allowsOrigin(origin string) bool {
 	return false
 }
 
-// anchor makes an allowed-origin pattern match the whole Origin header.
+// anchor makes an allowed-origin pattern match the whole Origin header or
+// nothing: every pattern, whatever anchors it has of its own, is matched as
+// ^(?:pattern)$, so that ^a|b cannot match a longer origin that starts with a.
 func anchor(pattern string) string {
-	if !strings.HasPrefix(pattern, "^") {
-		pattern = "^(?:" + pattern + ")"
-	}
-	if !strings.HasSuffix(pattern, "$") {
-		pattern += "$"
-	}
-	return pattern
+	return "^(?:" + pattern + ")$"
 }

@@ -3,11 +3,8 @@ package gateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime/debug"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/lxzan/gws"
 
@@ -58,12 +55,9 @@ func (e events) OnMessage(socket *gws.Conn, msg *gws.Message) {
 	}
 	c.in.Add(1)
 	g.metrics.MessagesIn.Inc()
-	if c.limiter != nil && !c.limiter.AllowN(now, 1) {
+	if c.limiter != nil && !g.allow(c, now) {
 		c.dropped.Add(1)
 		g.metrics.MessagesDropped.Inc()
-		if g.opts.Limits.CloseOnExceed {
-			_ = c.Close(1008, "rate limit exceeded")
-		}
 		return
 	}
 	ev := runtime.Event{
@@ -102,31 +96,17 @@ func (e events) recover(c *conn, where string) {
 }
 
 // closeStatus is the close code and reason of a connection that ended with
-// err, as gws reports it: the client's close frame, a protocol violation gws
-// answered with a code, or a dropped connection (1006).
+// err, as gws reports it: the client's close frame, or a dropped connection
+// (1006). The guard refuses every frame gws would fail the connection on
+// (frameguard.go), and a close the gateway began is the gateway's own
+// (finish takes it from closedBy), so gws's protocol errors never get here.
 func closeStatus(err error) (int, string) {
 	var ce *gws.CloseError
-	var coded interface{ Uint16() uint16 }
-	switch {
-	case errors.As(err, &ce):
-		code := int(ce.Code)
-		switch {
-		case code == 0:
+	if errors.As(err, &ce) {
+		if ce.Code == 0 {
 			return 1005, ""
-		case runtime.ValidCloseCode(code) != nil:
-			// An invalid code, or a 1-byte payload gws reads as one: gws
-			// answered 1002, and that is what the close event sees.
-			return 1002, fmt.Sprintf("protocol error: invalid close code %d", code)
-		case !utf8.Valid(ce.Reason):
-			return 1007, "invalid UTF-8 in the close reason"
 		}
-		return code, string(ce.Reason)
-	case errors.As(err, &coded):
-		return int(coded.Uint16()), err.Error()
-	case errors.Is(err, gws.ErrTextEncoding):
-		return 1007, "invalid UTF-8 in a text frame"
-	case err != nil && strings.Contains(err.Error(), "unexpected opcode"):
-		return 1002, err.Error()
+		return int(ce.Code), string(ce.Reason)
 	}
 	return 1006, "connection lost"
 }

@@ -10,9 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -28,7 +30,7 @@ import (
 // live in-process gateway, then half-closes. Properties: the process never
 // panics (not even a recovered panic is allowed) or hangs; the server sends
 // only well-formed frames, ending with a close frame whose code a server
-// may send; the connection is finished with its close line logged; and a
+// may send and whose reason is the gateway's own; the connection is finished with its close line logged; and a
 // well-behaved connection opened before the fuzzing still echoes.
 //
 //	go test ./gateway -run '^$' -fuzz FuzzFrames -fuzztime 3m
@@ -125,6 +127,9 @@ func FuzzFrames(f *testing.F) {
 				if len(payload) >= 2 {
 					if code := int(binary.BigEndian.Uint16(payload)); !serverMaySend(code) {
 						t.Fatalf("the server closed with code %d, which no endpoint may send", code)
+					}
+					if reason := string(payload[2:]); !utf8.ValidString(reason) || strings.Contains(reason, "gws") {
+						t.Fatalf("close reason %q: want the gateway's own words, in UTF-8", reason)
 					}
 				}
 			default:

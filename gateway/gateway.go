@@ -37,9 +37,12 @@ type Limits struct {
 	// MessagesPerSecond is each connection's token rate; 0 lifts the limit.
 	MessagesPerSecond float64
 	Burst             int
-	// CloseOnExceed closes a connection that exceeds its rate with 1008
-	// instead of dropping the frame.
-	CloseOnExceed       bool
+	// OnExceed is what becomes of a frame that finds no token: dropped
+	// (the default), or the connection closed, or reading delayed.
+	OnExceed OnExceed
+	// MaxDelay is the longest OnExceed delay holds a connection back
+	// without a break before closing it with 1008 (default 30s).
+	MaxDelay            time.Duration
 	MaxMessageBytes     int
 	MaxPendingSends     int
 	IdleTimeout         time.Duration
@@ -52,7 +55,33 @@ type Limits struct {
 	UpgradesPerIPBurst     int
 	// HandshakeTimeout bounds writing the 101 answer (default 10s).
 	HandshakeTimeout time.Duration
+	// ScriptWorkersPerEndpoint caps the runtimes one endpoint's events hold
+	// at once (default half the pool, rounded up), so a runaway script
+	// leaves the rest to other endpoints.
+	ScriptWorkersPerEndpoint int
+	// InterruptedWorkers caps the runtimes held at once, node-wide, by
+	// events of connections whose last event was interrupted (default an
+	// eighth of the pool, at least 1).
+	InterruptedWorkers int
+	// MaxScriptInterrupts closes a connection with 1011 when this many of
+	// its events in a row were interrupted by script_timeout or
+	// script_memory (default 3).
+	MaxScriptInterrupts int
 }
+
+// OnExceed says what becomes of a frame that finds no token in its
+// connection's bucket (docs/scripting.md, "Per-connection rate limit").
+type OnExceed string
+
+const (
+	// ExceedDrop drops and counts the frame; the client is not told.
+	ExceedDrop OnExceed = "drop"
+	// ExceedClose closes the connection with 1008 "rate limit exceeded".
+	ExceedClose OnExceed = "close"
+	// ExceedDelay stops reading the connection until a token is free, so
+	// TCP pushes back on the client and no frame is lost.
+	ExceedDelay OnExceed = "delay"
+)
 
 // Options configure a Gateway. Zero fields get defaults from setDefaults.
 type Options struct {
@@ -76,6 +105,12 @@ func (o *Options) setDefaults() {
 	l := &o.Limits
 	if l.Burst <= 0 {
 		l.Burst = max(1, int(l.MessagesPerSecond))
+	}
+	if l.OnExceed == "" {
+		l.OnExceed = ExceedDrop
+	}
+	if l.MaxDelay <= 0 {
+		l.MaxDelay = 30 * time.Second
 	}
 	if l.MaxMessageBytes <= 0 {
 		l.MaxMessageBytes = 64 << 10
@@ -110,6 +145,17 @@ func (o *Options) setDefaults() {
 	if o.Engine == nil {
 		o.Engine = runtime.New(runtime.Options{Logger: o.Logger, Metrics: o.Metrics})
 	}
+	pool := o.Engine.PoolSize()
+	if l.ScriptWorkersPerEndpoint <= 0 {
+		l.ScriptWorkersPerEndpoint = (pool + 1) / 2
+	}
+	l.ScriptWorkersPerEndpoint = min(l.ScriptWorkersPerEndpoint, pool)
+	if l.InterruptedWorkers <= 0 {
+		l.InterruptedWorkers = max(1, pool/8)
+	}
+	if l.MaxScriptInterrupts <= 0 {
+		l.MaxScriptInterrupts = 3
+	}
 }
 
 // Gateway serves WebSocket endpoints and the Websocket service.
@@ -126,10 +172,14 @@ type Gateway struct {
 	open     atomic.Int64
 	closing  atomic.Bool
 	active   sync.WaitGroup // one per connection between upgrade and the end of its close event
+	lifeMu   sync.Mutex     // orders active.Add (enter) before Shutdown's Wait
 	stop     chan struct{}  // closed when Shutdown starts
 	halted   chan struct{}  // closed when Shutdown ends: script workers stop
 	runs     chan *scriptRun
 	runPool  sync.Pool
+	// interrupted is the lane of connections whose last event was
+	// interrupted (fairshare.go).
+	interrupted semaphore
 
 	storeErrLog ratelog.Limiter // lines about store operations that failed
 
@@ -151,6 +201,11 @@ func New(opts Options) (*Gateway, error) {
 	if opts.Limits.MaxMessageBytes > MaxMessageBytesLimit {
 		return nil, fmt.Errorf("max_message_bytes %d is above %d", opts.Limits.MaxMessageBytes, MaxMessageBytesLimit)
 	}
+	switch opts.Limits.OnExceed {
+	case ExceedDrop, ExceedClose, ExceedDelay:
+	default:
+		return nil, fmt.Errorf("on_exceed %q: want drop, close or delay", opts.Limits.OnExceed)
+	}
 	g := &Gateway{
 		opts:   opts,
 		log:    opts.Logger,
@@ -164,6 +219,7 @@ func New(opts Options) (*Gateway, error) {
 			rejected:            func(r string) { opts.Metrics.ConnectionsRejected.WithLabelValues(r).Inc() },
 		},
 	}
+	g.interrupted = newSemaphore(opts.Limits.InterruptedWorkers)
 	g.conns.init()
 	g.deployments.init()
 	g.expiries = newExpiryQueue()
@@ -246,10 +302,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if conf.dep.Auth != nil {
 		claims, expires, refused = g.authenticate(conf.dep.Auth, r)
 	}
+	if !g.enter() {
+		g.release(ip)
+		g.refuse(w, r, http.StatusServiceUnavailable, "shutting_down", "the gateway is shutting down")
+		return
+	}
 	c := g.newConn(r, ep, pathParams, ip)
 	c.claims, c.expires, c.refusal = claims, expires, refused
 	socket, err := g.upgrader.Upgrade(guardedWriter{w, &c.guard}, r)
 	if err != nil {
+		g.active.Done()
 		g.release(ip)
 		g.metrics.rejected("handshake")
 		g.log.Debug("upgrade failed", "remote", r.RemoteAddr, "err", err)
@@ -257,8 +319,20 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	socket.Session().(*session).conn = c
 	c.ws = socket
-	g.active.Add(1)
 	go g.serve(c)
+}
+
+// enter counts a connection about to be upgraded in active, unless Shutdown
+// has begun: the check and the count are one step under lifeMu, so Shutdown's
+// wait never races a late Add.
+func (g *Gateway) enter() bool {
+	g.lifeMu.Lock()
+	defer g.lifeMu.Unlock()
+	if g.closing.Load() {
+		return false
+	}
+	g.active.Add(1)
+	return true
 }
 
 func isUpgrade(r *http.Request) bool {
@@ -343,6 +417,8 @@ func (g *Gateway) newConn(r *http.Request, ep *endpoint, pathParams map[string]s
 		c.limiter = rate.NewLimiter(rate.Limit(l.MessagesPerSecond), l.Burst)
 	}
 	c.written = c.onWritten
+	c.guard.c = c
+	c.guard.max = uint32(g.opts.Limits.MaxMessageBytes)
 	c.expiryIndex = -1
 	c.lastSeen.Store(now.UnixNano())
 	return c
@@ -387,7 +463,8 @@ func (g *Gateway) panicked(c *conn, where string, p any, stack []byte) {
 
 // runEvent runs one event of c on the read loop, one at a time per connection.
 // A Go panic during the run (a bug in a binding, not the script) closes the
-// connection with 1011.
+// connection with 1011; interrupted runs count towards closing it
+// (fairshare.go).
 func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 	h := c.endpoint.handler.Load()
 	if eh := g.eventHandler.Load(); eh != nil {
@@ -397,7 +474,16 @@ func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 	ev.Conn = c
 	c.beginEvent()
 	defer c.endEvent()
-	err := g.handOff(h, ev)
+	start := time.Now()
+	err := g.handOff(c, h, ev)
+	c.slow = time.Since(start) > waitedLong
+	if err == errGone {
+		g.log.Debug("event of a gone connection not run", "socket_id", c.info.ID, "route", c.info.Route)
+		return err
+	}
+	if ev.Type != runtime.Close {
+		g.strike(c, err)
+	}
 	if err != nil { // only here, so that pe costs no allocation per event
 		var pe *runtime.PanicError
 		if errors.As(err, &pe) {
@@ -422,8 +508,14 @@ type scriptRun struct {
 // of one connection stay serial. Scripts run on the workers' stacks rather
 // than the read loops': goja's deep frames would otherwise grow every idle
 // connection's goroutine stack, and that costs more memory across many
-// connections than the hand-off costs time.
-func (g *Gateway) handOff(h *runtime.Handler, ev *runtime.Event) error {
+// connections than the hand-off costs time. The event first takes its
+// share of the pool (fairshare.go).
+func (g *Gateway) handOff(c *conn, h *runtime.Handler, ev *runtime.Event) error {
+	gr, err := g.admitEvent(c, ev)
+	if err != nil {
+		return err
+	}
+	defer gr.release()
 	r := g.runPool.Get().(*scriptRun)
 	r.h, r.ev = h, *ev
 	defer func() {
@@ -485,7 +577,7 @@ func (g *Gateway) finish(c *conn, code int, reason string) {
 		g.log.Error("store unregister failed", "socket_id", c.info.ID, "err", err)
 	}
 	g.log.Info("connection closed", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote,
-		"duration", time.Since(c.opened).Round(time.Millisecond), "code", code, "reason", reason,
+		"duration_ms", time.Since(c.opened).Milliseconds(), "code", code, "reason", reason,
 		"messages_in", c.in.Load(), "messages_out", c.out.Load(), "messages_dropped", c.dropped.Load())
 }
 
@@ -538,7 +630,10 @@ const pingers = 4
 // Shutdown stops accepting connections, closes every socket with 1001, waits
 // for their close events and deregistration until ctx ends, then stops the engine.
 func (g *Gateway) Shutdown(ctx context.Context) error {
-	if !g.closing.CompareAndSwap(false, true) {
+	g.lifeMu.Lock()
+	started := g.closing.CompareAndSwap(false, true)
+	g.lifeMu.Unlock()
+	if !started {
 		return errors.New("gateway: already shut down")
 	}
 	close(g.stop)

@@ -136,6 +136,55 @@ func TestAllowedOrigins(t *testing.T) {
 	}
 }
 
+// TestOriginPatternsMatchTheWholeOrigin: every allowed_origins pattern is
+// matched as ^(?:pattern)$, whatever anchors it has of its own, so that no
+// alternation or missing $ lets in an origin that merely starts or ends like
+// an allowed one.
+func TestOriginPatternsMatchTheWholeOrigin(t *testing.T) {
+	tests := []struct {
+		patterns []string
+		origin   string
+		ok       bool
+	}{
+		// The bypass reported: ^a|b wrapped as ^a|b$ let in a longer origin.
+		{[]string{`^https://good\.com|https://other\.com`}, "https://good.com.evil.net", false},
+		{[]string{`^https://good\.com|https://other\.com`}, "https://good.com", true},
+		{[]string{`^https://good\.com|https://other\.com`}, "https://other.com", true},
+		{[]string{`^https://good\.com|https://other\.com`}, "https://evil.net.https://other.com", false},
+		{[]string{`https://good\.com|https://other\.com$`}, "https://other.com.evil.net", false},
+		{[]string{`https://good\.com|https://other\.com$`}, "https://good.com.evil.net", false},
+		{[]string{`https://good\.com|https://other\.com$`}, "https://evil.nethttps://good.com", false},
+		{[]string{`https://app\.example\.com`}, "https://app.example.com", true},
+		{[]string{`https://app\.example\.com`}, "https://app.example.com.evil", false},
+		{[]string{`https://app\.example\.com`}, "http://https://app.example.com", false},
+		{[]string{`^https://app\.example\.com$`}, "https://app.example.com", true},
+		{[]string{`^https://app\.example\.com$`}, "https://app.example.com:8443", false},
+		{[]string{`https://[a-z]+\.example\.com`}, "https://a.example.com", true},
+		{[]string{`https://[a-z]+\.example\.com`}, "https://a.example.com.evil.net", false},
+		{[]string{`(?i)https://APP\.example\.com`}, "https://app.EXAMPLE.com", true},
+		{[]string{`(?i)https://APP\.example\.com`}, "https://app.example.com.evil", false},
+		{[]string{`https://a\.example`, `https://b\.example`}, "https://b.example", true},
+		{[]string{`https://a\.example`, `https://b\.example`}, "https://b.example.evil", false},
+		{[]string{`.*\.example\.com`}, "https://x.example.com", true},
+		{[]string{`.*\.example\.com`}, "https://x.example.com.evil.net", false},
+	}
+	for _, tc := range tests {
+		h := gwtest.New(t, gwtest.Options{
+			Scripts: map[string]string{"/o": echoScript},
+			Origins: map[string][]string{"/o": tc.patterns},
+		})
+		c, resp, err := h.TryDial("/o", http.Header{"Origin": {tc.origin}})
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("patterns %q refused origin %q: %v", tc.patterns, tc.origin, err)
+		case !tc.ok && (err == nil || resp.StatusCode != http.StatusForbidden):
+			t.Errorf("patterns %q let in origin %q (err %v), want HTTP 403", tc.patterns, tc.origin, err)
+		case tc.ok:
+			c.ReadText()
+		}
+	}
+}
+
 func TestWebsocketInfoEveryField(t *testing.T) {
 	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{
 		"/info/{name}": `if (websocketInfo.type !== "close") return websocketInfo;`,
@@ -246,7 +295,7 @@ func TestCloseCodes(t *testing.T) {
 		{
 			name:   "rate limit close",
 			script: ``,
-			limits: gateway.Limits{MessagesPerSecond: 5, Burst: 5, CloseOnExceed: true},
+			limits: gateway.Limits{MessagesPerSecond: 5, Burst: 5, OnExceed: gateway.ExceedClose},
 			act: func(c *gwtest.Client) {
 				for range 30 {
 					if c.WS.Write(context.Background(), websocket.MessageText, []byte("m")) != nil {
@@ -332,17 +381,26 @@ if (websocketInfo.message === "flood") { var big = new Array(65536).join("x"); f
 
 func TestCloseEventExactlyOnce(t *testing.T) {
 	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/x": idScript}})
-	endings := map[string]func(c *gwtest.Client){
-		"client close": func(c *gwtest.Client) { _ = c.WS.Close(websocket.StatusNormalClosure, "bye") },
-		"tcp drop":     func(c *gwtest.Client) { _ = c.TCP.Close() },
-		"server close": func(c *gwtest.Client) { c.Send("x"); c.ReadText(); _ = c.WS.Close(4005, "after") },
+	endings := map[string]func(t *testing.T, c *gwtest.Client, id string){
+		"client close": func(_ *testing.T, c *gwtest.Client, _ string) { _ = c.WS.Close(websocket.StatusNormalClosure, "bye") },
+		"tcp drop":     func(_ *testing.T, c *gwtest.Client, _ string) { _ = c.TCP.Close() },
+		"server close": func(t *testing.T, c *gwtest.Client, id string) {
+			c.Send("x")
+			c.ReadText()
+			if err := h.GW.Close(context.Background(), id, 4005, "after"); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+			if code, reason := c.ExpectClose(); code != 4005 || reason != "after" {
+				t.Fatalf("the client saw the close %d %q, want 4005 after", code, reason)
+			}
+		},
 	}
 	wantCodes := map[string]string{"client close": "closed 1000 bye", "tcp drop": "closed 1006 connection lost", "server close": "closed 4005 after"}
 	for name, end := range endings {
 		t.Run(name, func(t *testing.T) {
 			c := h.Dial("/x", nil)
 			id := c.ReadText()
-			end(c)
+			end(t, c, id)
 			h.ClosedLine(id)
 			if n := h.Logs.Count(gwtest.ScriptLine(id, "close", "")); n != 1 {
 				t.Fatalf("close event ran %d times, want once", n)
@@ -365,6 +423,9 @@ func TestSlowScriptsDoNotStallOthers(t *testing.T) {
 		},
 		PoolSize: 4,
 		Timeout:  time.Minute, // only shutdown will stop the spinners
+		// One endpoint may hold three of the four runtimes (the default
+		// share is half the pool: fairshare_test.go covers that).
+		Limits: gateway.Limits{ScriptWorkersPerEndpoint: 3},
 	})
 	for i := range 3 { // three of the four runtimes stay busy
 		c := h.Dial("/spin", nil)

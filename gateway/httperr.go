@@ -7,19 +7,19 @@ import (
 	"github.com/wsgw/wsgw"
 )
 
-// upgradeErrorTypes name the refusals of the public listener that have no
-// application error code.
+// upgradeErrorTypes are the error codes of the public listener's refusals,
+// by their HTTP status.
 var upgradeErrorTypes = map[int]string{
 	http.StatusNotFound:           wsgw.ENotFound,
-	http.StatusUpgradeRequired:    "upgrade_required",
-	http.StatusForbidden:          "forbidden",
-	http.StatusTooManyRequests:    "too_many_requests",
+	http.StatusUpgradeRequired:    wsgw.EUpgradeRequired,
+	http.StatusForbidden:          wsgw.EForbidden,
+	http.StatusTooManyRequests:    wsgw.ETooManyRequests,
 	http.StatusServiceUnavailable: wsgw.EUnavailable,
 }
 
-// writeJSONError answers a refused upgrade in the SPEC's error shape.
+// writeJSONError answers a refused upgrade in the {type, error, status} shape.
 func writeJSONError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(wsgw.ErrorBody{Type: upgradeErrorTypes[status], Error: msg, Status: status})
+	_ = json.NewEncoder(w).Encode(wsgw.NewErrorBody(wsgw.Errorf(upgradeErrorTypes[status], "%s", msg)))
 }

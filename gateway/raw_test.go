@@ -83,8 +83,12 @@ func dialRaw(addr, path string, ahead []byte) (*rawConn, error) {
 	return &rawConn{c: c, br: br}, nil
 }
 
+// clientKey masks the frames these tests send: not zero, so that a server
+// that forgot to unmask would see garbage.
+var clientKey = [4]byte{0xa5, 0x3c, 0x0f, 0x71}
+
 // frameHeader encodes a frame header claiming length payload bytes; a
-// masked header carries the all-zero key, so the payload goes as it is.
+// masked header carries clientKey.
 func frameHeader(first byte, masked bool, length uint64) []byte {
 	var mask byte
 	if masked {
@@ -102,14 +106,22 @@ func frameHeader(first byte, masked bool, length uint64) []byte {
 		h = binary.BigEndian.AppendUint64(h, length)
 	}
 	if masked {
-		h = append(h, 0, 0, 0, 0)
+		h = append(h, clientKey[:]...)
 	}
 	return h
 }
 
-// frame encodes a whole frame: first is FIN, RSV bits and opcode.
+// frame encodes a whole frame: first is FIN, RSV bits and opcode; a masked
+// frame's payload is masked with clientKey.
 func frame(first byte, masked bool, payload []byte) []byte {
-	return append(frameHeader(first, masked, uint64(len(payload))), payload...)
+	f := append(frameHeader(first, masked, uint64(len(payload))), payload...)
+	if masked {
+		p := f[len(f)-len(payload):]
+		for i := range p {
+			p[i] ^= clientKey[i%4]
+		}
+	}
+	return f
 }
 
 func (r *rawConn) write(b []byte) {
@@ -155,7 +167,8 @@ func (r *rawConn) readFrame() (op byte, payload []byte, err error) {
 }
 
 // expectClose reads frames until the server's close frame and returns its
-// code and reason; it fails the test if the connection ends without one.
+// code and reason, then closes the socket as a client would; it fails the
+// test if the connection ends without a close frame.
 func (r *rawConn) expectClose() (int, string) {
 	r.t.Helper()
 	_ = r.c.SetReadDeadline(time.Now().Add(gwtest.WaitFor))
@@ -167,6 +180,7 @@ func (r *rawConn) expectClose() (int, string) {
 		if op != opClose {
 			continue
 		}
+		_ = r.c.Close()
 		if len(payload) < 2 {
 			return 1005, ""
 		}

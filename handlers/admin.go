@@ -91,7 +91,11 @@ func Admin(opts AdminOptions) http.Handler {
 	open := func(r *http.Request) bool {
 		return r.URL.Path == "/api/v1/solution/health" || r.URL.Path == "/metrics"
 	}
-	return requireToken(opts.Token, open, mux)
+	var h http.Handler = mux
+	if opts.Deployer != nil {
+		h = (deployAPI{opts.Deployer}).endpoints(mux)
+	}
+	return requireToken(opts.Token, open, h)
 }
 
 type admin struct{ opts AdminOptions }
@@ -121,9 +125,7 @@ func methodNotAllowed(methods []string) http.Handler {
 	allow := strings.Join(methods, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
-		writeJSON(w, http.StatusMethodNotAllowed, wsgw.ErrorBody{
-			Type: "method_not_allowed", Error: r.Method + " is not allowed here; use " + allow, Status: http.StatusMethodNotAllowed,
-		})
+		writeError(w, wsgw.Errorf(wsgw.EMethodNotAllowed, "%s is not allowed here; use %s", r.Method, allow))
 	})
 }
 

@@ -1,7 +1,9 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -330,6 +332,24 @@ func TestHealthAndUnknownRoutes(t *testing.T) {
 	}
 }
 
+// TestUnknownSocketIDs: an ID that names no socket answers 404 on every
+// socket route, whatever its form: socket IDs are opaque.
+func TestUnknownSocketIDs(t *testing.T) {
+	a := newAPI(t, "")
+	for _, id := range []string{"AAAAAAAAAAAAAAAAAAAAAA", "nope", "not%20a%20socket%20id%21", "a.b", strings.Repeat("x", 300)} {
+		for _, req := range []struct{ method, path, body string }{
+			{"GET", "/api/v1/websocket/sockets/" + id, ""},
+			{"DELETE", "/api/v1/websocket/sockets/" + id, ""},
+			{"POST", "/api/v1/websocket/sockets/" + id + "/send", `{"message": "x"}`},
+		} {
+			status, _, body := a.do(req.method, req.path, "application/json", req.body)
+			if status != 404 || errorBody(t, status, body) != "not_found" {
+				t.Errorf("%s %s: %d %s, want 404 not_found", req.method, req.path, status, body)
+			}
+		}
+	}
+}
+
 // TestOpenAPIMatchesRoutes fails when a route exists without a documented
 // operation, or the document describes a route that does not exist.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
@@ -361,7 +381,9 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 }
 
 // FuzzDecodeSend: any body and content type decode to a request or a 400,
-// 413 or 415 error, never a panic; a decoded binary request came from base64.
+// 413 or 415 error, never a panic; a request is binary exactly when the body
+// says "data-binary", and a decoded binary request came from base64: its
+// message was a string of base64 characters carrying exactly its bytes.
 func FuzzDecodeSend(f *testing.F) {
 	f.Add([]byte(`{"message": "x"}`), "application/json")
 	f.Add([]byte(`{"message": "AAE=", "type": "data-binary"}`), "")
@@ -381,5 +403,47 @@ func FuzzDecodeSend(f *testing.F) {
 		if req.Message == nil {
 			t.Fatal("a decoded request without a message")
 		}
+		var raw struct {
+			Message json.RawMessage
+			Type    *string
+		}
+		if err := json.Unmarshal(body, &raw); err != nil {
+			t.Fatalf("DecodeSend took a body encoding/json refuses: %v", err)
+		}
+		if binary := raw.Type != nil && *raw.Type == wsgw.MessageBinary; req.Binary != binary {
+			t.Fatalf("type %v decoded as binary=%v", raw.Type, req.Binary)
+		}
+		if req.Binary {
+			checkFromBase64(t, raw.Message, req.Message)
+		}
 	})
+}
+
+// checkFromBase64 fails unless msg, a JSON value, is a string of base64
+// characters that carry exactly len(decoded) bytes, and decoded, encoded
+// again, decodes to itself.
+func checkFromBase64(t *testing.T, msg json.RawMessage, decoded []byte) {
+	t.Helper()
+	var text string
+	if err := json.Unmarshal(msg, &text); err != nil {
+		t.Fatalf("binary message decoded from %s, which is not a string", msg)
+	}
+	chars := 0
+	for _, r := range text {
+		switch {
+		case r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z', r >= '0' && r <= '9', strings.ContainsRune("+/-_", r):
+			chars++
+		case r == '=', r == '\r', r == '\n':
+		default:
+			t.Fatalf("binary message decoded from %q, which holds %q: not base64", text, r)
+		}
+	}
+	if len(decoded) != chars*6/8 {
+		t.Fatalf("%q carries %d bytes of base64, decoded to %d", text, chars*6/8, len(decoded))
+	}
+	body, _ := json.Marshal(map[string]string{"message": base64.StdEncoding.EncodeToString(decoded), "type": wsgw.MessageBinary})
+	again, err := handlers.DecodeSend(body, "application/json")
+	if err != nil || !again.Binary || !bytes.Equal(again.Message, decoded) {
+		t.Fatalf("%x encoded again decoded to %x, %v", decoded, again.Message, err)
+	}
 }

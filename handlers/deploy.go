@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"mime"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/wsgw/wsgw"
 )
@@ -22,7 +26,7 @@ type Deployer interface {
 const maxScriptBody = 4 << 20
 
 // deployRoutes are the deploy API's patterns; {path} is the endpoint path
-// URL-encoded as one segment (/chat/{room} is %2Fchat%2F%7Broom%7D).
+// URL-encoded as one segment (/chat/{room} is %2Fchat%2F%7Broom%7D, / is %2F).
 var deployRoutes = []string{
 	"GET /api/v1/endpoints",
 	"GET /api/v1/endpoints/{path}",
@@ -33,18 +37,73 @@ var deployRoutes = []string{
 	"DELETE /api/v1/event_handler",
 }
 
+// endpointPrefix starts the one-endpoint routes, the {path} ones of
+// deployRoutes.
+const endpointPrefix = "/api/v1/endpoints/"
+
+// encodeHint tells how a path goes into a one-endpoint route.
+const encodeHint = "URL-encode the endpoint path as one segment: /chat/{room} is %2Fchat%2F%7Broom%7D, / is %2F"
+
 type deployAPI struct{ d Deployer }
 
+// handlers are the deploy routes the mux serves: all but the one-endpoint
+// routes, which endpoints serves.
 func (a deployAPI) handlers() map[string]http.Handler {
 	return map[string]http.Handler{
 		deployRoutes[0]: http.HandlerFunc(a.list),
-		deployRoutes[1]: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.get(w, r, r.PathValue("path")) }),
-		deployRoutes[2]: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.put(w, r, r.PathValue("path")) }),
-		deployRoutes[3]: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.delete(w, r, r.PathValue("path")) }),
 		deployRoutes[4]: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.get(w, r, "") }),
 		deployRoutes[5]: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.put(w, r, "") }),
 		deployRoutes[6]: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.delete(w, r, "") }),
 	}
+}
+
+// endpoints serves the one-endpoint routes ahead of next (the mux), which
+// would clean the encoded path out of the URL: the root endpoint's %2F would
+// answer 404, and a path left unencoded (//chat/x) a bare redirect.
+func (a deployAPI) endpoints(next http.Handler) http.Handler {
+	notAllowed := methodNotAllowed([]string{http.MethodDelete, http.MethodGet, http.MethodPut})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seg, ok := strings.CutPrefix(r.URL.EscapedPath(), endpointPrefix)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodPut && r.Method != http.MethodDelete {
+			notAllowed.ServeHTTP(w, r)
+			return
+		}
+		path, err := endpointPath(seg)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		switch r.Method {
+		case http.MethodGet:
+			a.get(w, r, path)
+		case http.MethodPut:
+			a.put(w, r, path)
+		default:
+			a.delete(w, r, path)
+		}
+	})
+}
+
+// endpointPath decodes the {path} segment of a one-endpoint route.
+func endpointPath(seg string) (string, error) {
+	if seg == "" {
+		return "", wsgw.Errorf(wsgw.ENotFound, "no endpoint path after %s: %s", endpointPrefix, encodeHint)
+	}
+	if strings.Contains(seg, "/") {
+		return "", wsgw.Errorf(wsgw.EInvalid, "the endpoint path %q is more than one URL segment: %s", seg, encodeHint)
+	}
+	path, err := url.PathUnescape(seg)
+	if err != nil {
+		return "", wsgw.Errorf(wsgw.EInvalid, "the endpoint path %q: %v: %s", seg, err, encodeHint)
+	}
+	if !strings.HasPrefix(path, "/") {
+		return "", wsgw.Errorf(wsgw.EInvalid, "the endpoint path %q must start with /: %s", path, encodeHint)
+	}
+	return path, nil
 }
 
 func (a deployAPI) list(w http.ResponseWriter, r *http.Request) {
@@ -76,12 +135,8 @@ func (a deployAPI) put(w http.ResponseWriter, r *http.Request, path string) {
 		writeError(w, err)
 		return
 	}
-	if path != "" && (len(path) == 0 || path[0] != '/') {
-		writeError(w, wsgw.Errorf(wsgw.EInvalid, "the endpoint path %q must start with / (URL-encode it as one segment: %%2Fchat%%2F%%7Broom%%7D)", path))
-		return
-	}
-	if path == "" && len(dep.AllowedOrigins) > 0 {
-		writeError(w, wsgw.Errorf(wsgw.EInvalid, "the event handler takes only a script"))
+	if given := dep.Given(); path == "" && len(given) > 0 {
+		writeError(w, wsgw.Errorf(wsgw.EInvalid, "the event handler takes only a script, not %s", strings.Join(given, ", ")))
 		return
 	}
 	dep.Path, dep.Source = path, "api"
@@ -105,7 +160,10 @@ func (a deployAPI) delete(w http.ResponseWriter, r *http.Request, path string) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// DecodeDeploy decodes a deploy body {"script": "...", "allowed_origins": [...]}.
+// DecodeDeploy decodes a deploy body {"script": "...", ...options}. An
+// option the body leaves out is nil in the answer (the endpoint keeps its
+// own); one given empty ([]) is empty (it replaces the endpoint's with
+// nothing). null is refused: it would read as either.
 func DecodeDeploy(body []byte, contentType string) (wsgw.Deployment, error) {
 	if contentType != "" {
 		mt, _, err := mime.ParseMediaType(contentType)
@@ -114,8 +172,8 @@ func DecodeDeploy(body []byte, contentType string) (wsgw.Deployment, error) {
 		}
 	}
 	var req struct {
-		Script         *string  `json:"script"`
-		AllowedOrigins []string `json:"allowed_origins"`
+		Script *string `json:"script"`
+		wsgw.Options
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -125,8 +183,16 @@ func DecodeDeploy(body []byte, contentType string) (wsgw.Deployment, error) {
 	if dec.More() {
 		return wsgw.Deployment{}, wsgw.Errorf(wsgw.EInvalid, "the body has data after the JSON object")
 	}
+	var fields map[string]json.RawMessage
+	_ = json.Unmarshal(body, &fields) // it decoded above as an object
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
+		if string(fields[name]) == "null" && name != "script" {
+			return wsgw.Deployment{}, wsgw.Errorf(wsgw.EInvalid,
+				"%s is null: leave it out to keep the endpoint's, or give it empty to remove it", name)
+		}
+	}
 	if req.Script == nil {
 		return wsgw.Deployment{}, wsgw.Errorf(wsgw.EInvalid, "script is required")
 	}
-	return wsgw.Deployment{Script: *req.Script, AllowedOrigins: req.AllowedOrigins}, nil
+	return wsgw.Deployment{Script: *req.Script, Options: req.Options}, nil
 }

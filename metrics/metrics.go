@@ -17,15 +17,21 @@ type Metrics struct {
 	MessagesIn          prometheus.Counter
 	MessagesOut         prometheus.Counter
 	MessagesDropped     prometheus.Counter // refused by the per-connection rate limit
+	MessagesDelayed     prometheus.Counter // held back by the rate limit (on_exceed: delay)
 	SendsRefused        *prometheus.CounterVec
 	ScriptRuns          *prometheus.CounterVec // by event type, script, version
 	ScriptErrors        *prometheus.CounterVec // by event type, script, version
 	EndpointVersion     *prometheus.GaugeVec   // the version each endpoint runs now
 	ScriptTimeouts      prometheus.Counter
-	ScriptDuration      prometheus.Histogram
-	StoreErrors         *prometheus.CounterVec // by operation
-	NodesPurged         *prometheus.CounterVec // dead nodes whose sockets were purged, by reason
-	SocketsPurged       prometheus.Counter     // registry records of dead nodes' sockets removed
+	// ScriptMemory counts runs interrupted for allocating past script_memory.
+	ScriptMemory prometheus.Counter
+	// EventsSkipped counts data events not run because their connection had
+	// closed or its client was gone by the time a runtime was free.
+	EventsSkipped  prometheus.Counter
+	ScriptDuration prometheus.Histogram
+	StoreErrors    *prometheus.CounterVec // by operation
+	NodesPurged    *prometheus.CounterVec // dead nodes whose sockets were purged, by reason
+	SocketsPurged  prometheus.Counter     // registry records of dead nodes' sockets removed
 
 	// Hardening: see docs/security.md.
 	Panics       prometheus.Counter     // Go panics recovered on a connection
@@ -69,6 +75,12 @@ func New(reg prometheus.Registerer) *Metrics {
 		ScriptTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "wsgw_script_timeouts_total", Help: "Script runs interrupted for exceeding script_timeout.",
 		}),
+		ScriptMemory: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wsgw_script_memory_exceeded_total", Help: "Script runs interrupted for allocating more than limits.script_memory.",
+		}),
+		EventsSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wsgw_script_events_skipped_total", Help: "Data events not run because their connection had closed or its client was gone.",
+		}),
 		ScriptDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "wsgw_script_duration_seconds",
 			Help:    "Time a script run takes, including the wait for a pooled runtime.",
@@ -88,6 +100,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "wsgw_store_sockets_purged_total", Help: "Registry records of dead nodes' sockets removed.",
 		}),
 	}
+	m.MessagesDelayed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "wsgw_messages_delayed_total",
+		Help: "Data frames the per-connection rate limit held back until a token was free (on_exceed: delay).",
+	})
 	m.Panics = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "wsgw_panics_recovered_total", Help: "Go panics recovered on a connection, which was closed with 1011.",
 	})
@@ -98,8 +114,9 @@ func New(reg prometheus.Registerer) *Metrics {
 	if reg != nil {
 		reg.MustRegister(m.ConnectionsOpen, m.ConnectionsOpened, m.ConnectionsClosed, m.ConnectionsRejected,
 			m.MessagesIn, m.MessagesOut, m.MessagesDropped, m.SendsRefused,
-			m.ScriptRuns, m.ScriptErrors, m.ScriptTimeouts, m.ScriptDuration, m.EndpointVersion, m.StoreErrors,
+			m.ScriptRuns, m.ScriptErrors, m.ScriptTimeouts, m.ScriptMemory, m.EventsSkipped, m.ScriptDuration, m.EndpointVersion, m.StoreErrors,
 			m.NodesPurged, m.SocketsPurged, m.Panics, m.AuthFailures)
+		reg.MustRegister(m.MessagesDelayed)
 	}
 	return m
 }

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"strings"
 
@@ -187,19 +188,21 @@ func (v *vm) wsInfo(svc Service, ctx context.Context, call goja.FunctionCall) (g
 	if err != nil {
 		return nil, err
 	}
-	o := v.rt.NewObject()
-	for _, kv := range []struct {
-		k   string
-		val any
-	}{
-		{"uri", s.URI}, {"route", s.Route}, {"headers", v.stringMap(s.Headers)},
-		{"parameters", v.stringMap(s.Parameters)}, {"socket_id", s.ID}, {"timestamp", s.Timestamp},
-		{"type", s.Type}, {"node", s.Node}, {"messages_in", s.MessagesIn},
-		{"messages_out", s.MessagesOut}, {"messages_dropped", s.MessagesDropped},
-	} {
-		_ = o.Set(kv.k, kv.val)
+	return v.jsonValue(s)
+}
+
+// jsonValue gives a script the value's JSON form, so that a script sees the
+// same fields as a REST client (an info answer has exactly the keys REST has).
+func (v *vm) jsonValue(x any) (goja.Value, error) {
+	b, err := json.Marshal(x)
+	if err != nil {
+		return nil, err
 	}
-	return o, nil
+	var plain any
+	if err := json.Unmarshal(b, &plain); err != nil {
+		return nil, err
+	}
+	return v.plainValue(plain), nil
 }
 
 func (v *vm) wsSend(svc Service, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {

@@ -94,6 +94,11 @@ type Options struct {
 	// heap limit; this keeps a script from queueing unbounded memory in a loop.
 	MaxSendsPerEvent     int
 	MaxSendBytesPerEvent int
+	// MaxMemory bounds what one event may allocate, in bytes (default 64
+	// MiB): the watchdog interrupts an event once the process has allocated
+	// more than this since it started, and the built-ins that allocate a
+	// script-chosen amount in one call refuse a result over it (memory.go).
+	MaxMemory int64
 	// Service answers the Websocket global; nil makes every call answer 503.
 	Service Service
 	Logger  *slog.Logger
@@ -116,6 +121,9 @@ func (o *Options) setDefaults() {
 	if o.MaxSendBytesPerEvent <= 0 {
 		o.MaxSendBytesPerEvent = 16 << 20
 	}
+	if o.MaxMemory <= 0 {
+		o.MaxMemory = DefaultMaxMemory
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -123,6 +131,9 @@ func (o *Options) setDefaults() {
 		o.Metrics = metrics.New(nil)
 	}
 }
+
+// DefaultMaxMemory is the default of Options.MaxMemory (limits.script_memory).
+const DefaultMaxMemory = 64 << 20
 
 // Engine runs scripts on a pool of goja runtimes.
 type Engine struct {
@@ -138,6 +149,9 @@ type Engine struct {
 	once sync.Once
 
 	service atomic.Value // Service, settable after New to break the gateway↔runtime cycle
+	// allocs is the process's cumulative heap allocations as the watchdog
+	// last read them (memory.go).
+	allocs atomic.Int64
 }
 
 // New starts an engine and its watchdog. Call Close to stop it.
@@ -152,7 +166,9 @@ func New(opts Options) *Engine {
 	if opts.Service != nil {
 		e.SetService(opts.Service)
 	}
-	go e.watchdog()
+	reader := newAllocReader()
+	e.allocs.Store(reader.read())
+	go e.watchdog(reader)
 	return e
 }
 
@@ -179,10 +195,17 @@ type ScriptError struct {
 	Handler string
 	// Timeout is true when the script ran past the engine's timeout.
 	Timeout bool
+	// Memory is true when the event allocated past Options.MaxMemory: the
+	// watchdog interrupted it, or a capped built-in refused a result.
+	Memory  bool
 	Message string
 }
 
 func (e *ScriptError) Error() string { return e.Handler + ": " + e.Message }
+
+// Interrupted reports whether the event was stopped for what it used (time
+// or memory) rather than for what it threw.
+func (e *ScriptError) Interrupted() bool { return e.Timeout || e.Memory }
 
 // PanicError is a Go panic raised during a run: a bug in a binding or in the
 // service it called, not in the script. The caller should end the connection.
@@ -198,6 +221,7 @@ type interruptReason string
 
 const (
 	reasonTimeout  interruptReason = "script timeout exceeded"
+	reasonMemory   interruptReason = "script memory limit exceeded"
 	reasonShutdown interruptReason = "gateway shutting down"
 	reasonClosed   interruptReason = "script engine closed"
 )
@@ -225,18 +249,27 @@ func (e *Engine) Run(ctx context.Context, h *Handler, ev *Event) error {
 		if errors.As(err, &se) && se.Timeout {
 			e.opts.Metrics.ScriptTimeouts.Inc()
 		}
+		if se != nil && se.Memory {
+			e.opts.Metrics.ScriptMemory.Inc()
+		}
 	}
 	return err
 }
 
 // runOn runs h on v and returns v to the pool; a Go panic out of a binding
 // (or anything it called) becomes a *PanicError and v is discarded, since
-// goja's state is unknown once a panic has unwound through it.
+// goja's state is unknown once a panic has unwound through it. An
+// interrupted runtime is discarded too: goja keeps an interrupted run's
+// stack, and with it whatever the script built.
 func (e *Engine) runOn(ctx context.Context, v *vm, h *Handler, ev *Event, deadline time.Time) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			e.discard(v)
 			err = &PanicError{Handler: h.Name, Value: p, Stack: debug.Stack()}
+			return
+		}
+		if v.interrupted {
+			e.discard(v)
 			return
 		}
 		e.put(v)
@@ -313,24 +346,27 @@ func (e *Engine) interruptAll(reason interruptReason) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, v := range e.vms {
-		v.interrupt(reason, 0)
+		v.interrupt(reason, 0, 0)
 	}
 }
 
-// watchdog interrupts scripts past their deadline. One goroutine for the pool
-// costs less per event than a timer per run.
-func (e *Engine) watchdog() {
-	tick := min(max(e.opts.Timeout/20, time.Millisecond), 50*time.Millisecond)
-	t := time.NewTicker(tick)
+// watchdog interrupts scripts past their deadline or their memory limit.
+// One goroutine for the pool costs less per event than a timer per run. It
+// ticks every millisecond: a string that doubles in a loop takes longer
+// than that to double past the limit (memory.go).
+func (e *Engine) watchdog(allocs *allocReader) {
+	t := time.NewTicker(time.Millisecond)
 	defer t.Stop()
 	for {
 		select {
 		case <-e.done:
 			return
 		case now := <-t.C:
+			n := allocs.read()
+			e.allocs.Store(n)
 			e.mu.Lock()
 			for _, v := range e.vms {
-				v.interrupt(reasonTimeout, now.UnixNano())
+				v.interrupt(reasonTimeout, now.UnixNano(), n)
 			}
 			e.mu.Unlock()
 		}

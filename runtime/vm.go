@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dop251/goja"
@@ -44,12 +45,26 @@ type vm struct {
 	sentFrames int
 	sentBytes  int
 	overSent   error
+	// overMemory holds the first refusal of a capped built-in (memory.go),
+	// so the event fails even if the script caught it.
+	overMemory string
+	// joining is the stack of arrays Array.prototype.join is inside.
+	joining []*goja.Object
+	comma   goja.String
+	// halted is set when the watchdog interrupts the event, for Go loops
+	// that goja's interrupt does not reach; interrupted makes the engine
+	// discard the runtime afterwards.
+	halted      atomic.Bool
+	interrupted bool
 
 	// mu guards the watchdog's view: runningUntil is the deadline in Unix ns
 	// while a script runs, 0 otherwise.
 	mu           sync.Mutex
 	runningUntil int64
 	runningType  EventType
+	// allocBase is the process's cumulative heap allocations when the
+	// event started, as the watchdog last read them.
+	allocBase int64
 }
 
 // maxCachedHandlers bounds the per-runtime cache of instantiated handlers; it
@@ -74,9 +89,20 @@ func (e *Engine) newVM() (*vm, error) {
 	v.send = rt.ToValue(v.jsSend)
 	v.close = rt.ToValue(v.jsClose)
 	v.info = rt.NewDynamicObject(infoObject{v})
+	v.comma = v.str(rt.ToValue(","))
 	if err := v.installGlobals(); err != nil {
 		return nil, err
 	}
+	if err := v.installCaps(); err != nil {
+		return nil, err
+	}
+	// The runtime's own JSON (sends, console) goes through the capped
+	// JSON.stringify as it was before any script ran.
+	stringify, ok = goja.AssertFunction(rt.Get("JSON").ToObject(rt).Get("stringify"))
+	if !ok {
+		return nil, errors.New("runtime: JSON.stringify is not a function")
+	}
+	v.stringify = stringify
 	e.mu.Lock()
 	e.vms = append(e.vms, v)
 	e.mu.Unlock()
@@ -124,6 +150,7 @@ func (v *vm) run(ctx context.Context, h *Handler, ev *Event, deadline time.Time)
 	v.mu.Lock()
 	v.runningUntil = deadline.UnixNano()
 	v.runningType = ev.Type
+	v.allocBase = v.eng.allocs.Load()
 	v.mu.Unlock()
 	defer v.finish()
 
@@ -131,6 +158,9 @@ func (v *vm) run(ctx context.Context, h *Handler, ev *Event, deadline time.Time)
 	if err == nil {
 		var result goja.Value
 		result, err = fn(goja.Undefined(), v.info)
+		if err == nil && v.overMemory != "" {
+			err = &memoryError{v.overMemory}
+		}
 		if err == nil && ev.Type != Close && result != nil && !goja.IsUndefined(result) && !goja.IsNull(result) {
 			err = v.sendValue(result, "")
 		}
@@ -155,7 +185,9 @@ func (v *vm) finish() {
 	v.cur = Event{}
 	v.ctx = nil
 	v.message, v.headers, v.params, v.auth = nil, nil, nil, nil
-	v.sentFrames, v.sentBytes, v.overSent = 0, 0, nil
+	v.sentFrames, v.sentBytes, v.overSent, v.overMemory = 0, 0, nil, ""
+	v.joining = v.joining[:0]
+	v.halted.Store(false)
 }
 
 // errSendLimit is the refusal of a send past the per-event caps.
@@ -191,16 +223,31 @@ func (v *vm) throwRange(msg string) {
 	panic(obj)
 }
 
-// interrupt stops the running script if it passed its deadline (now > 0), or
-// at once (now == 0); a shutdown spares close events, which it waits for.
-func (v *vm) interrupt(reason interruptReason, now int64) {
+// interrupt stops the running script at once (now == 0), or (now > 0) if it
+// passed its deadline or the process allocated more than MaxMemory since it
+// started (allocs is the current count); a shutdown spares close events,
+// which it waits for.
+func (v *vm) interrupt(reason interruptReason, now, allocs int64) {
 	v.mu.Lock()
-	due := now >= v.runningUntil || (now == 0 && (reason != reasonShutdown || v.runningType != Close))
-	if v.runningUntil != 0 && due {
-		v.runningUntil = 0
-		v.rt.Interrupt(reason)
+	defer v.mu.Unlock()
+	if v.runningUntil == 0 {
+		return
 	}
-	v.mu.Unlock()
+	switch {
+	case now == 0:
+		if reason == reasonShutdown && v.runningType == Close {
+			return
+		}
+	case now >= v.runningUntil:
+		reason = reasonTimeout
+	case allocs-v.allocBase > v.eng.opts.MaxMemory:
+		reason = reasonMemory
+	default:
+		return
+	}
+	v.runningUntil = 0
+	v.halted.Store(true)
+	v.rt.Interrupt(reason)
 }
 
 // sweepGlobals deletes the globals a script created, so that no state passes
@@ -240,13 +287,31 @@ func (v *vm) scriptError(h *Handler, err error) error {
 	se := &ScriptError{Handler: h.Name, Message: err.Error()}
 	var ie *goja.InterruptedError
 	var ex *goja.Exception
+	var me *memoryError
 	switch {
 	case errors.As(err, &ie):
 		reason, _ := ie.Value().(interruptReason)
 		se.Timeout = reason == reasonTimeout
+		se.Memory = reason == reasonMemory
 		se.Message = string(reason)
+		if se.Memory {
+			se.Message = fmt.Sprintf("%s: the process allocated more than limits.script_memory (%d bytes) while it ran", reason, v.eng.opts.MaxMemory)
+		}
+		v.interrupted = true
+	case errors.As(err, &me):
+		se.Memory = true
+		se.Message = me.msg
 	case errors.As(err, &ex):
 		se.Message = ex.Error()
 	}
+	if !se.Memory && !se.Timeout && v.overMemory != "" { // a capped built-in threw and nothing caught it
+		se.Memory = true
+		se.Message = v.overMemory
+	}
 	return se
 }
+
+// memoryError is an event that hit a capped built-in (memory.go).
+type memoryError struct{ msg string }
+
+func (e *memoryError) Error() string { return e.msg }

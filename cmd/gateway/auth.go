@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/wsgw/wsgw"
@@ -19,16 +20,25 @@ func authenticator(cfg *config.Config, i int) (wsgw.Authenticator, error) {
 	for k, s := range a.TokenFrom {
 		sources[k] = auth.Source(s)
 	}
-	v, err := auth.New(a.JWT.Alg, a.JWT.Key, sources)
+	v, err := auth.New(auth.Options{TokenFrom: sources, JWT: auth.JWTOptions{
+		HS256SecretEnv:     a.JWT.HS256SecretEnv,
+		RS256PublicKeyFile: a.JWT.RS256PublicKeyFile,
+		ES256PublicKeyFile: a.JWT.ES256PublicKeyFile,
+		Key:                a.JWT.Key,
+	}})
 	if err != nil {
-		key, what := "hs256_secret_env", "the secret in $"+a.JWT.HS256SecretEnv
+		var fe *auth.FieldError
+		if !errors.As(err, &fe) {
+			return nil, err
+		}
+		what := "the secret in $" + a.JWT.HS256SecretEnv
 		switch {
 		case a.JWT.RS256PublicKeyFile != "":
-			key, what = "rs256_public_key_file", cfg.Resolve(a.JWT.RS256PublicKeyFile)
+			what = cfg.Resolve(a.JWT.RS256PublicKeyFile)
 		case a.JWT.ES256PublicKeyFile != "":
-			key, what = "es256_public_key_file", cfg.Resolve(a.JWT.ES256PublicKeyFile)
+			what = cfg.Resolve(a.JWT.ES256PublicKeyFile)
 		}
-		return nil, cfg.Errorf(fmt.Sprintf("endpoints[%d].auth.jwt.%s", i, key), "%s: %v", what, err)
+		return nil, cfg.Errorf(fmt.Sprintf("endpoints[%d].auth.%s", i, fe.Field), "%s: %s", what, fe.Msg)
 	}
 	return v, nil
 }

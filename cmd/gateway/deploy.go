@@ -30,7 +30,7 @@ func configDeployments(cfg *config.Config, source string) ([]wsgw.Deployment, []
 			return nil, nil, err
 		}
 		deps = append(deps, wsgw.Deployment{
-			Path: ep.Path, Script: ep.Source, AllowedOrigins: ep.AllowedOrigins,
+			Path: ep.Path, Script: ep.Source, Options: wsgw.Options{AllowedOrigins: ep.AllowedOrigins},
 			Source: source, Name: cfg.Resolve(ep.Script), Auth: a,
 		})
 		keys = append(keys, fmt.Sprintf("endpoints[%d]", i))

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wsgw/wsgw/config"
 )
 
 // waitFor bounds every wait on a signal, so a broken server fails the test
@@ -127,5 +129,6 @@ func (l *logRecords) match(t *testing.T, what string, pred func(map[string]any) 
 func watch(t *testing.T, srv *server, environ ...string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go newWatcher(srv.cfg, environ, srv.gateway, srv.log).run(ctx, 20*time.Millisecond)
+	load := func() (*config.Config, error) { return loadConfig(cliFlags{config: srv.cfg.File}, environ) }
+	go newWatcher(srv.cfg, load, srv.gateway, srv.log).run(ctx, 20*time.Millisecond)
 }

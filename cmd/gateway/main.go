@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/wsgw/wsgw/config"
 )
 
 func main() {
@@ -57,7 +59,8 @@ func run(ctx context.Context, args, environ []string, stderr io.Writer) int {
 		return 1
 	}
 	if flags.watch {
-		go newWatcher(cfg, environ, srv.gateway, srv.log).run(ctx, watchInterval)
+		load := func() (*config.Config, error) { return loadConfig(flags, environ) }
+		go newWatcher(cfg, load, srv.gateway, srv.log).run(ctx, watchInterval)
 		srv.log.Info("watching the configuration and its scripts for changes", "file", cfg.File)
 	}
 	for ctx.Err() == nil {

@@ -45,7 +45,8 @@ func TestBadStartsExitNonZeroNamingTheProblem(t *testing.T) {
 		{"event handler without the function", nil, "event_handler: handler.js\nendpoints: [{path: /a, script: ok.js}]\n", []string{"event_handler", "handle_websocket_websocket_info"}},
 		{"bad endpoint path", nil, "endpoints: [{path: '/a/{1}', script: ok.js}]\n", []string{"endpoints", "parameter name"}},
 		{"public admin without token", nil, "admin: {listen: '0.0.0.0:0'}\nendpoints: [{path: /a, script: ok.js}]\n", []string{"admin.listen", "token"}},
-		{"flag makes admin public", []string{"--admin-addr", "0.0.0.0:0"}, "endpoints: [{path: /a, script: ok.js}]\n", []string{"admin.listen", "token"}},
+		{"flag makes admin public", []string{"--admin-addr", "0.0.0.0:0"}, "endpoints: [{path: /a, script: ok.js}]\n", []string{"--admin-addr (admin.listen)", "token"}},
+		{"bad --addr", []string{"--addr", "nowhere"}, "endpoints: [{path: /a, script: ok.js}]\n", []string{"--addr (listen)", "host:port"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,6 +63,9 @@ func TestBadStartsExitNonZeroNamingTheProblem(t *testing.T) {
 				if !strings.Contains(stderr.String(), w) {
 					t.Errorf("stderr %q does not mention %q", stderr.String(), w)
 				}
+			}
+			if strings.HasPrefix(tc.name, "flag") && strings.Contains(stderr.String(), "gw.yaml") {
+				t.Errorf("stderr %q blames the file for a flag's value", stderr.String())
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -34,15 +35,19 @@ func loadConfig(f cliFlags, environ []string) (*config.Config, error) {
 	}
 	if f.addr != "" {
 		cfg.Listen = f.addr
+		cfg.SetBy("listen", "--addr")
 	}
 	if f.adminAddr != "" {
 		cfg.Admin.Listen = f.adminAddr
+		cfg.SetBy("admin.listen", "--admin-addr")
 	}
 	if f.redis != "" {
 		cfg.Store.Redis = strings.Split(f.redis, ",")
+		cfg.SetBy("store.redis", "--redis")
 	}
 	if f.nodeID != "" {
 		cfg.NodeID = f.nodeID
+		cfg.SetBy("node_id", "--node-id")
 	}
 	if err := cfg.Validate(); err != nil { // flags may have changed what was valid
 		return nil, err
@@ -84,11 +89,15 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Runtime.MemoryLimit > 0 {
+		debug.SetMemoryLimit(int64(cfg.Runtime.MemoryLimit)) // GOMEMLIMIT from the configuration
+	}
 	engine := runtime.New(runtime.Options{
 		PoolSize:             cfg.Runtime.PoolSize,
 		Timeout:              cfg.Limits.ScriptTimeout,
 		MaxSendsPerEvent:     cfg.Limits.MaxSendsPerEvent,
 		MaxSendBytesPerEvent: cfg.Limits.MaxSendBytesPerEvent,
+		MaxMemory:            int64(cfg.Limits.ScriptMemory),
 		Logger:               logger,
 		Metrics:              m,
 	})
@@ -98,7 +107,8 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		Limits: gateway.Limits{
 			MessagesPerSecond:   l.MessagesPerSecond,
 			Burst:               l.Burst,
-			CloseOnExceed:       l.OnExceed == "close",
+			OnExceed:            gateway.OnExceed(l.OnExceed),
+			MaxDelay:            l.MaxDelay,
 			MaxMessageBytes:     l.MaxMessageBytes,
 			MaxPendingSends:     l.MaxPendingSends,
 			IdleTimeout:         l.IdleTimeout,
@@ -109,6 +119,9 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 			UpgradesPerIPPerSecond: l.UpgradesPerIPPerSecond,
 			UpgradesPerIPBurst:     l.UpgradesPerIPBurst,
 			HandshakeTimeout:       l.HandshakeTimeout,
+
+			ScriptWorkersPerEndpoint: l.ScriptWorkersPerEndpoint,
+			MaxScriptInterrupts:      l.MaxScriptInterrupts,
 		},
 		Engine:  engine,
 		Store:   st,

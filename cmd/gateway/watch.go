@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"log/slog"
+	"maps"
 	"os"
 	"reflect"
-	"slices"
 	"time"
 
 	"github.com/wsgw/wsgw/config"
@@ -16,24 +17,26 @@ import (
 const watchInterval = 250 * time.Millisecond
 
 // watcher redeploys what the configuration file and the scripts it names say
-// whenever one of them changes. It polls modification times: a handful of
-// files needs no inotify, and polling works on every filesystem and editor.
+// whenever one of them changes. It polls the files' contents: a handful of
+// small files needs no inotify, polling works on every filesystem and editor,
+// and a content hash sees an edit that keeps the size within one tick of the
+// modification time, which a time-and-size check would miss.
 type watcher struct {
 	path    string
-	environ []string
+	load    func() (*config.Config, error)
 	d       deployer
 	log     *slog.Logger
 	current *config.Config
 	stamps  map[string]stamp
 }
 
-type stamp struct {
-	mod  time.Time
-	size int64
-}
+// stamp is a file's content hash.
+type stamp [sha256.Size]byte
 
-func newWatcher(cfg *config.Config, environ []string, d deployer, log *slog.Logger) *watcher {
-	w := &watcher{path: cfg.File, environ: environ, d: d, log: log, current: cfg}
+// newWatcher watches cfg's files; load reads the configuration again, with
+// the same flags and environment as at start.
+func newWatcher(cfg *config.Config, load func() (*config.Config, error), d deployer, log *slog.Logger) *watcher {
+	w := &watcher{path: cfg.File, load: load, d: d, log: log, current: cfg}
 	w.stamps = w.stat()
 	return w
 }
@@ -55,11 +58,12 @@ func (w *watcher) files() []string {
 	return files
 }
 
+// stat hashes every file; one that cannot be read is left out.
 func (w *watcher) stat() map[string]stamp {
 	stamps := map[string]stamp{}
 	for _, f := range w.files() {
-		if fi, err := os.Stat(f); err == nil {
-			stamps[f] = stamp{fi.ModTime(), fi.Size()}
+		if data, err := os.ReadFile(f); err == nil {
+			stamps[f] = sha256.Sum256(data)
 		}
 	}
 	return stamps
@@ -73,7 +77,7 @@ func (w *watcher) run(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if now := w.stat(); !sameStamps(now, w.stamps) {
+			if now := w.stat(); !maps.Equal(now, w.stamps) {
 				w.reload(ctx)
 				// Keep the stamps seen before reloading: a file that changes
 				// while it is read (an editor writing it in place) differs
@@ -94,7 +98,7 @@ func (w *watcher) run(ctx context.Context, interval time.Duration) {
 // runs. A configuration that does not load, or a script that does not
 // compile, is logged and changes nothing.
 func (w *watcher) reload(ctx context.Context) {
-	cfg, err := config.Load(w.path, w.environ)
+	cfg, err := w.load()
 	if err != nil {
 		w.log.Error("configuration change refused; the running version stays", "err", err)
 		return
@@ -108,7 +112,7 @@ func (w *watcher) reload(ctx context.Context) {
 	for i, dep := range deps {
 		wanted[dep.Path] = true
 		cur, err := w.d.Deployment(ctx, dep.Path)
-		if err == nil && cur.Script == dep.Script && slices.Equal(cur.AllowedOrigins, dep.AllowedOrigins) &&
+		if err == nil && cur.Script == dep.Script && cur.Options.Equal(dep.Options) &&
 			sameAuth(w.current, cfg, dep.Path) {
 			continue
 		}
@@ -161,16 +165,4 @@ func restartOnly(a, b *config.Config) bool {
 		c.Endpoints, c.EventHandler, c.EventHandlerSource = nil, "", ""
 	}
 	return !reflect.DeepEqual(x, y)
-}
-
-func sameStamps(a, b map[string]stamp) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || !w.mod.Equal(v.mod) || w.size != v.size {
-			return false
-		}
-	}
-	return true
 }

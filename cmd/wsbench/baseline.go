@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,14 +21,18 @@ import (
 // echoServer is the baseline: a bare gws echo server with gws's defaults and
 // no scripts, store or rate limit, so that a wsgw figure can be read against
 // the cost of the WebSocket library alone. Every path upgrades, so the same
-// --url (e.g. /echo) works against both.
+// --url (e.g. /echo) works against both, except the two routes of wsgw's
+// admin API that rest-send uses, which a bare net/http handler serves on
+// the same listener (see serveREST).
 type echoServer struct {
 	ctr      *counters
 	welcome  bool
 	upgrader *gws.Upgrader
 	ln       net.Listener
 	srv      *http.Server
-	sockets  sync.Map // *gws.Conn -> struct{}: open sockets, closed on shutdown
+	sockets  sync.Map // *gws.Conn -> socket ID: open sockets, closed on shutdown
+	ids      sync.Map // socket ID -> *gws.Conn, for the send route
+	nextID   atomic.Int64
 	accepted atomic.Int64
 	peak     atomic.Int64
 	echoed   atomic.Int64
@@ -80,6 +87,10 @@ func (s *echoServer) Close() {
 }
 
 func (s *echoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, socketsPath) {
+		s.serveREST(w, r)
+		return
+	}
 	socket, err := s.upgrader.Upgrade(w, r)
 	if err != nil {
 		slog.Debug("baseline upgrade failed", "remote", r.RemoteAddr, "err", err)
@@ -89,8 +100,53 @@ func (s *echoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	go socket.ReadLoop()
 }
 
+// socketsPath is where wsgw's admin API lists sockets and sends to one.
+const socketsPath = "/api/v1/websocket/sockets"
+
+// serveREST is the floor of wsgw's REST send: what net/http, a JSON decode
+// and one gws write cost, with no token check, registry or writer queue.
+// GET socketsPath lists every socket ID in one page; POST
+// socketsPath/{id}/send with {"message": "..."} writes the message to that
+// socket and answers 204. With --procs above 1 a request may reach another
+// process than the socket's, which answers 404: use one process.
+func (s *echoServer) serveREST(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == socketsPath {
+		ids := []string{}
+		s.ids.Range(func(k, _ any) bool { ids = append(ids, k.(string)); return true })
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(ids)
+		return
+	}
+	id, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, socketsPath+"/"), "/send")
+	if r.Method != http.MethodPost || !ok {
+		http.Error(w, "not a route of the baseline", http.StatusNotFound)
+		return
+	}
+	var body struct {
+		Message string `json:"message"`
+		Type    string `json:"type"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	socket, ok := s.ids.Load(id)
+	if !ok {
+		http.Error(w, "no socket "+id, http.StatusNotFound)
+		return
+	}
+	if err := socket.(*gws.Conn).WriteString(body.Message); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	s.ctr.sent.Add(1)
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (s *echoServer) OnOpen(socket *gws.Conn) {
-	s.sockets.Store(socket, struct{}{})
+	id := strconv.FormatInt(s.nextID.Add(1), 36)
+	s.sockets.Store(socket, id)
+	s.ids.Store(id, socket)
 	n := s.ctr.conns.Add(1)
 	for p := s.peak.Load(); n > p && !s.peak.CompareAndSwap(p, n); p = s.peak.Load() {
 	}
@@ -102,7 +158,9 @@ func (s *echoServer) OnOpen(socket *gws.Conn) {
 }
 
 func (s *echoServer) OnClose(socket *gws.Conn, _ error) {
-	s.sockets.Delete(socket)
+	if id, ok := s.sockets.LoadAndDelete(socket); ok {
+		s.ids.Delete(id)
+	}
 	s.ctr.conns.Add(-1)
 }
 

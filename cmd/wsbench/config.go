@@ -46,6 +46,9 @@ type Config struct {
 	Procs           int      `json:"procs"`
 	SrcAddrs        int      `json:"src_addrs"`
 	DialTimeout     duration `json:"dial_timeout"`
+	Attackers       int      `json:"attackers,omitempty"`
+	AttackURL       string   `json:"attack_url,omitempty"`
+	AttackRate      float64  `json:"attack_rate,omitempty"`
 	JSON            bool     `json:"json"`
 	Verbose         bool     `json:"-"`
 
@@ -121,6 +124,9 @@ func newFlagSet(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.Procs, "procs", 1, "spread connections (or baseline listeners, via SO_REUSEPORT) over this many processes")
 	fs.IntVar(&cfg.SrcAddrs, "src-addrs", 0, "dial from 127.0.0.1..127.0.0.N to multiply ephemeral ports (0 = as needed)")
 	fs.Var(&cfg.DialTimeout, "dial-timeout", "timeout of one handshake or one REST request")
+	fs.IntVar(&cfg.Attackers, "attackers", 0, "echo: connections to --attack-url that send at --attack-rate and reconnect when closed, while the echo clients measure")
+	fs.StringVar(&cfg.AttackURL, "attack-url", "ws://127.0.0.1:8080/spin", "echo: WebSocket URL the attackers load (must resolve to loopback)")
+	fs.Float64Var(&cfg.AttackRate, "attack-rate", 5, "echo: messages/s each attacker sends")
 	fs.BoolVar(&cfg.JSON, "json", false, "print the summary as one JSON object")
 	fs.BoolVar(&cfg.Verbose, "v", false, "debug logging")
 	fs.IntVar(&cfg.Child, childFlag, -1, "internal: index of a child process")
@@ -165,6 +171,12 @@ func (c *Config) validate() error {
 		return fmt.Errorf("durations must not be negative and --dial-timeout must be positive")
 	case (c.Scenario == "echo" || c.Scenario == "rest-send") && c.Duration == 0:
 		return fmt.Errorf("--duration must be positive for %s", c.Scenario)
+	case c.Attackers < 0 || c.Attackers > 1000:
+		return fmt.Errorf("--attackers must be in 0..1000")
+	case c.Attackers > 0 && (c.Scenario != "echo" || c.Procs > 1):
+		return fmt.Errorf("--attackers needs the echo scenario in one process (--procs 1)")
+	case c.Attackers > 0 && (c.AttackRate <= 0 || c.AttackRate > 1000):
+		return fmt.Errorf("--attack-rate must be in (0, 1000]")
 	case c.Child >= c.Procs:
 		return fmt.Errorf("child index %d out of range", c.Child)
 	}

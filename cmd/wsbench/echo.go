@@ -46,6 +46,11 @@ func runEcho(ctx context.Context, r *runner) (*Results, error) {
 	sendCtx, cancel := context.WithTimeout(ctx, time.Duration(r.cfg.Duration))
 	defer cancel()
 	var wg sync.WaitGroup
+	var attack *attackers
+	if r.cfg.Attackers > 0 {
+		attack = &attackers{r: r, target: r.attack, closes: map[string]int64{}}
+		wg.Go(func() { attack.run(sendCtx) })
+	}
 	if pingPong {
 		for _, c := range clients {
 			_ = c.send(size)
@@ -66,7 +71,7 @@ func runEcho(ctx context.Context, r *runner) (*Results, error) {
 	f.closeAll()
 
 	sent, recv := r.ctr.sent.Load(), r.ctr.recv.Load()
-	return &Results{
+	res := &Results{
 		ElapsedSec: window.Seconds(),
 		Procs:      1,
 		Conns:      f.connStats(),
@@ -80,7 +85,11 @@ func runEcho(ctx context.Context, r *runner) (*Results, error) {
 			RTT:        rtt.Snapshot(),
 		},
 		Errors: f.errs.counts(),
-	}, nil
+	}
+	if attack != nil {
+		res.Attack = attack.stats()
+	}
+	return res, nil
 }
 
 // sendAtRate sends one message per interval until ctx ends. The first send

@@ -38,6 +38,7 @@ type runner struct {
 	share      share
 	target     endpoint // --url, checked to be loopback
 	admin      endpoint // --admin, for rest-send
+	attack     endpoint // --attack-url, for echo's --attackers
 	listen     netip.AddrPort
 	srcAddrs   int // loopback source addresses to spread dials over
 	maxSockets int // what the open-files limit lets this process hold
@@ -105,6 +106,11 @@ func newRunner(ctx context.Context, cfg *Config) (*runner, error) {
 	}
 	if r.target, err = loopbackEndpoint(ctx, cfg.URL, "ws"); err != nil {
 		return nil, fmt.Errorf("--url: %w", err)
+	}
+	if cfg.Attackers > 0 {
+		if r.attack, err = loopbackEndpoint(ctx, cfg.AttackURL, "ws"); err != nil {
+			return nil, fmt.Errorf("--attack-url: %w", err)
+		}
 	}
 	if cfg.Scenario == "rest-send" {
 		if r.admin, err = loopbackEndpoint(ctx, cfg.Admin, "http"); err != nil {

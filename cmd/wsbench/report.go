@@ -99,6 +99,10 @@ func writeText(w io.Writer, rep *Report) error {
 		line("arrivals", "%d (%.0f/s) of %d sent, lost %d, misrouted %d", x.Arrived, x.ArrivedPSec, x.OK, x.Lost, x.Misrouted)
 		line("delivery", "%s", fmtLatency(x.Delivery))
 	}
+	if a := r.Attack; a != nil {
+		line("attackers", "%d at %s, %d dials (%d failed), sent %d; closed by the target with%s",
+			a.Attackers, p.AttackURL, a.Dials, a.DialFailed, a.Sent, countsSuffix(a.Closes))
+	}
 	if s := r.Server; s != nil {
 		line("server", "accepted %d, peak %d open, echoed %d (%.0f/s)", s.Accepted, s.PeakConns, s.Echoed, s.PerSec)
 	}

@@ -12,6 +12,7 @@ type Results struct {
 	Memory     *MemStats        `json:"memory,omitempty"`
 	REST       *RESTStats       `json:"rest,omitempty"`
 	Server     *ServerStats     `json:"server,omitempty"`
+	Attack     *AttackStats     `json:"attack,omitempty"`
 	Errors     map[string]int64 `json:"errors,omitempty"` // by reason, after connecting
 }
 
@@ -66,6 +67,15 @@ type RESTStats struct {
 	Lost        int64            `json:"lost"`             // 2xx but never arrived
 	Delivery    *Latency         `json:"delivery,omitempty"`
 	ArrivedPSec float64          `json:"arrived_per_sec"`
+}
+
+// AttackStats covers the echo scenario's --attackers.
+type AttackStats struct {
+	Attackers  int              `json:"attackers"`
+	Dials      int64            `json:"dials"` // connections opened, first ones and reconnections
+	DialFailed int64            `json:"dial_failed"`
+	Sent       int64            `json:"sent"`
+	Closes     map[string]int64 `json:"closes,omitempty"` // by the close code the attacker saw
 }
 
 // ServerStats covers the baseline server.

@@ -59,6 +59,19 @@ func TestConnectAgainstBaseline(t *testing.T) {
 	}
 }
 
+// TestRESTSendAgainstBaseline: the baseline serves the list and send routes
+// of wsgw's admin API, so rest-send maps every connection and delivers
+// every message it sends.
+func TestRESTSendAgainstBaseline(t *testing.T) {
+	s := startBaseline(t)
+	rep := runJSON(t, "rest-send", "--url", "ws://"+s.Addr()+"/echo", "--admin", "http://"+s.Addr(),
+		"--conns", "20", "--rest-concurrency", "4", "--rate", "200", "--duration", "300ms", "--drain", "5s")
+	r := rep.Results.REST
+	if r == nil || r.Matched != 20 || r.Requests == 0 || r.OK != r.Requests || r.Arrived != r.OK || r.Lost != 0 || r.Misrouted != 0 {
+		t.Fatalf("rest-send against the baseline: %+v; want all 20 mapped, every request answered 2xx and delivered", r)
+	}
+}
+
 func TestConnectReportsRefusedConnections(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -127,5 +140,18 @@ func TestProcsRunsChildrenAndAggregates(t *testing.T) {
 	}
 	if m := r.Messages; m.Sent == 0 || m.Sent != m.Received || m.RTT.Count != uint64(m.Received) || m.Unrelated != 6 {
 		t.Fatalf("messages %+v: want sent == received == rtt samples, 6 unrelated", m)
+	}
+}
+
+func TestEchoWithAttackers(t *testing.T) {
+	s := startBaseline(t)
+	rep := runJSON(t, "echo", "--url", "ws://"+s.Addr()+"/echo", "--conns", "2", "--rate", "20",
+		"--duration", "500ms", "--attackers", "3", "--attack-url", "ws://"+s.Addr()+"/spin", "--attack-rate", "20")
+	a := rep.Results.Attack
+	if a == nil || a.Attackers != 3 || a.Dials < 3 || a.DialFailed != 0 || a.Sent < 3 {
+		t.Fatalf("attack stats %+v: want 3 attackers that dialed and sent", a)
+	}
+	if m := rep.Results.Messages; m.Sent == 0 || m.Lost != 0 {
+		t.Fatalf("echo clients sent %d, lost %d: want some, none lost", m.Sent, m.Lost)
 	}
 }

@@ -48,6 +48,8 @@ type Options struct {
 	Origins      map[string][]string
 	PoolSize     int
 	Timeout      time.Duration
+	// ScriptMemory is the engine's per-event memory limit (0 = its default).
+	ScriptMemory int64
 	// Store is the registry; nil makes a memory store.
 	Store store.Store
 	// NodeID names the gateway (default "test-node").
@@ -63,7 +65,7 @@ func New(t testing.TB, o Options) *Harness {
 	logs := NewLogSink()
 	logger := slog.New(logs)
 	m := metrics.New(nil)
-	engine := runtime.New(runtime.Options{PoolSize: o.PoolSize, Timeout: o.Timeout, Logger: logger, Metrics: m})
+	engine := runtime.New(runtime.Options{PoolSize: o.PoolSize, Timeout: o.Timeout, MaxMemory: o.ScriptMemory, Logger: logger, Metrics: m})
 	st := o.Store
 	if st == nil {
 		st = memory.New()
@@ -78,7 +80,7 @@ func New(t testing.TB, o Options) *Harness {
 		t.Fatal(err)
 	}
 	for path, src := range o.Scripts {
-		dep := wsgw.Deployment{Path: path, Script: src, AllowedOrigins: o.Origins[path], Source: "config", Auth: o.Auth[path]}
+		dep := wsgw.Deployment{Path: path, Script: src, Options: wsgw.Options{AllowedOrigins: o.Origins[path]}, Source: "config", Auth: o.Auth[path]}
 		if _, _, err := gw.Deploy(context.Background(), dep); err != nil {
 			t.Fatalf("deploy %s: %v", path, err)
 		}

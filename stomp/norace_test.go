@@ -1,0 +1,5 @@
+//go:build !race
+
+package stomp_test
+
+const raceEnabled = false
