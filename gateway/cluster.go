@@ -9,13 +9,15 @@ import (
 
 // Cluster carries the Websocket service to the sockets that other nodes hold.
 // A gateway without one is a single node: the store lists only its own
-// sockets. Errors are *wsgw.Error: ENotFound when the node is gone,
-// EUnavailable when the cluster cannot be reached.
+// sockets. Errors are *wsgw.Error: ENotFound when the node is gone or does
+// not hold the socket, EUnavailable when the cluster or the node cannot be
+// reached in time.
 type Cluster interface {
-	// Send queues a frame to socket id on node, without waiting for the
-	// frame to be written.
+	// Send queues a frame to socket id on node. It returns once node has
+	// queued the frame on the socket's connection (without waiting for it
+	// to be written), or with node's refusal.
 	Send(ctx context.Context, node, id string, message []byte, binary bool) error
-	// Close starts closing socket id on node.
+	// Close starts closing socket id on node, and returns once node has.
 	Close(ctx context.Context, node, id string, code int, reason string) error
 	// Info asks node for the live state of socket id.
 	Info(ctx context.Context, node, id string) (*wsgw.Socket, error)

@@ -3,6 +3,8 @@ package gateway_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/internal/gwtest"
+	"github.com/wsgw/wsgw/store"
 	"github.com/wsgw/wsgw/store/memory"
 )
 
@@ -33,12 +36,16 @@ func (f *fakeCluster) record(call string) error {
 	return f.err
 }
 
-func (f *fakeCluster) Send(_ context.Context, node, id string, msg []byte, _ bool) error {
-	return f.record("send " + node + " " + id + " " + string(msg))
+func (f *fakeCluster) Send(_ context.Context, node, id string, msg []byte, binary bool) error {
+	kind := "text"
+	if binary {
+		kind = "binary"
+	}
+	return f.record(fmt.Sprintf("send %s %s %s %q", node, id, kind, msg))
 }
 
-func (f *fakeCluster) Close(_ context.Context, node, id string, _ int, _ string) error {
-	return f.record("close " + node + " " + id)
+func (f *fakeCluster) Close(_ context.Context, node, id string, code int, reason string) error {
+	return f.record(fmt.Sprintf("close %s %s %d %q", node, id, code, reason))
 }
 
 func (f *fakeCluster) Info(_ context.Context, node, id string) (*wsgw.Socket, error) {
@@ -130,8 +137,11 @@ func TestRemoteSocketsGoThroughTheCluster(t *testing.T) {
 		wantCode string
 		wantCall string
 	}{
-		{"send", func() error { return h.GW.Send(ctx, "far", []byte("hi"), false) }, "", "send there far hi"},
-		{"close", func() error { return h.GW.Close(ctx, "far", 1000, "") }, "", "close there far"},
+		{"send", func() error { return h.GW.Send(ctx, "far", []byte("hi"), false) }, "", `send there far text "hi"`},
+		{"binary send", func() error { return h.GW.Send(ctx, "far", []byte{0, 0xff}, true) }, "", `send there far binary "\x00\xff"`},
+		{"close", func() error { return h.GW.Close(ctx, "far", 1000, "") }, "", `close there far 1000 ""`},
+		{"close with a code and reason", func() error { return h.GW.Close(ctx, "far", 4001, "bye") }, "", `close there far 4001 "bye"`},
+		{"close with a reserved code", func() error { return h.GW.Close(ctx, "far", 1005, "") }, wsgw.EInvalid, ""},
 		{"info", func() error {
 			s, err := h.GW.Info(ctx, "far")
 			if err == nil && s.Node != "there" {
@@ -215,5 +225,57 @@ func TestLocalServesOtherNodes(t *testing.T) {
 	var e *wsgw.Error
 	if err := local.Close(id, 1000, ""); !errors.As(err, &e) || e.Code != wsgw.ENotFound {
 		t.Fatalf("close of a closing socket = %v, want not found", err)
+	}
+}
+
+// downStore is a registry that cannot be reached.
+type downStore struct{ *memory.Store }
+
+func (downStore) Get(context.Context, string) (*wsgw.SocketInfo, error) {
+	return nil, fmt.Errorf("%w: connection refused", store.ErrUnavailable)
+}
+
+// TestStoreOutageLogsOnceWithACount: while the registry is unreachable,
+// every call for another node's socket answers 503, and the log gets one
+// line for all of them rather than one each.
+func TestStoreOutageLogsOnceWithACount(t *testing.T) {
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Store: downStore{memory.New()}, Cluster: &fakeCluster{}, NodeID: "here"})
+	const calls = 100
+	for range calls {
+		if err := h.GW.Send(context.Background(), "far", []byte("x"), false); wsgw.ErrorCode(err) != wsgw.EUnavailable {
+			t.Fatalf("send while the store is down = %v, want unavailable", err)
+		}
+	}
+	failed := func(r map[string]any) bool { return r["msg"] == "store operation failed" }
+	if n := h.Logs.Count(failed); n != 1 {
+		t.Fatalf("%d calls that failed logged %d lines, want 1 (and a count per interval after)", calls, n)
+	}
+	line := h.Logs.Wait(t, "the failure line", failed)
+	if line["level"] != "ERROR" || line["failures"] != int64(1) || line["op"] != "get" {
+		t.Fatalf("failure line = %v", line)
+	}
+}
+
+// resyncingStore is a registry that is being written again after an outage.
+type resyncingStore struct{ *memory.Store }
+
+func (resyncingStore) Get(context.Context, string) (*wsgw.SocketInfo, error) {
+	return nil, fmt.Errorf("%w: node b has not written its sockets again yet", store.ErrResyncing)
+}
+
+// TestResyncingRegistryIsNever404: a miss while the registry is resyncing
+// answers 503 "registry resyncing" for every operation, never 404.
+func TestResyncingRegistryIsNever404(t *testing.T) {
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Store: resyncingStore{memory.New()}, Cluster: &fakeCluster{}, NodeID: "here"})
+	ctx := context.Background()
+	for name, do := range map[string]func() error{
+		"send":  func() error { return h.GW.Send(ctx, "far", []byte("x"), false) },
+		"close": func() error { return h.GW.Close(ctx, "far", 1000, "") },
+		"info":  func() error { _, err := h.GW.Info(ctx, "far"); return err },
+	} {
+		err := do()
+		if wsgw.ErrorCode(err) != wsgw.EUnavailable || !strings.Contains(wsgw.ErrorMessage(err), "registry resyncing") {
+			t.Fatalf("%s while the registry resyncs = %v, want 503 registry resyncing", name, err)
+		}
 	}
 }

@@ -92,10 +92,7 @@ func (g *Gateway) Deploy(ctx context.Context, dep wsgw.Deployment) (wsgw.Deploym
 	if err != nil {
 		return wsgw.Deployment{}, false, err
 	}
-	if err := g.version(ctx, p); err != nil {
-		return wsgw.Deployment{}, false, err
-	}
-	created, err := g.install(p)
+	created, err := g.commit(ctx, p)
 	if err != nil {
 		return wsgw.Deployment{}, false, err
 	}

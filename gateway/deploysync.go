@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -16,8 +17,9 @@ type DeployStore interface {
 	// version it returned before.
 	NextVersion(ctx context.Context, floor int64) (int64, error)
 	// Save stores dep as its path's deployment, unless a higher version is
-	// stored (false), and tells every node.
-	Save(ctx context.Context, dep wsgw.Deployment) (bool, error)
+	// stored (saved false), and tells every node. created reports that the
+	// path had no stored deployment before.
+	Save(ctx context.Context, dep wsgw.Deployment) (saved, created bool, err error)
 	// Delete removes path's deployment as of version, unless a higher
 	// version is stored (false), and tells every node.
 	Delete(ctx context.Context, path string, version int64) (bool, error)
@@ -31,34 +33,98 @@ type DeployStore interface {
 	Watch(changed func(dep wsgw.Deployment, deleted bool), resync func())
 }
 
-// version gives p its version: from the DeployStore, which also stores it
-// for the other nodes, or from this node's clock.
-func (g *Gateway) version(ctx context.Context, p *prepared) error {
+// commit gives p its version, stores it for the other nodes when there is
+// a DeployStore, and installs it here; it reports whether the path is new:
+// with a DeployStore, new to the cluster, whichever of this deploy and its
+// own notice installs it here first.
+func (g *Gateway) commit(ctx context.Context, p *prepared) (bool, error) {
 	ds := g.opts.Deploys
 	if ds == nil {
 		p.setVersion(g.nextVersion())
-		return nil
+		return g.install(p)
 	}
-	v, err := ds.NextVersion(ctx, g.lastVersion.Load())
-	if err == nil {
-		p.setVersion(v)
-		g.seen(v)
-		var ok bool
-		if ok, err = ds.Save(ctx, p.dep); err == nil && !ok {
-			return wsgw.Errorf(wsgw.EConflict, "a newer version of %s was deployed meanwhile", describe(p.dep.Path))
+	_, err := g.Deployment(ctx, p.dep.Path)
+	servedHere := err == nil
+	unreachable := func(err error) (bool, error) {
+		if p.dep.Source != "config" {
+			return false, deployStoreError(err)
+		}
+		// A node starting while the store is away still serves its
+		// configuration; the next resync stores it for the others.
+		g.log.Warn("deploy store unreachable: serving the configuration's version, to be stored when it returns",
+			"path", p.dep.Path, "err", err)
+		p.setVersion(g.nextVersion())
+		return g.install(p)
+	}
+	for attempt := 1; ; attempt++ {
+		saved, created, err := g.store(ctx, ds, p)
+		if err != nil {
+			return unreachable(err)
+		}
+		if saved {
+			if _, err := g.install(p); err != nil {
+				return false, err
+			}
+			return created && !servedHere, nil
+		}
+		if p.dep.Source != "config" || attempt == 3 {
+			return false, wsgw.Errorf(wsgw.EConflict, "a newer version of %s was deployed meanwhile", describe(p.dep.Path))
+		}
+		// A configuration deploy that lost a race with another node's
+		// adopts the newer version; a path deleted meanwhile it deploys
+		// again, with a newer version.
+		deps, _, err := ds.Load(ctx)
+		if err != nil {
+			return unreachable(err)
+		}
+		if stored, err := g.adopt(deps, p); stored || err != nil {
+			return false, err
 		}
 	}
-	if err == nil {
-		return nil
+}
+
+// store takes the next version for p and stores p under it.
+func (g *Gateway) store(ctx context.Context, ds DeployStore, p *prepared) (saved, created bool, err error) {
+	v, err := ds.NextVersion(ctx, g.lastVersion.Load())
+	if err != nil {
+		return false, false, err
 	}
-	if p.dep.Source != "config" {
-		return deployStoreError(err)
+	p.setVersion(v)
+	g.seen(v)
+	return ds.Save(ctx, p.dep)
+}
+
+// adopt makes p the stored deployment of its path among deps, with p's auth
+// (keys stay on each node), and installs it. It reports false when the path
+// has no stored deployment (it was deleted).
+func (g *Gateway) adopt(deps []wsgw.Deployment, p *prepared) (bool, error) {
+	i := slices.IndexFunc(deps, func(d wsgw.Deployment) bool { return d.Path == p.dep.Path })
+	if i < 0 {
+		return false, nil
 	}
-	// A node starting while the store is away still serves its
-	// configuration; the next resync stores it for the others.
-	g.log.Warn("deploy store unreachable: serving the configuration's version, to be stored when it returns",
-		"path", p.dep.Path, "err", err)
-	p.setVersion(g.nextVersion())
+	dep := deps[i]
+	dep.Auth, dep.Name = p.dep.Auth, p.dep.Name
+	q, err := prepare(dep)
+	if err != nil {
+		return false, fmt.Errorf("the cluster's version %d of %s: %w", dep.Version, describe(dep.Path), err)
+	}
+	q.setVersion(dep.Version)
+	g.seen(dep.Version)
+	if err := g.installOwn(q); err != nil {
+		return false, err
+	}
+	*p = *q
+	g.log.Info("adopted the cluster's newer version of a configured endpoint", "path", dep.Path, "version", dep.Version)
+	return true, nil
+}
+
+// installOwn installs p, or, when the same version came first from the
+// store without this node's auth, attaches what is not stored.
+func (g *Gateway) installOwn(p *prepared) error {
+	if _, err := g.install(p); err != nil {
+		return err
+	}
+	g.replace(p)
 	return nil
 }
 
@@ -167,7 +233,7 @@ func (g *Gateway) resync() {
 			g.changed(wsgw.Deployment{Path: cur.Path, Version: v}, true)
 			continue
 		}
-		if _, err := ds.Save(ctx, cur); err != nil {
+		if _, _, err := ds.Save(ctx, cur); err != nil {
 			g.log.Warn("storing this node's deployment failed", "path", cur.Path, "err", err)
 		}
 	}

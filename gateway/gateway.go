@@ -25,6 +25,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/internal/ratelog"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
 	"github.com/wsgw/wsgw/store"
@@ -179,6 +180,8 @@ type Gateway struct {
 	// interrupted is the lane of connections whose last event was
 	// interrupted (fairshare.go).
 	interrupted semaphore
+
+	storeErrLog ratelog.Limiter // lines about store operations that failed
 
 	deployments // endpoints, the router and the event handler
 }

@@ -41,6 +41,18 @@ func (p *pingCounter) OnMessage(_ *gws.Conn, m *gws.Message) {
 	m.Close()
 }
 
+// next is the next message the client received; a lost one fails the test.
+func (p *pingCounter) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case m := <-p.messages:
+		return m
+	case <-time.After(gwtest.WaitFor):
+		t.Fatalf("no message within %v", gwtest.WaitFor)
+		return ""
+	}
+}
+
 func TestPingsKeepAnsweringClientsOpen(t *testing.T) {
 	h := gwtest.New(t, gwtest.Options{
 		Scripts: map[string]string{"/x": idScript},
@@ -53,7 +65,7 @@ func TestPingsKeepAnsweringClientsOpen(t *testing.T) {
 	}
 	defer client.NetConn().Close()
 	go client.ReadLoop()
-	<-p.messages       // the socket_id
+	p.next(t)          // the socket_id
 	for i := range 4 { // four pings: well past the idle timeout, answered every time
 		select {
 		case <-p.pings:
@@ -64,7 +76,7 @@ func TestPingsKeepAnsweringClientsOpen(t *testing.T) {
 	if err := client.WriteString("still open"); err != nil {
 		t.Fatalf("write after pings: %v", err)
 	}
-	if got := <-p.messages; !strings.Contains(got, "still open") {
+	if got := p.next(t); !strings.Contains(got, "still open") {
 		t.Fatalf("echo after pings = %q", got)
 	}
 }

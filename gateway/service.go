@@ -121,6 +121,9 @@ func (g *Gateway) lookup(ctx context.Context, id string) (*wsgw.SocketInfo, erro
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, wsgw.Errorf(wsgw.ENotFound, "no socket %s", id)
 	}
+	if errors.Is(err, store.ErrResyncing) {
+		return nil, wsgw.Errorf(wsgw.EUnavailable, "registry resyncing: socket %s may exist; try again in a moment", id)
+	}
 	if err != nil {
 		return nil, g.storeError("get", err)
 	}
@@ -134,9 +137,14 @@ func (g *Gateway) notHere(id string) error {
 	return wsgw.Errorf(wsgw.ENotFound, "no socket %s", id)
 }
 
+// storeError counts a failed store operation and answers 503. While the
+// store stays away every call fails: one line per ratelog.Interval says
+// how many did.
 func (g *Gateway) storeError(op string, err error) error {
 	g.metrics.StoreErrors.WithLabelValues(op).Inc()
-	g.log.Error("store operation failed", "op", op, "err", err)
+	if ok, n := g.storeErrLog.Allow(); ok {
+		g.log.Error("store operation failed", "op", op, "err", err, "failures", n)
+	}
 	return wsgw.Errorf(wsgw.EUnavailable, "the socket registry is unavailable")
 }
 

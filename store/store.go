@@ -16,6 +16,11 @@ var ErrNotFound = errors.New("store: no such socket")
 // ErrUnavailable wraps failures to reach the backing service.
 var ErrUnavailable = errors.New("store: unavailable")
 
+// ErrResyncing is returned by Get, instead of ErrNotFound, while the nodes
+// are writing their sockets into the registry again after it was
+// unreachable or lost them: the socket may exist, and be found in a moment.
+var ErrResyncing = errors.New("store: registry resyncing")
+
 // Store is the registry of sockets.
 //
 // Register and Unregister may be applied asynchronously (batched), but in the
@@ -27,8 +32,9 @@ type Store interface {
 	Register(ctx context.Context, info *wsgw.SocketInfo) error
 	// Unregister removes the socket; removing an unknown socket is not an error.
 	Unregister(ctx context.Context, id string) error
-	// Get returns the socket's record, or ErrNotFound. The result is shared
-	// and must not be modified.
+	// Get returns the socket's record, or ErrNotFound (ErrResyncing when a
+	// miss does not prove that the socket does not exist). The result is
+	// shared and must not be modified.
 	Get(ctx context.Context, id string) (*wsgw.SocketInfo, error)
 	// List returns up to limit socket IDs (all when limit <= 0) that come
 	// after cursor ("" = from the start), and the cursor of the next page, ""

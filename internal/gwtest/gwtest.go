@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -225,26 +226,33 @@ func (c *Client) ExpectClose() (websocket.StatusCode, string) {
 	}
 }
 
-// logSink is a slog.Handler that keeps every record for tests to wait on.
+// LogSink is a slog.Handler that keeps every record for tests to wait on.
+// Handlers derived from it with WithAttrs (logger.With) add their attributes
+// to every record and share its records, so Wait sees their lines too.
 type LogSink struct {
+	*logState
+	attrs []slog.Attr
+}
+
+// logState is what a LogSink and the handlers derived from it share.
+type logState struct {
 	mu      sync.Mutex
 	records []map[string]any
-	changed chan struct{}
-	attrs   []slog.Attr
+	changed chan struct{} // closed and replaced at every record
 }
 
 // NewLogSink returns an empty sink.
-func NewLogSink() *LogSink { return &LogSink{changed: make(chan struct{})} }
+func NewLogSink() *LogSink { return &LogSink{logState: &logState{changed: make(chan struct{})}} }
 
 func (s *LogSink) Enabled(context.Context, slog.Level) bool { return true }
 func (s *LogSink) WithAttrs(as []slog.Attr) slog.Handler {
-	return &LogSink{changed: s.changed, attrs: append(s.attrs, as...)}
+	return &LogSink{logState: s.logState, attrs: append(slices.Clip(s.attrs), as...)}
 }
 func (s *LogSink) WithGroup(string) slog.Handler { return s }
 func (s *LogSink) Handle(_ context.Context, r slog.Record) error {
 	rec := map[string]any{"msg": r.Message, "level": r.Level.String()}
 	for _, a := range s.attrs {
-		rec[a.Key] = a.Value.Any()
+		rec[a.Key] = a.Value.Resolve().Any()
 	}
 	r.Attrs(func(a slog.Attr) bool {
 		rec[a.Key] = a.Value.Resolve().Any()

@@ -19,7 +19,7 @@ func TestNewClient(t *testing.T) {
 		{name: "TLS URL", o: Options{Addrs: []string{"rediss://127.0.0.1:6380/0"}}, want: "*redis.Client"},
 		{name: "cluster seeds", o: Options{Addrs: []string{"a:7000", "b:7000"}}, want: "*redis.ClusterClient"},
 		{name: "one cluster seed", o: Options{Addrs: []string{"a:7000"}, Cluster: true}, want: "*redis.ClusterClient"},
-		{name: "sentinels", o: Options{Addrs: []string{"s1:26379", "s2:26379"}, SentinelMaster: "m"}, want: "*redis.Client"},
+		{name: "sentinels", o: Options{Addrs: []string{"s1:26379", "s2:26379"}, SentinelMaster: "m"}, want: "failover *redis.Client"},
 		{name: "no address", o: Options{}, want: "no Redis address", wantErr: true},
 		{name: "no port", o: Options{Addrs: []string{"localhost"}}, want: "host:port", wantErr: true},
 		{name: "bad scheme", o: Options{Addrs: []string{"http://x:1"}}, want: "invalid URL scheme", wantErr: true},
@@ -66,9 +66,14 @@ func TestNewClientTakesURLCredentialsAndTLS(t *testing.T) {
 	}
 }
 
+// typeName names the kind of client: a Sentinel-managed one is a
+// *redis.Client too, told apart by the address go-redis gives it.
 func typeName(c goredis.UniversalClient) string {
-	switch c.(type) {
+	switch c := c.(type) {
 	case *goredis.Client:
+		if c.Options().Addr == "FailoverClient" {
+			return "failover *redis.Client"
+		}
 		return "*redis.Client"
 	case *goredis.ClusterClient:
 		return "*redis.ClusterClient"

@@ -4,14 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/internal/gwtest"
+	"github.com/wsgw/wsgw/internal/redistest"
+	"github.com/wsgw/wsgw/metrics"
+	"github.com/wsgw/wsgw/runtime"
+	redisstore "github.com/wsgw/wsgw/store/redis"
 )
 
 // versioned answers every message with its version and the message.
@@ -69,16 +78,17 @@ func testDeployAcross(t *testing.T, b backend) {
 			sawV2 := false
 			for k := range before + after {
 				if k == before {
-					<-switched
+					select {
+					case <-switched:
+					case <-time.After(waitFor):
+						errs <- fmt.Errorf("client %d: the deploy never reached both nodes", i)
+						return
+					}
 				}
 				msg := fmt.Sprintf("c%d-%d", i, k)
-				if err := c.WS.Write(context.Background(), websocket.MessageText, []byte(msg)); err != nil {
-					errs <- fmt.Errorf("client %d: write: %v", i, err)
-					return
-				}
-				_, data, err := c.WS.Read(context.Background())
+				data, err := exchange(c, msg)
 				if err != nil {
-					errs <- fmt.Errorf("client %d dropped: %v", i, err)
+					errs <- fmt.Errorf("client %d: %v", i, err)
 					return
 				}
 				version, echoed, _ := strings.Cut(string(data), " ")
@@ -111,6 +121,21 @@ func testDeployAcross(t *testing.T, b backend) {
 	if got := len(nodes[0].list()); got != len(clients) {
 		t.Fatalf("%d sockets after the deploy, want %d: none may drop", got, len(clients))
 	}
+}
+
+// exchange sends msg and reads the answer, within waitFor: a lost message
+// fails the test in seconds, from any goroutine.
+func exchange(c *client, msg string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if err := c.WS.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+		return nil, fmt.Errorf("write: %w", err)
+	}
+	_, data, err := c.WS.Read(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("dropped or silent: %w", err)
+	}
+	return data, nil
 }
 
 func testRefusedDeploy(t *testing.T, b backend) {
@@ -206,4 +231,90 @@ func testEventHandlerAcross(t *testing.T, b backend) {
 		_, err := nodes[0].gw.Deployment(context.Background(), "")
 		return wsgw.ErrorCode(err) == wsgw.ENotFound
 	})
+}
+
+// testColdStart starts two nodes with the same two-endpoint configuration
+// at the same moment against an empty prefix, again and again: each deploys
+// its configuration while the other does, and a version conflict must make
+// it adopt the stored version, never fail. Both end up running one version
+// of each path.
+func testColdStart(t *testing.T, b backend) {
+	config := []wsgw.Deployment{
+		{Path: "/one", Script: versioned("one"), Name: "one.js", Source: "config"},
+		{Path: "/two/{x}", Script: versioned("two"), Name: "two.js", Source: "config"},
+	}
+	for round := range 20 {
+		prefix := redistest.Prefix()
+		gws := make([]*gateway.Gateway, 2)
+		for i := range gws {
+			logger := testLogger()
+			m := metrics.New(prometheus.NewRegistry())
+			st := b.open(t, prefix, fmt.Sprintf("cold-%d", i), redisstore.Options{Logger: logger, Metrics: m})
+			gw, err := gateway.New(gateway.Options{
+				NodeID: fmt.Sprintf("cold-%d", i), Engine: runtime.New(runtime.Options{Logger: logger, Metrics: m}),
+				Store: st, Cluster: st.Bus(), Deploys: st.Deploys(), Logger: logger, Metrics: m,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+				defer cancel()
+				_ = gw.Shutdown(ctx)
+			})
+			gws[i] = gw
+		}
+		start := make(chan struct{})
+		errs := make(chan error, len(gws)*len(config))
+		var wg sync.WaitGroup
+		for i, gw := range gws {
+			wg.Go(func() {
+				<-start
+				for _, dep := range config {
+					if _, err := gw.DeployConfig(context.Background(), dep); err != nil {
+						errs <- fmt.Errorf("round %d: node %d deploying %s from its configuration: %v", round, i, dep.Path, err)
+					}
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		for _, dep := range config {
+			eventually(t, "both nodes to run one version of "+dep.Path, func() bool {
+				a, errA := gws[0].Deployment(context.Background(), dep.Path)
+				c, errC := gws[1].Deployment(context.Background(), dep.Path)
+				return errA == nil && errC == nil && a.Version == c.Version && a.Script == dep.Script
+			})
+		}
+	}
+}
+
+// testNewPathIs201: a PUT of a path that no node serves answers 201, every
+// time, though the node's own deploy notice races the answer; a PUT of a
+// path that is served answers 200.
+func testNewPathIs201(t *testing.T, b backend) {
+	nodes := b.startNodes(t, 2)
+	put := func(n *node, path string) int {
+		status, body := n.rest("PUT", "/api/v1/endpoints/"+url.PathEscape(path), `{"script": "return websocketInfo.message"}`)
+		if status != http.StatusCreated && status != http.StatusOK {
+			t.Fatalf("PUT %s on %s = %d %s", path, n.id, status, body)
+		}
+		return status
+	}
+	for i := range 30 {
+		path := fmt.Sprintf("/new-%d", i)
+		if status := put(nodes[i%2], path); status != http.StatusCreated {
+			t.Fatalf("PUT of the new path %s = %d, want 201", path, status)
+		}
+		// The other node learns of it, and a second PUT there replaces it.
+		dep, _ := nodes[i%2].gw.Deployment(context.Background(), path)
+		nodes[(i+1)%2].runs(path, dep.Version)
+		if status := put(nodes[(i+1)%2], path); status != http.StatusOK {
+			t.Fatalf("PUT of the deployed path %s on the other node = %d, want 200", path, status)
+		}
+	}
 }

@@ -61,13 +61,14 @@ end
 return v`)
 
 // saveDeploy stores ARGV[3] under ARGV[1] unless a version above ARGV[2] is
-// recorded for the path.
+// recorded for the path. It returns 0 for a refusal, 1 for a replaced
+// deployment, 2 for a path that had none.
 var saveDeploy = goredis.NewScript(`
 local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if cur > tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+local created = redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-return 1`)
+return 1 + created`)
 
 // deleteDeploy removes ARGV[1] as of version ARGV[2], leaving the version as
 // a tombstone so that an older deploy arriving late cannot bring it back.
@@ -94,23 +95,24 @@ func (d *Deploys) NextVersion(ctx context.Context, floor int64) (int64, error) {
 	return v, nil
 }
 
-// Save stores dep unless a newer version is recorded, then tells every node.
-func (d *Deploys) Save(ctx context.Context, dep wsgw.Deployment) (bool, error) {
+// Save stores dep unless a newer version is recorded, then tells every
+// node; created reports that the path had no stored deployment.
+func (d *Deploys) Save(ctx context.Context, dep wsgw.Deployment) (saved, created bool, err error) {
 	s := d.s
 	data, err := json.Marshal(dep)
 	if err != nil {
-		return false, fmt.Errorf("redis deploys: %w", err)
+		return false, false, fmt.Errorf("redis deploys: %w", err)
 	}
-	ok, err := saveDeploy.Run(ctx, s.client, []string{s.keys.deployScripts(), s.keys.deployVersions()},
+	r, err := saveDeploy.Run(ctx, s.client, []string{s.keys.deployScripts(), s.keys.deployVersions()},
 		field(dep.Path), dep.Version, data).Int()
 	if err != nil {
-		return false, d.fail("deploy_save", err)
+		return false, false, d.fail("deploy_save", err)
 	}
-	if ok == 0 {
-		return false, nil
+	if r == 0 {
+		return false, false, nil
 	}
 	d.publish(ctx, notice{Deployment: dep})
-	return true, nil
+	return true, r == 2, nil
 }
 
 // Delete removes path as of version unless a newer version is recorded,

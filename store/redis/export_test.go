@@ -6,3 +6,7 @@ func (s *Store) Kill() {
 	s.killed.Store(true)
 	_ = s.Close()
 }
+
+// KnownPeers are the other nodes the store remembers, for tests that need
+// it to have seen them.
+func (s *Store) KnownPeers() []string { return s.knownPeers() }

@@ -26,7 +26,8 @@ func (s *Store) heartbeat() {
 		return
 	}
 	pipe := s.client.Pipeline()
-	renewed := pipe.SetXX(ctx, s.keys.alive(s.node), s.joined, s.ttl)
+	value := s.aliveValue()
+	renewed := pipe.SetXX(ctx, s.keys.alive(s.node), value, s.ttl)
 	pipe.SAdd(ctx, s.keys.nodes(), s.node)
 	members := pipe.SMembers(ctx, s.keys.nodes())
 	var ping *goredis.IntCmd
@@ -35,7 +36,7 @@ func (s *Store) heartbeat() {
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		s.needResync.Store(true)
-		s.subscribed.Store(false)
+		s.inboxUp.set(false)
 		s.fail("heartbeat", err)
 		return
 	}
@@ -45,9 +46,18 @@ func (s *Store) heartbeat() {
 		s.resync(ctx)
 		return
 	}
+	s.rejoiningShown.Store(value == rejoiningMark)
 	if ping != nil {
 		s.checkInbox(ping.Val() > 0)
+		if value == rejoiningMark && s.inboxUp.is() { // proven now: tell the others at once
+			if err := s.client.SetXX(ctx, s.keys.alive(s.node), s.joined, s.ttl).Err(); err != nil {
+				s.fail("heartbeat", err)
+				return
+			}
+			s.rejoiningShown.Store(false)
+		}
 	}
+	s.notePeers(members.Val())
 	s.findDead(ctx, members.Val())
 }
 
@@ -58,11 +68,11 @@ func (s *Store) heartbeat() {
 // from scratch.
 func (s *Store) checkInbox(reached bool) {
 	if reached {
-		s.subscribed.Store(true)
+		s.inboxUp.set(true)
 		s.silentSince = time.Time{}
 		return
 	}
-	s.subscribed.Store(false)
+	s.inboxUp.set(false)
 	now := time.Now()
 	if s.silentSince.IsZero() {
 		s.silentSince = now

@@ -31,7 +31,8 @@ func (s *Store) runInbox(local gateway.Local) {
 			goredis.WithChannelSendTimeout(inboxSendTimeout),
 		)
 		again := s.consume(local, channel, msgs)
-		s.subscribed.Store(false)
+		s.inboxUp.set(false)
+		s.signal(s.beat) // the heartbeat tells the others at once: rejoining
 		_ = ps.Close()
 		for range msgs {
 			// Let go-redis's receiving goroutine see the close and end.
@@ -72,7 +73,7 @@ func (s *Store) consume(local gateway.Local, channel string, msgs <-chan any) bo
 				}
 				switch m.Kind {
 				case "ssubscribe":
-					s.subscribed.Store(true)
+					s.inboxUp.set(true)
 					s.log.Info("inbox subscribed", "channel", channel)
 					// Back from an outage, the registry may have lost this
 					// node: the heartbeat finds out at once.
@@ -87,30 +88,36 @@ func (s *Store) consume(local gateway.Local, channel string, msgs <-chan any) bo
 }
 
 // deliver carries out one command. Nothing here waits on a client or on
-// Redis: frames and closes go to each connection's write queue, replies to
-// the replier.
+// Redis: frames and closes go to each connection's write queue, replies and
+// acknowledgements to the replier.
 func (s *Store) deliver(local gateway.Local, payload string) {
 	c, err := decode(payload)
+	if err == nil && c.op == opBatch {
+		err = decodeBatch(c.body, func(c command) { s.carryOut(local, c) })
+	} else if err == nil {
+		s.carryOut(local, c)
+	}
 	if err != nil {
 		s.errs("inbox").Inc()
 		s.log.Warn("dropped a malformed inbox message", "err", err, "bytes", len(payload))
-		return
 	}
+}
+
+// carryOut does what one command says.
+func (s *Store) carryOut(local gateway.Local, c command) {
 	switch c.op {
 	case opSend:
-		if err := local.Send(c.id, []byte(c.body), c.binary); err != nil {
-			s.log.Debug("a send from another node was refused", "socket_id", c.id, "err", err)
-		}
+		s.acknowledge(c, local.Send(c.id, []byte(c.body), c.binary))
 	case opClose:
-		if err := local.Close(c.id, c.code, c.body); err != nil {
-			s.log.Debug("a close from another node was refused", "socket_id", c.id, "err", err)
-		}
+		s.acknowledge(c, local.Close(c.id, c.code, c.body))
 	case opInfo:
 		s.answer(c, replyOf(local.Info(c.id)))
 	case opCloseAll:
 		s.answer(c, reply{Count: local.CloseAll()})
 	case opReply:
 		s.complete(c.req, c.body)
+	case opAcks:
+		s.completeAcks(c.body)
 	case opPing:
 	}
 }

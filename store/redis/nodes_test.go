@@ -70,9 +70,24 @@ func (b backend) startNode(t testing.TB, prefix, id string) *node {
 // startNodeWith starts a node that heartbeats every heartbeat.
 func (b backend) startNodeWith(t testing.TB, prefix, id string, heartbeat time.Duration) *node {
 	t.Helper()
-	logger := testLogger()
+	return b.startNodeOpts(t, prefix, id, nodeOptions{heartbeat: heartbeat})
+}
+
+// nodeOptions are the store settings a test may change; zero is the default.
+type nodeOptions struct {
+	heartbeat      time.Duration
+	requestTimeout time.Duration
+	logger         *slog.Logger
+}
+
+func (b backend) startNodeOpts(t testing.TB, prefix, id string, o nodeOptions) *node {
+	t.Helper()
+	logger := o.logger
+	if logger == nil {
+		logger = testLogger()
+	}
 	m := metrics.New(prometheus.NewRegistry())
-	st := b.open(t, prefix, id, redisstore.Options{Logger: logger, Metrics: m, HeartbeatInterval: heartbeat})
+	st := b.open(t, prefix, id, redisstore.Options{Logger: logger, Metrics: m, HeartbeatInterval: o.heartbeat, RequestTimeout: o.requestTimeout})
 	n := newNode(t, id, st, st.Bus(), st.Deploys(), logger, m)
 	n.store = st
 	return n
@@ -97,7 +112,7 @@ func newNode(t testing.TB, id string, st store.Store, cluster gateway.Cluster, d
 	}
 	n := &node{t: t, id: id, registry: st, gw: gw, metrics: m,
 		public: httptest.NewServer(gw),
-		admin:  httptest.NewServer(handlers.Admin(handlers.AdminOptions{Service: gw, Health: gw.Health, MaxMessageBytes: 64 << 10})),
+		admin:  httptest.NewServer(handlers.Admin(handlers.AdminOptions{Service: gw, Deployer: gw, Health: gw.Health, MaxMessageBytes: 64 << 10})),
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), waitFor)

@@ -26,6 +26,7 @@ import (
 
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/gateway"
+	"github.com/wsgw/wsgw/internal/ratelog"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/store"
 )
@@ -119,19 +120,40 @@ type Store struct {
 	resub      chan struct{} // the inbox should be subscribed again
 	needResync atomic.Bool
 	failing    atomic.Bool
+	// rejoiningShown: the heartbeat key says rejoiningMark, so other
+	// nodes do not count on this one yet.
+	rejoiningShown atomic.Bool
+	failLog        ratelog.Limiter // lines about Redis failing, while it does
+	slowLog        ratelog.Limiter // lines about nodes that do not answer in time
 	// silentSince is when the heartbeat's ping to this node's own inbox
 	// began to reach no subscriber, and joined is what the heartbeat key
 	// holds: when the node last (re)wrote its registry, in Unix ms, for
 	// operators reading Redis. Only the writer goroutine touches them.
 	silentSince time.Time
 	joined      string
+	joinedOnce  bool // a resync has succeeded: later ones are recoveries
 
-	handler    atomic.Pointer[gateway.Local]
-	subscribed atomic.Bool
-	reqSeq     atomic.Uint64
-	pendingMu  sync.Mutex
-	pending    map[uint64]chan reply
-	replies    chan outgoing
+	// recovered is when this node last wrote its sockets again after an
+	// outage (Unix ns), and peers the other nodes it has seen in the
+	// registry, with when it last saw each: what a miss in the registry
+	// is checked against (settled).
+	recovered atomic.Int64
+	peersMu   sync.Mutex
+	peers     map[string]time.Time
+
+	handler   atomic.Pointer[gateway.Local]
+	inboxUp   flag // this node's inbox is subscribed: answers can arrive
+	reqSeq    atomic.Uint64
+	pendingMu sync.Mutex
+	pending   map[uint64]chan answer
+	outMu     sync.Mutex
+	outbox    map[string][]outbound // commands for other nodes, by node
+	outWake   chan struct{}         // the publisher has commands to send
+	direct    atomic.Bool           // a caller is publishing its command itself
+	replies   chan outgoing
+	ackMu     sync.Mutex
+	acks      map[string][]byte // acknowledgements owed, by node: appendAck entries
+	ackWake   chan struct{}     // the replier has acknowledgements to send
 
 	purgeMu sync.Mutex
 	purging map[string]bool
@@ -173,11 +195,17 @@ func New(opts Options) (*Store, error) {
 		retry:   min(opts.HeartbeatInterval/2, time.Second),
 		local:   make(map[string]*wsgw.SocketInfo),
 		gone:    make(map[string]int),
+		peers:   make(map[string]time.Time),
 		wake:    make(chan struct{}, 1),
 		beat:    make(chan struct{}, 1),
 		resub:   make(chan struct{}, 1),
-		pending: make(map[uint64]chan reply),
+		inboxUp: newFlag(),
+		pending: make(map[uint64]chan answer),
+		outbox:  make(map[string][]outbound),
+		outWake: make(chan struct{}, 1),
 		replies: make(chan outgoing, 1024),
+		acks:    make(map[string][]byte),
+		ackWake: make(chan struct{}, 1),
 		purging: make(map[string]bool),
 		purges:  make(chan purge, 64),
 		stop:    make(chan struct{}),
@@ -188,10 +216,11 @@ func New(opts Options) (*Store, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	s.resync(ctx)
 	cancel()
-	s.wg.Add(3)
+	s.wg.Add(4)
 	go s.runWriter()
 	go s.runPurger()
 	go s.runReplier()
+	go s.runPublisher()
 	return s, nil
 }
 
@@ -232,7 +261,8 @@ func (s *Store) Unregister(_ context.Context, id string) error {
 var errClosed = errors.New("redis store: closed")
 
 // Get returns the record of socket id: this node's from memory, another
-// node's from Redis.
+// node's from Redis. A miss is store.ErrResyncing rather than ErrNotFound
+// while the registry is being written again after an outage (settled).
 func (s *Store) Get(ctx context.Context, id string) (*wsgw.SocketInfo, error) {
 	s.mu.Lock()
 	info, ok := s.local[id]
@@ -246,6 +276,9 @@ func (s *Store) Get(ctx context.Context, id string) (*wsgw.SocketInfo, error) {
 	}
 	data, err := s.client.Get(ctx, s.keys.socket(id)).Bytes()
 	if errors.Is(err, goredis.Nil) {
+		if err := s.settled(ctx); err != nil {
+			return nil, err
+		}
 		return nil, store.ErrNotFound
 	}
 	if err != nil {
@@ -274,8 +307,8 @@ func (s *Store) Flush(ctx context.Context) error {
 }
 
 // Ping reports whether this node is fully part of the cluster: Redis
-// answers, the registry holds every local socket, and the inbox is
-// subscribed. Its error is the reason, for the health probe.
+// answers, the registry holds every local socket, the inbox is subscribed,
+// and the other nodes know it. Its error is the reason, for the health probe.
 func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
@@ -286,8 +319,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	if s.needResync.Load() {
 		return fmt.Errorf("%w: re-registering this node's sockets in Redis", store.ErrUnavailable)
 	}
-	if s.handler.Load() != nil && !s.subscribed.Load() {
+	if s.handler.Load() != nil && !s.inboxUp.is() {
 		return fmt.Errorf("%w: this node's inbox channel is not subscribed", store.ErrUnavailable)
+	}
+	if s.rejoiningShown.Load() {
+		return fmt.Errorf("%w: the other nodes still see this node as rejoining the cluster", store.ErrUnavailable)
 	}
 	return nil
 }
@@ -318,7 +354,8 @@ func (s *Store) signal(ch chan struct{}) {
 }
 
 // fail counts and logs a failure to reach Redis. The first failure after
-// success is an error line; repeats, while Redis stays away, are debug lines.
+// success is an error line; while Redis stays away, one warning per
+// ratelog.Interval counts the failures since the line before.
 func (s *Store) fail(op string, err error) {
 	s.errs(op).Inc()
 	s.report(op, err)
@@ -333,20 +370,60 @@ func (s *Store) unreachable(err error) {
 		return
 	}
 	s.needResync.Store(true)
-	s.subscribed.Store(false)
+	s.inboxUp.set(false)
 }
 
 // report logs a failure to reach Redis that is already counted.
 func (s *Store) report(op string, err error) {
 	s.unreachable(err)
 	if s.failing.CompareAndSwap(false, true) {
+		s.failLog.Reset()
+		s.failLog.Allow()
 		s.log.Error("lost Redis: local sockets keep working; they will be re-registered when it answers", "op", op, "err", err)
 		return
 	}
-	s.log.Debug("Redis still unreachable", "op", op, "err", err)
+	if ok, n := s.failLog.Allow(); ok {
+		s.log.Warn("Redis still unreachable", "failures", n, "op", op, "err", err)
+	}
 }
 
 // unavailable wraps a Redis failure as store.ErrUnavailable.
 func unavailable(err error) error {
 	return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+}
+
+// flag is a boolean that a goroutine can wait to become true.
+type flag struct {
+	mu sync.Mutex
+	on bool
+	up chan struct{} // closed while on
+}
+
+func newFlag() flag { return flag{up: make(chan struct{})} }
+
+func (f *flag) set(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if on == f.on {
+		return
+	}
+	f.on = on
+	if on {
+		close(f.up)
+	} else {
+		f.up = make(chan struct{})
+	}
+}
+
+func (f *flag) is() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.on
+}
+
+// ready returns a channel that is closed once the flag is true.
+func (f *flag) ready() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.up
 }

@@ -3,12 +3,16 @@ package redis
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/store"
 )
 
 // resync makes Redis hold exactly this node's sockets: it renews the
@@ -30,22 +34,29 @@ func (s *Store) resync(ctx context.Context) {
 		s.fail("resync", err)
 		return
 	}
+	if s.joinedOnce {
+		s.recovered.Store(time.Now().UnixNano())
+	}
+	s.joinedOnce = true
 	s.needResync.Store(false)
 	s.signal(s.beat) // prove the inbox at once, for the health probe
 	if s.failing.CompareAndSwap(true, false) {
-		s.log.Info("Redis is back: this node's sockets are registered again", "sockets", len(snapshot), "stale_removed", removed)
+		s.log.Info("Redis is back: this node's sockets are registered again", "sockets", len(snapshot), "stale_removed", removed,
+			"failures_since_last_line", s.failLog.Reset())
 	} else {
 		s.log.Info("registry resynced", "sockets", len(snapshot), "stale_removed", removed)
 	}
 }
 
 // rewrite is the Redis side of resync; it returns how many stale records
-// it removed.
+// it removed. The heartbeat key says rejoiningMark until every socket is
+// written and the inbox is proven, so that other nodes answer a miss, or a
+// command that finds no subscriber, with 503 rather than 404 meanwhile.
 func (s *Store) rewrite(ctx context.Context, snapshot []*wsgw.SocketInfo) (int, error) {
 	sockets := s.keys.sockets(s.node)
 	s.joined = strconv.FormatInt(time.Now().UnixMilli(), 10)
 	pipe := s.client.Pipeline()
-	pipe.Set(ctx, s.keys.alive(s.node), s.joined, s.ttl)
+	pipe.Set(ctx, s.keys.alive(s.node), rejoiningMark, s.ttl)
 	pipe.SAdd(ctx, s.keys.nodes(), s.node)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return 0, err
@@ -100,5 +111,129 @@ func (s *Store) rewrite(ctx context.Context, snapshot []*wsgw.SocketInfo) (int, 
 			return 0, err
 		}
 	}
+	value := s.aliveValue()
+	done, err := s.client.SetXX(ctx, s.keys.alive(s.node), value, s.ttl).Result()
+	if err != nil {
+		return 0, err
+	}
+	if !done { // a purge took this node for dead meanwhile
+		return 0, errors.New("this node was purged while it wrote its sockets")
+	}
+	s.rejoiningShown.Store(value == rejoiningMark)
 	return len(stale), nil
+}
+
+// rejoiningMark is what a node's heartbeat key holds while it writes its
+// sockets into the registry again, and until its inbox is proven
+// subscribed: it is alive, but not yet wholly part of the cluster.
+const rejoiningMark = "rejoining"
+
+// aliveValue is what this node's heartbeat key says: when it joined, or
+// rejoiningMark while other nodes' commands may not reach it.
+func (s *Store) aliveValue() string {
+	if s.handler.Load() != nil && !s.inboxUp.is() {
+		return rejoiningMark
+	}
+	return s.joined
+}
+
+// settled reports whether a miss in the registry proves that a socket does
+// not exist. It does not while this node, or another, is rejoining the
+// cluster (writing its sockets again), nor, for 3 heartbeat intervals after this node came back
+// from an outage, while a node that was part of the cluster before has not
+// written its sockets again (Redis may have restarted empty): then the
+// answer is store.ErrResyncing.
+func (s *Store) settled(ctx context.Context) error {
+	if s.needResync.Load() {
+		return resyncing("this node has not written its sockets again yet")
+	}
+	peers := s.knownPeers()
+	pipe := s.client.Pipeline()
+	own := pipe.Get(ctx, s.keys.alive(s.node))
+	members := pipe.SMembers(ctx, s.keys.nodes())
+	alive := make([]*goredis.StringCmd, len(peers))
+	for i, p := range peers {
+		alive[i] = pipe.Get(ctx, s.keys.alive(p))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
+		s.unreachable(err)
+		return unavailable(err)
+	}
+	if errors.Is(own.Err(), goredis.Nil) {
+		// Redis lost this node's records (it restarted empty), or took
+		// this node for dead: the writer rewrites them at once.
+		s.needResync.Store(true)
+		s.signal(s.beat)
+		return resyncing("the registry lost this node's sockets")
+	}
+	recovering := time.Since(time.Unix(0, s.recovered.Load())) < s.ttl
+	var others []string
+	for _, m := range members.Val() {
+		if m != s.node && !slices.Contains(peers, m) {
+			others = append(others, m)
+		}
+	}
+	for i, p := range peers {
+		v, err := alive[i].Result()
+		switch {
+		case v == rejoiningMark:
+			return resyncing("node " + p + " is rejoining the cluster")
+		case errors.Is(err, goredis.Nil) && recovering && !slices.Contains(members.Val(), p):
+			return resyncing("node " + p + " has not written its sockets again yet")
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	pipe = s.client.Pipeline()
+	alive = alive[:0]
+	for _, p := range others {
+		alive = append(alive, pipe.Get(ctx, s.keys.alive(p)))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
+		s.unreachable(err)
+		return unavailable(err)
+	}
+	for i, p := range others {
+		if alive[i].Val() == rejoiningMark {
+			return resyncing("node " + p + " is rejoining the cluster")
+		}
+	}
+	return nil
+}
+
+func resyncing(reason string) error {
+	return fmt.Errorf("%w: %s", store.ErrResyncing, reason)
+}
+
+// notePeers remembers the other nodes of the registry's member set, and
+// forgets those gone from it for 3 heartbeat intervals, unless this node
+// came back from an outage less than that ago (they may be on their way
+// back).
+func (s *Store) notePeers(members []string) {
+	now := time.Now()
+	recovering := now.Sub(time.Unix(0, s.recovered.Load())) < s.ttl
+	s.peersMu.Lock()
+	defer s.peersMu.Unlock()
+	for _, m := range members {
+		if m != s.node {
+			s.peers[m] = now
+		}
+	}
+	for p, seen := range s.peers {
+		if now.Sub(seen) > s.ttl && !recovering {
+			delete(s.peers, p)
+		}
+	}
+}
+
+// knownPeers are the other nodes this one remembers.
+func (s *Store) knownPeers() []string {
+	s.peersMu.Lock()
+	defer s.peersMu.Unlock()
+	peers := make([]string, 0, len(s.peers))
+	for p := range s.peers {
+		peers = append(peers, p)
+	}
+	return peers
 }

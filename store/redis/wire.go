@@ -13,13 +13,17 @@ import (
 //	uvarint len + from | uvarint len + socket id | body (the rest)
 //
 // Every field is present in every command; unused ones are zero or empty.
+// A send or close with a request and a from is acknowledged; one without
+// (from a node of an older version) is not.
 const (
-	opSend     = 's' // body: the frame; flags: flagBinary
-	opClose    = 'c' // code, body: the reason
+	opSend     = 's' // body: the frame; flags: flagBinary; request, from: the node to acknowledge
+	opClose    = 'c' // code, body: the reason; request, from
 	opInfo     = 'i' // request, from: the node to answer
 	opCloseAll = 'a' // request, from
 	opReply    = 'r' // request, body: a JSON reply
 	opPing     = 'p' // a node's check that its own inbox is subscribed
+	opAcks     = 'k' // body: acknowledgements of sends and closes (appendAck)
+	opBatch    = 'b' // body: several commands for one node (appendBatched)
 )
 
 const flagBinary = 1
@@ -62,7 +66,7 @@ func decode(s string) (command, error) {
 	}
 	c.op, c.binary = s[0], s[1]&flagBinary != 0
 	switch c.op {
-	case opSend, opClose, opInfo, opCloseAll, opReply, opPing:
+	case opSend, opClose, opInfo, opCloseAll, opReply, opPing, opAcks, opBatch:
 	default:
 		return c, fmt.Errorf("%w: unknown op %q", errMalformed, c.op)
 	}
@@ -122,4 +126,65 @@ func (r *reader) str() string {
 	s := r.s[r.off : r.off+int(n)]
 	r.off += int(n)
 	return s
+}
+
+// ack is the owner's answer to a send or close: the request it answers and,
+// when the command failed, the code and message of its *wsgw.Error.
+type ack struct {
+	req           uint64
+	code, message string
+}
+
+// appendAck appends the wire form of a to the body of an opAcks command:
+//
+//	uvarint request | uvarint len + code | uvarint len + message
+//
+// One command carries the acknowledgements of many requests.
+func appendAck(b []byte, a ack) []byte {
+	b = binary.AppendUvarint(b, a.req)
+	b = binary.AppendUvarint(b, uint64(len(a.code)))
+	b = append(b, a.code...)
+	b = binary.AppendUvarint(b, uint64(len(a.message)))
+	return append(b, a.message...)
+}
+
+// decodeAcks parses the body of an opAcks command.
+func decodeAcks(body string, each func(ack)) error {
+	r := reader{s: body}
+	for r.off < len(r.s) {
+		a := ack{req: r.uvarint(), code: r.str(), message: r.str()}
+		if r.err != nil {
+			return r.err
+		}
+		each(a)
+	}
+	return nil
+}
+
+// appendBatched appends one encoded command to the body of an opBatch:
+// uvarint len + command.
+func appendBatched(b, cmd []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(cmd)))
+	return append(b, cmd...)
+}
+
+// decodeBatch parses the body of an opBatch; a batch inside a batch is
+// malformed.
+func decodeBatch(body string, each func(command)) error {
+	r := reader{s: body}
+	for r.off < len(r.s) {
+		raw := r.str()
+		if r.err != nil {
+			return r.err
+		}
+		c, err := decode(raw)
+		if err != nil {
+			return err
+		}
+		if c.op == opBatch {
+			return fmt.Errorf("%w: a batch inside a batch", errMalformed)
+		}
+		each(c)
+	}
+	return nil
 }

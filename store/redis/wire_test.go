@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -69,4 +70,106 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decode(encode(%+v)) = %+v, %v", c, again, err)
 		}
 	})
+}
+
+func TestAcksRoundTrip(t *testing.T) {
+	want := []ack{
+		{req: 1},
+		{req: 1 << 50, code: "not_found", message: "no socket abc"},
+		{req: 300, code: "unavailable", message: strings.Repeat("m", 200)},
+	}
+	var body []byte
+	for _, a := range want {
+		body = appendAck(body, a)
+	}
+	c := command{op: opAcks, body: string(body)}
+	got, err := decode(string(c.encode(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acks []ack
+	if err := decodeAcks(got.body, func(a ack) { acks = append(acks, a) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(acks) != len(want) {
+		t.Fatalf("decoded %d acks, want %d", len(acks), len(want))
+	}
+	for i := range want {
+		if acks[i] != want[i] {
+			t.Fatalf("ack %d = %+v, want %+v", i, acks[i], want[i])
+		}
+	}
+	for _, bad := range []string{"\x80", "\x01\x05ab", string(body[:len(body)-1])} {
+		if err := decodeAcks(bad, func(ack) {}); err == nil {
+			t.Fatalf("decodeAcks(%q) accepted a truncated body", bad)
+		}
+	}
+}
+
+func TestBatchRoundTrip(t *testing.T) {
+	cmds := []command{
+		{op: opSend, req: 1, from: "a", id: "s1", body: "one"},
+		{op: opClose, req: 2, from: "a", id: "s2", code: 4000, body: "bye"},
+		{op: opInfo, req: 3, from: "a", id: "s3"},
+	}
+	var queued []outbound
+	for _, c := range cmds {
+		queued = append(queued, outbound{payload: c.encode(nil)})
+	}
+	n, payload := batch(queued)
+	if n != len(cmds) {
+		t.Fatalf("batch took %d commands, want %d", n, len(cmds))
+	}
+	c, err := decode(string(payload))
+	if err != nil || c.op != opBatch {
+		t.Fatalf("decode(batch) = %+v, %v", c, err)
+	}
+	var got []command
+	if err := decodeBatch(c.body, func(c command) { got = append(got, c) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(cmds) {
+		t.Fatalf("decoded %d commands, want %d", len(got), len(cmds))
+	}
+	for i := range cmds {
+		if got[i] != cmds[i] {
+			t.Fatalf("command %d = %+v, want %+v", i, got[i], cmds[i])
+		}
+	}
+	nested := (&command{op: opBatch}).encode(nil)
+	nested = appendBatched(nested, payload)
+	outer, err := decode(string(nested))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := decodeBatch(outer.body, func(command) {}); err == nil {
+		t.Fatal("a batch inside a batch was accepted")
+	}
+}
+
+func TestBatchSize(t *testing.T) {
+	small := outbound{payload: []byte(strings.Repeat("s", 1000))}
+	big := outbound{payload: []byte(strings.Repeat("b", maxBatchBody))}
+	tests := []struct {
+		name   string
+		queued []outbound
+		want   int
+	}{
+		{"one command goes as it is", []outbound{small}, 1},
+		{"a big command goes alone", []outbound{big, small}, 1},
+		{"small ones fill a batch", slices.Repeat([]outbound{small}, 100), maxBatchBody / (1000 + 10)},
+		{"a batch stops before a big one", []outbound{small, small, big}, 2},
+	}
+	for _, tc := range tests {
+		n, payload := batch(tc.queued)
+		if n != tc.want {
+			t.Fatalf("%s: batch took %d, want %d", tc.name, n, tc.want)
+		}
+		if n == 1 && string(payload) != string(tc.queued[0].payload) {
+			t.Fatalf("%s: a lone command was rewritten", tc.name)
+		}
+		if n > 1 && len(payload) > maxBatchBody+16 {
+			t.Fatalf("%s: batch of %d bytes", tc.name, len(payload))
+		}
+	}
 }
