@@ -59,8 +59,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// send sends each line of in as a text message, then closes with 1000.
-// Lines are read whole, however long: a line is a message.
+// send sends each line of in as a text message, then starts the closing
+// handshake with 1000. Lines are read whole, however long: a line is a
+// message. The close frame is written as a plain frame, not with WriteClose
+// (which drops the connection at once), so the replies still on their way
+// are read and printed until the server's close frame ends the read loop.
 func send(conn *gws.Conn, in io.Reader, stderr io.Writer) {
 	r := bufio.NewReader(in)
 	for {
@@ -76,7 +79,7 @@ func send(conn *gws.Conn, in io.Reader, stderr io.Writer) {
 			break
 		}
 	}
-	_ = conn.WriteClose(1000, nil)
+	_ = conn.WriteMessage(gws.OpcodeCloseConnection, []byte{1000 >> 8, 1000 & 0xff})
 }
 
 func cutHeader(s string) (string, string, bool) {

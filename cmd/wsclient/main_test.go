@@ -61,3 +61,31 @@ func TestLongLines(t *testing.T) {
 		t.Fatalf("stderr %q: want the 1009 close", stderr.String())
 	}
 }
+
+// TestPipedLinesAreAllEchoed: lines piped in and then the end of input
+// (seq 5 | wsclient …) are all sent, and every echo is printed before the
+// client exits: the end of input starts the closing handshake, it does not
+// drop the connection under the replies.
+func TestPipedLinesAreAllEchoed(t *testing.T) {
+	h := gwtest.New(t, gwtest.Options{
+		Scripts: map[string]string{"/echo": `if (websocketInfo.type === "data") return websocketInfo.message`},
+		Limits:  gateway.Limits{MessagesPerSecond: 0},
+	})
+	var stdout, stderr syncBuffer
+	code := make(chan int, 1)
+	go func() { code <- run([]string{h.URL("/echo")}, strings.NewReader("1\n2\n3\n4\n5\n"), &stdout, &stderr) }()
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Fatalf("exit %d: %s", c, stderr.String())
+		}
+	case <-time.After(gwtest.WaitFor):
+		t.Fatalf("the connection did not end; stderr: %s", stderr.String())
+	}
+	if want := "< 1\n< 2\n< 3\n< 4\n< 5\n"; stdout.String() != want {
+		t.Fatalf("stdout %q, want %q", stdout.String(), want)
+	}
+	if !strings.Contains(stderr.String(), "closed by the server: 1000") {
+		t.Fatalf("stderr %q: want the server's 1000 close", stderr.String())
+	}
+}
