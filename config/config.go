@@ -84,7 +84,8 @@ type Store struct {
 	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
 }
 
-// Limits are the per-connection and per-gateway limits of SPEC §1.
+// Limits are the per-connection and per-gateway limits (docs/security.md,
+// "Every limit").
 type Limits struct {
 	// MessagesPerSecond is the token rate of each connection's bucket; 0 lifts the limit.
 	MessagesPerSecond float64 `yaml:"messages_per_second"`
@@ -154,7 +155,7 @@ type Endpoint struct {
 	Source string `yaml:"-"`
 }
 
-// Auth is an endpoint's token check (SPEC §8).
+// Auth is an endpoint's token check (docs/security.md, "Authentication").
 type Auth struct {
 	JWT JWT `yaml:"jwt"`
 	// TokenFrom lists where the token is looked for, in order: header

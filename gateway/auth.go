@@ -7,7 +7,8 @@ import (
 	"github.com/wsgw/wsgw"
 )
 
-// The close codes of SPEC §8. Browsers cannot read the HTTP status of a
+// The close codes of a refused or expired token (docs/security.md,
+// "Authentication"). Browsers cannot read the HTTP status of a
 // refused upgrade, but they can read a close code: the upgrade completes,
 // then the connection is closed at once, before any script runs.
 const (

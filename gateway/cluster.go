@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/wsgw/wsgw"
-	"github.com/wsgw/wsgw/runtime"
 )
 
 // Cluster carries the Websocket service to the sockets that other nodes hold.
@@ -53,7 +52,7 @@ func (l localNode) Send(id string, message []byte, binary bool) error {
 }
 
 func (l localNode) Close(id string, code int, reason string) error {
-	if err := runtime.ValidCloseCode(code); err != nil {
+	if err := wsgw.ValidCloseCode(code); err != nil {
 		return wsgw.Errorf(wsgw.EInvalid, "%v", err)
 	}
 	c := l.g.conns.get(id)

@@ -32,7 +32,8 @@ import (
 	"github.com/wsgw/wsgw/store/memory"
 )
 
-// Limits are the per-connection and per-node limits (SPEC §1).
+// Limits are the per-connection and per-node limits (docs/security.md,
+// "Every limit").
 type Limits struct {
 	// MessagesPerSecond is each connection's token rate; 0 lifts the limit.
 	MessagesPerSecond float64

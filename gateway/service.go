@@ -66,7 +66,7 @@ func (g *Gateway) Send(ctx context.Context, id string, message []byte, binary bo
 
 // Close closes socket id with code and reason.
 func (g *Gateway) Close(ctx context.Context, id string, code int, reason string) error {
-	if err := runtime.ValidCloseCode(code); err != nil {
+	if err := wsgw.ValidCloseCode(code); err != nil {
 		return wsgw.Errorf(wsgw.EInvalid, "%v", err)
 	}
 	if c := g.conns.get(id); c != nil {

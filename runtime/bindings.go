@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dop251/goja"
+
 	"github.com/wsgw/wsgw"
 )
 
@@ -240,7 +241,7 @@ func (v *vm) wsClose(svc Service, ctx context.Context, call goja.FunctionCall) (
 	if c := field(obj, "code"); c != nil {
 		code = int(c.ToInteger())
 	}
-	if err := ValidCloseCode(code); err != nil {
+	if err := wsgw.ValidCloseCode(code); err != nil {
 		return nil, wsgw.Errorf(wsgw.EInvalid, "Websocket.close: %v", err)
 	}
 	if r := field(obj, "reason"); r != nil {
