@@ -5,11 +5,11 @@ package wsgw
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
 // Error codes: the machine-readable half of an Error. Each maps to one HTTP
-// status in ErrorStatus, the only place that mapping exists.
+// status at the HTTP edge (internal/httperr), the only place that mapping
+// exists.
 const (
 	EInvalid          = "invalid_request"
 	EUnauthorized     = "unauthorized"
@@ -65,43 +65,4 @@ func ErrorMessage(err error) string {
 	default:
 		return "internal error"
 	}
-}
-
-var statusOfCode = map[string]int{
-	EInvalid:          http.StatusBadRequest,
-	EUnauthorized:     http.StatusUnauthorized,
-	EForbidden:        http.StatusForbidden,
-	ENotFound:         http.StatusNotFound,
-	EMethodNotAllowed: http.StatusMethodNotAllowed,
-	EConflict:         http.StatusConflict,
-	ETooLarge:         http.StatusRequestEntityTooLarge,
-	EUnsupportedMedia: http.StatusUnsupportedMediaType,
-	EUpgradeRequired:  http.StatusUpgradeRequired,
-	ETooManyRequests:  http.StatusTooManyRequests,
-	EUnavailable:      http.StatusServiceUnavailable,
-	EInternal:         http.StatusInternalServerError,
-}
-
-// ErrorStatus maps err to its HTTP status: the single place where codes meet HTTP.
-func ErrorStatus(err error) int {
-	if err == nil {
-		return http.StatusOK
-	}
-	if s, ok := statusOfCode[ErrorCode(err)]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
-
-// ErrorBody is the wire form of an error, for REST bodies and script results:
-// {"type": code, "error": message, "status": http status}.
-type ErrorBody struct {
-	Type   string `json:"type"`
-	Error  string `json:"error"`
-	Status int    `json:"status"`
-}
-
-// NewErrorBody builds the wire form of err.
-func NewErrorBody(err error) ErrorBody {
-	return ErrorBody{Type: ErrorCode(err), Error: ErrorMessage(err), Status: ErrorStatus(err)}
 }

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/internal/httperr"
 	"github.com/wsgw/wsgw/internal/ratelog"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
@@ -263,30 +264,30 @@ func (g *Gateway) NodeID() string { return g.opts.NodeID }
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ep, pathParams := g.routes.Load().match(r.URL.EscapedPath())
 	if ep == nil {
-		g.refuse(w, r, http.StatusNotFound, "no_endpoint", "no WebSocket endpoint at "+r.URL.Path)
+		g.refuse(w, r, "no_endpoint", wsgw.Errorf(wsgw.ENotFound, "no WebSocket endpoint at %s", r.URL.Path))
 		return
 	}
 	if !isUpgrade(r) {
 		w.Header().Set("Upgrade", "websocket")
 		w.Header().Set("Connection", "Upgrade")
-		g.refuse(w, r, http.StatusUpgradeRequired, "not_websocket", "this is a WebSocket endpoint: connect with a WebSocket client")
+		g.refuse(w, r, "not_websocket", wsgw.Errorf(wsgw.EUpgradeRequired, "this is a WebSocket endpoint: connect with a WebSocket client"))
 		return
 	}
 	if g.closing.Load() {
-		g.refuse(w, r, http.StatusServiceUnavailable, "shutting_down", "the gateway is shutting down")
+		g.refuse(w, r, "shutting_down", errShuttingDown)
 		return
 	}
 	key := clientKey(r.RemoteAddr)
 	if g.upgrades != nil {
 		if ok, wait := g.upgrades.allow(key, time.Now()); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
-			g.refuse(w, r, http.StatusTooManyRequests, "upgrade_rate", "too many connection attempts from your address; retry later")
+			g.refuse(w, r, "upgrade_rate", wsgw.Errorf(wsgw.ETooManyRequests, "too many connection attempts from your address; retry later"))
 			return
 		}
 	}
 	conf := ep.conf.Load() // one deploy's origins and auth together
 	if !conf.allowsOrigin(r.Header.Get("Origin")) {
-		g.refuse(w, r, http.StatusForbidden, "origin", "origin "+r.Header.Get("Origin")+" is not allowed")
+		g.refuse(w, r, "origin", wsgw.Errorf(wsgw.EForbidden, "origin %s is not allowed", r.Header.Get("Origin")))
 		return
 	}
 	var ip netip.Addr // stays invalid when the per-IP limit is off
@@ -294,7 +295,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ip = key
 	}
 	if reason := g.admit(ip); reason != "" {
-		g.refuse(w, r, http.StatusServiceUnavailable, reason, "too many connections")
+		g.refuse(w, r, reason, wsgw.Errorf(wsgw.EUnavailable, "too many connections"))
 		return
 	}
 	var claims map[string]any
@@ -305,7 +306,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !g.enter() {
 		g.release(ip)
-		g.refuse(w, r, http.StatusServiceUnavailable, "shutting_down", "the gateway is shutting down")
+		g.refuse(w, r, "shutting_down", errShuttingDown)
 		return
 	}
 	c := g.newConn(r, ep, pathParams, ip)
@@ -341,13 +342,16 @@ func isUpgrade(r *http.Request) bool {
 		strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
 }
 
-// refuse answers an upgrade request with an HTTP error; reason labels the
-// rejection metric. The log line is at debug level: refusals come in floods,
-// and the metric is the signal that costs nothing per request.
-func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, status int, reason, msg string) {
+// errShuttingDown refuses upgrades once Shutdown has begun.
+var errShuttingDown = wsgw.Errorf(wsgw.EUnavailable, "the gateway is shutting down")
+
+// refuse answers an upgrade request with err as an HTTP error; reason
+// labels the rejection metric. The log line is at debug level: refusals come
+// in floods, and the metric is the signal that costs nothing per request.
+func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, reason string, err *wsgw.Error) {
 	g.metrics.rejected(reason)
-	g.log.Debug("upgrade refused", "remote", r.RemoteAddr, "path", r.URL.Path, "status", status, "reason", reason)
-	writeJSONError(w, status, msg)
+	g.log.Debug("upgrade refused", "remote", r.RemoteAddr, "path", r.URL.Path, "status", httperr.Status(err), "reason", reason)
+	httperr.Write(w, err)
 }
 
 // admit counts a new connection against max_connections and

@@ -22,6 +22,7 @@ import (
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/handlers"
 	"github.com/wsgw/wsgw/internal/gwtest"
+	"github.com/wsgw/wsgw/internal/httperr"
 )
 
 // idScript tells each client its socket_id and logs its close event.
@@ -393,7 +394,7 @@ func FuzzDecodeSend(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
 		req, err := handlers.DecodeSend(body, contentType)
 		if err != nil {
-			switch status := wsgw.ErrorStatus(err); status {
+			switch status := httperr.Status(err); status {
 			case 400, 413, 415:
 			default:
 				t.Fatalf("DecodeSend error %v maps to %d", err, status)

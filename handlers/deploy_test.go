@@ -15,6 +15,7 @@ import (
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/handlers"
 	"github.com/wsgw/wsgw/internal/gwtest"
+	"github.com/wsgw/wsgw/internal/httperr"
 )
 
 func endpointPath(p string) string { return "/api/v1/endpoints/" + url.PathEscape(p) }
@@ -311,7 +312,7 @@ func FuzzDecodeDeploy(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
 		dep, err := handlers.DecodeDeploy(body, contentType)
 		if err != nil {
-			if s := wsgw.ErrorStatus(err); s != 400 && s != 415 {
+			if s := httperr.Status(err); s != 400 && s != 415 {
 				t.Fatalf("error %v maps to %d", err, s)
 			}
 			return

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/internal/httperr"
 )
 
 // Service is the Websocket service that the REST API exposes.
@@ -41,11 +42,8 @@ func Health(check HealthFunc) http.Handler {
 	})
 }
 
-// writeError answers err in the {type, error, status} shape, the status
-// coming from wsgw.ErrorStatus.
-func writeError(w http.ResponseWriter, err error) {
-	writeJSON(w, wsgw.ErrorStatus(err), wsgw.NewErrorBody(err))
-}
+// writeError answers err in the {type, error, status} shape.
+func writeError(w http.ResponseWriter, err error) { httperr.Write(w, err) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

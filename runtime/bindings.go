@@ -9,6 +9,7 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/internal/httperr"
 )
 
 // newConsole makes console.log/info/warn/error/debug write structured log
@@ -98,7 +99,7 @@ func (v *vm) callContext() (context.Context, context.CancelFunc) {
 }
 
 func (v *vm) errorValue(err error) goja.Value {
-	b := wsgw.NewErrorBody(err)
+	b := httperr.BodyOf(err)
 	o := v.rt.NewObject()
 	_ = o.Set("type", b.Type)
 	_ = o.Set("error", b.Error)
