@@ -105,7 +105,7 @@ func TestLocalSocketsNeverLeaveTheNode(t *testing.T) {
 	if _, err := h.GW.Info(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.GW.Close(ctx, id, 4000, "bye"); err != nil {
+	if err := h.GW.CloseSocket(ctx, id, 4000, "bye"); err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := c.ExpectClose(); code != 4000 {
@@ -139,9 +139,9 @@ func TestRemoteSocketsGoThroughTheCluster(t *testing.T) {
 	}{
 		{"send", func() error { return h.GW.Send(ctx, "far", []byte("hi"), false) }, "", `send there far text "hi"`},
 		{"binary send", func() error { return h.GW.Send(ctx, "far", []byte{0, 0xff}, true) }, "", `send there far binary "\x00\xff"`},
-		{"close", func() error { return h.GW.Close(ctx, "far", 1000, "") }, "", `close there far 1000 ""`},
-		{"close with a code and reason", func() error { return h.GW.Close(ctx, "far", 4001, "bye") }, "", `close there far 4001 "bye"`},
-		{"close with a reserved code", func() error { return h.GW.Close(ctx, "far", 1005, "") }, wsgw.EInvalid, ""},
+		{"close", func() error { return h.GW.CloseSocket(ctx, "far", 1000, "") }, "", `close there far 1000 ""`},
+		{"close with a code and reason", func() error { return h.GW.CloseSocket(ctx, "far", 4001, "bye") }, "", `close there far 4001 "bye"`},
+		{"close with a reserved code", func() error { return h.GW.CloseSocket(ctx, "far", 1005, "") }, wsgw.EInvalid, ""},
 		{"info", func() error {
 			s, err := h.GW.Info(ctx, "far")
 			if err == nil && s.Node != "there" {
@@ -270,7 +270,7 @@ func TestResyncingRegistryIsNever404(t *testing.T) {
 	ctx := context.Background()
 	for name, do := range map[string]func() error{
 		"send":  func() error { return h.GW.Send(ctx, "far", []byte("x"), false) },
-		"close": func() error { return h.GW.Close(ctx, "far", 1000, "") },
+		"close": func() error { return h.GW.CloseSocket(ctx, "far", 1000, "") },
 		"info":  func() error { _, err := h.GW.Info(ctx, "far"); return err },
 	} {
 		err := do()

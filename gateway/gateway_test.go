@@ -387,7 +387,7 @@ func TestCloseEventExactlyOnce(t *testing.T) {
 		"server close": func(t *testing.T, c *gwtest.Client, id string) {
 			c.Send("x")
 			c.ReadText()
-			if err := h.GW.Close(context.Background(), id, 4005, "after"); err != nil {
+			if err := h.GW.CloseSocket(context.Background(), id, 4005, "after"); err != nil {
 				t.Fatalf("close: %v", err)
 			}
 			if code, reason := c.ExpectClose(); code != 4005 || reason != "after" {

@@ -115,7 +115,7 @@ func TestRateLimitDelayEndsOnClose(t *testing.T) {
 		s, err := h.GW.Info(context.Background(), id)
 		return err == nil && s.MessagesIn == 2
 	})
-	if err := h.GW.Close(context.Background(), id, 4000, "bye"); err != nil {
+	if err := h.GW.CloseSocket(context.Background(), id, 4000, "bye"); err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := c.ExpectClose(); code != 4000 {

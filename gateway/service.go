@@ -5,14 +5,13 @@ import (
 	"errors"
 
 	"github.com/wsgw/wsgw"
-	"github.com/wsgw/wsgw/runtime"
 	"github.com/wsgw/wsgw/store"
 )
 
-// The Websocket service: the five operations scripts (through runtime.Service)
-// and the admin REST API (through handlers) both call. Errors are *wsgw.Error.
+// The socket service (wsgw.SocketService) over this node's connections, the
+// registry and the cluster: what scripts and the admin REST API call.
 
-var _ runtime.Service = (*Gateway)(nil)
+var _ wsgw.SocketService = (*Gateway)(nil)
 
 // List pages through the IDs of every registered socket.
 func (g *Gateway) List(ctx context.Context, cursor string, limit int) ([]string, string, error) {
@@ -64,8 +63,8 @@ func (g *Gateway) Send(ctx context.Context, id string, message []byte, binary bo
 	return g.opts.Cluster.Send(ctx, info.Node, id, message, binary)
 }
 
-// Close closes socket id with code and reason.
-func (g *Gateway) Close(ctx context.Context, id string, code int, reason string) error {
+// CloseSocket closes socket id with code and reason.
+func (g *Gateway) CloseSocket(ctx context.Context, id string, code int, reason string) error {
 	if err := wsgw.ValidCloseCode(code); err != nil {
 		return wsgw.Errorf(wsgw.EInvalid, "%v", err)
 	}

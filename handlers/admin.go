@@ -21,7 +21,7 @@ import (
 
 // AdminOptions configure the admin listener's handler.
 type AdminOptions struct {
-	Service Service
+	Service wsgw.SocketService
 	// Deployer serves the deploy API; nil leaves it out.
 	Deployer Deployer
 	Health   HealthFunc
@@ -194,7 +194,7 @@ func (a *admin) close(w http.ResponseWriter, r *http.Request) {
 		}
 		code = n
 	}
-	if err := a.opts.Service.Close(r.Context(), r.PathValue("socket_id"), code, q.Get("reason")); err != nil {
+	if err := a.opts.Service.CloseSocket(r.Context(), r.PathValue("socket_id"), code, q.Get("reason")); err != nil {
 		writeError(w, err)
 		return
 	}

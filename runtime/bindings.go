@@ -60,7 +60,7 @@ func (v *vm) log(level slog.Level, args []goja.Value) {
 // returns the error object {type, error, status} instead of throwing.
 func (v *vm) newWebsocket() *goja.Object {
 	ws := v.rt.NewObject()
-	ops := map[string]func(Service, context.Context, goja.FunctionCall) (goja.Value, error){
+	ops := map[string]func(wsgw.SocketService, context.Context, goja.FunctionCall) (goja.Value, error){
 		"list":     v.wsList,
 		"info":     v.wsInfo,
 		"send":     v.wsSend,
@@ -147,7 +147,7 @@ func (v *vm) socketID(call goja.FunctionCall, op string) (*goja.Object, string, 
 	return obj, id.String(), nil
 }
 
-func (v *vm) wsList(svc Service, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {
+func (v *vm) wsList(svc wsgw.SocketService, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {
 	obj, err := v.argObject(call, "list", false)
 	if err != nil {
 		return nil, err
@@ -181,7 +181,7 @@ func (v *vm) wsList(svc Service, ctx context.Context, call goja.FunctionCall) (g
 	return page, nil
 }
 
-func (v *vm) wsInfo(svc Service, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {
+func (v *vm) wsInfo(svc wsgw.SocketService, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {
 	_, id, err := v.socketID(call, "info")
 	if err != nil {
 		return nil, err
@@ -207,7 +207,7 @@ func (v *vm) jsonValue(x any) (goja.Value, error) {
 	return v.plainValue(plain), nil
 }
 
-func (v *vm) wsSend(svc Service, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {
+func (v *vm) wsSend(svc wsgw.SocketService, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {
 	obj, id, err := v.socketID(call, "send")
 	if err != nil {
 		return nil, err
@@ -233,7 +233,7 @@ func (v *vm) wsSend(svc Service, ctx context.Context, call goja.FunctionCall) (g
 	return goja.Null(), nil
 }
 
-func (v *vm) wsClose(svc Service, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {
+func (v *vm) wsClose(svc wsgw.SocketService, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {
 	obj, id, err := v.socketID(call, "close")
 	if err != nil {
 		return nil, err
@@ -248,13 +248,13 @@ func (v *vm) wsClose(svc Service, ctx context.Context, call goja.FunctionCall) (
 	if r := field(obj, "reason"); r != nil {
 		reason = r.String()
 	}
-	if err := svc.Close(ctx, id, code, reason); err != nil {
+	if err := svc.CloseSocket(ctx, id, code, reason); err != nil {
 		return nil, err
 	}
 	return goja.Null(), nil
 }
 
-func (v *vm) wsCloseAll(svc Service, ctx context.Context, _ goja.FunctionCall) (goja.Value, error) {
+func (v *vm) wsCloseAll(svc wsgw.SocketService, ctx context.Context, _ goja.FunctionCall) (goja.Value, error) {
 	n, err := svc.CloseAll(ctx)
 	if err != nil {
 		return nil, err

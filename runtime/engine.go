@@ -1,8 +1,8 @@
 // Package runtime runs endpoint scripts in goja: each script compiled once,
 // a bounded pool of runtimes, the websocketInfo and Websocket bindings, console
 // logging and a watchdog that interrupts scripts past their timeout. It knows
-// nothing of WebSocket libraries or stores: connections and the Websocket
-// service reach it through the Conn and Service interfaces.
+// nothing of WebSocket libraries or stores: connections reach it through the
+// Conn interface, and the Websocket global calls a wsgw.SocketService.
 package runtime
 
 import (
@@ -59,15 +59,6 @@ type Conn interface {
 	Close(code int, reason string) error
 }
 
-// Service is the Websocket service that scripts call as the global Websocket.
-type Service interface {
-	List(ctx context.Context, cursor string, limit int) (ids []string, next string, err error)
-	Info(ctx context.Context, id string) (*wsgw.Socket, error)
-	Send(ctx context.Context, id string, message []byte, binary bool) error
-	Close(ctx context.Context, id string, code int, reason string) error
-	CloseAll(ctx context.Context) (int, error)
-}
-
 // Event is one connection event handed to a script.
 type Event struct {
 	Type EventType
@@ -101,7 +92,7 @@ type Options struct {
 	// script-chosen amount in one call refuse a result over it (memory.go).
 	MaxMemory int64
 	// Service answers the Websocket global; nil makes every call answer 503.
-	Service Service
+	Service wsgw.SocketService
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 }
@@ -177,10 +168,10 @@ func New(opts Options) *Engine {
 func (e *Engine) PoolSize() int { return e.opts.PoolSize }
 
 // SetService sets the service behind the Websocket global.
-func (e *Engine) SetService(s Service) { e.service.Store(&s) }
+func (e *Engine) SetService(s wsgw.SocketService) { e.service.Store(&s) }
 
-func (e *Engine) svc() Service {
-	if p, _ := e.service.Load().(*Service); p != nil {
+func (e *Engine) svc() wsgw.SocketService {
+	if p, _ := e.service.Load().(*wsgw.SocketService); p != nil {
 		return *p
 	}
 	return nil

@@ -390,7 +390,7 @@ func TestPoolBoundsConcurrentScripts(t *testing.T) {
 
 // blockingService blocks CloseAll until released, to hold runtimes busy.
 type blockingService struct {
-	runtime.Service
+	wsgw.SocketService
 	entered chan struct{}
 	release chan struct{}
 }

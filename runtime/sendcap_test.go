@@ -6,12 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/runtime"
 )
 
 // countingService counts Websocket.send calls that reach it.
 type countingService struct {
-	runtime.Service
+	wsgw.SocketService
 	sends int
 }
 
