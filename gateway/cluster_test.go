@@ -12,7 +12,6 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsgw/wsgw"
-	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/internal/gwtest"
 	"github.com/wsgw/wsgw/store"
 	"github.com/wsgw/wsgw/store/memory"
@@ -23,7 +22,7 @@ import (
 type fakeCluster struct {
 	mu       sync.Mutex
 	calls    []string
-	local    gateway.Local
+	local    store.Local
 	handled  int
 	err      error // answered by every call
 	closeAll int
@@ -44,7 +43,7 @@ func (f *fakeCluster) Send(_ context.Context, node, id string, msg []byte, binar
 	return f.record(fmt.Sprintf("send %s %s %s %q", node, id, kind, msg))
 }
 
-func (f *fakeCluster) Close(_ context.Context, node, id string, code int, reason string) error {
+func (f *fakeCluster) CloseSocket(_ context.Context, node, id string, code int, reason string) error {
 	return f.record(fmt.Sprintf("close %s %s %d %q", node, id, code, reason))
 }
 
@@ -59,7 +58,7 @@ func (f *fakeCluster) CloseAll(context.Context) (int, error) {
 	return f.closeAll, f.record("closeAll")
 }
 
-func (f *fakeCluster) Handle(local gateway.Local) {
+func (f *fakeCluster) Handle(local store.Local) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.local = local
@@ -208,8 +207,8 @@ func TestLocalServesOtherNodes(t *testing.T) {
 	}{
 		{"send to an unknown socket", local.Send("nope", []byte("x"), false), wsgw.ENotFound},
 		{"info of an unknown socket", func() error { _, err := local.Info("nope"); return err }(), wsgw.ENotFound},
-		{"close with a reserved code", local.Close(id, 1005, ""), wsgw.EInvalid},
-		{"close of an unknown socket", local.Close("nope", 1000, ""), wsgw.ENotFound},
+		{"close with a reserved code", local.CloseSocket(id, 1005, ""), wsgw.EInvalid},
+		{"close of an unknown socket", local.CloseSocket("nope", 1000, ""), wsgw.ENotFound},
 	}
 	for _, tc := range tests {
 		if got := wsgw.ErrorCode(tc.err); got != tc.want {
@@ -223,7 +222,7 @@ func TestLocalServesOtherNodes(t *testing.T) {
 		t.Fatalf("closed with %d", code)
 	}
 	var e *wsgw.Error
-	if err := local.Close(id, 1000, ""); !errors.As(err, &e) || e.Code != wsgw.ENotFound {
+	if err := local.CloseSocket(id, 1000, ""); !errors.As(err, &e) || e.Code != wsgw.ENotFound {
 		t.Fatalf("close of a closing socket = %v, want not found", err)
 	}
 }

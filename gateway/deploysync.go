@@ -8,30 +8,8 @@ import (
 	"time"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/store"
 )
-
-// DeployStore shares deploys between the nodes of a cluster (store/redis
-// implements it); without one, deploys stay on the node that made them.
-type DeployStore interface {
-	// NextVersion returns a cluster-wide version above floor and above every
-	// version it returned before.
-	NextVersion(ctx context.Context, floor int64) (int64, error)
-	// Save stores dep as its path's deployment, unless a higher version is
-	// stored (saved false), and tells every node. created reports that the
-	// path had no stored deployment before.
-	Save(ctx context.Context, dep wsgw.Deployment) (saved, created bool, err error)
-	// Delete removes path's deployment as of version, unless a higher
-	// version is stored (false), and tells every node.
-	Delete(ctx context.Context, path string, version int64) (bool, error)
-	// Load returns the stored deployments, and the version at which each
-	// deleted path was deleted.
-	Load(ctx context.Context) ([]wsgw.Deployment, map[string]int64, error)
-	// Watch calls changed for every deploy and delete made on any node, and
-	// resync when some may have been missed (at start, after a lost
-	// connection, when the store's version moved without a notice). It
-	// returns at once; the calls come from one goroutine until the store closes.
-	Watch(changed func(dep wsgw.Deployment, deleted bool), resync func())
-}
 
 // commit gives p its version, stores it for the other nodes when there is
 // a DeployStore, and installs it here; it reports whether the path is new:
@@ -84,7 +62,7 @@ func (g *Gateway) commit(ctx context.Context, p *prepared) (bool, error) {
 }
 
 // store takes the next version for p and stores p under it.
-func (g *Gateway) store(ctx context.Context, ds DeployStore, p *prepared) (saved, created bool, err error) {
+func (g *Gateway) store(ctx context.Context, ds store.DeployRegistry, p *prepared) (saved, created bool, err error) {
 	v, err := ds.NextVersion(ctx, g.lastVersion.Load())
 	if err != nil {
 		return false, false, err

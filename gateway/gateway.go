@@ -90,11 +90,11 @@ type Options struct {
 	NodeID string
 	Limits Limits
 	Engine *runtime.Engine
-	Store  store.Store
+	Store  store.Registry
 	// Cluster reaches the sockets of other nodes; nil is a single node.
-	Cluster Cluster
+	Cluster store.Bus
 	// Deploys shares deploys with the other nodes; nil keeps them here.
-	Deploys DeployStore
+	Deploys store.DeployRegistry
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 }

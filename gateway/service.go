@@ -81,7 +81,7 @@ func (g *Gateway) CloseSocket(ctx context.Context, id string, code int, reason s
 	if !g.remote(info) {
 		return g.notHere(id)
 	}
-	return g.opts.Cluster.Close(ctx, info.Node, id, code, reason)
+	return g.opts.Cluster.CloseSocket(ctx, info.Node, id, code, reason)
 }
 
 // CloseAll closes every socket of the cluster and returns how many it

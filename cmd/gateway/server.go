@@ -59,7 +59,7 @@ func loadConfig(f cliFlags, environ []string) (*config.Config, error) {
 type server struct {
 	cfg     *config.Config
 	log     *slog.Logger
-	store   store.Store
+	store   store.Registry
 	gateway *gateway.Gateway
 	public  *http.Server
 	admin   *http.Server
@@ -187,7 +187,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 
 // openStore builds the registry: the memory store of a single node, or the
 // Redis store and its cluster bus.
-func openStore(cfg *config.Config, node string, logger *slog.Logger, m *metrics.Metrics) (store.Store, gateway.Cluster, gateway.DeployStore, error) {
+func openStore(cfg *config.Config, node string, logger *slog.Logger, m *metrics.Metrics) (store.Registry, store.Bus, store.DeployRegistry, error) {
 	sc := cfg.Store
 	if len(sc.Redis) == 0 {
 		return memory.New(), nil, nil, nil

@@ -36,7 +36,7 @@ type Harness struct {
 	t      testing.TB
 	GW     *gateway.Gateway
 	Srv    *httptest.Server
-	Store  store.Store
+	Store  store.Registry
 	Engine *runtime.Engine
 	Logs   *LogSink
 }
@@ -51,11 +51,11 @@ type Options struct {
 	// ScriptMemory is the engine's per-event memory limit (0 = its default).
 	ScriptMemory int64
 	// Store is the registry; nil makes a memory store.
-	Store store.Store
+	Store store.Registry
 	// NodeID names the gateway (default "test-node").
 	NodeID string
 	// Cluster reaches other nodes; nil is a single node.
-	Cluster gateway.Cluster
+	Cluster store.Bus
 	// Auth is each endpoint path's credential check.
 	Auth map[string]wsgw.Authenticator
 }

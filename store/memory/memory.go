@@ -1,4 +1,4 @@
-// Package memory is the embedded, single-node store.Store: the default when no
+// Package memory is the embedded, single-node store.Registry: the default when no
 // Redis is configured.
 package memory
 
@@ -20,7 +20,7 @@ type Store struct {
 	ids *btree.BTreeG[string]
 }
 
-var _ store.Store = (*Store)(nil)
+var _ store.Registry = (*Store)(nil)
 
 // New returns an empty store.
 func New() *Store {
@@ -92,5 +92,5 @@ func (s *Store) Flush(context.Context) error { return nil }
 // Ping always succeeds: the store is in the process.
 func (s *Store) Ping(context.Context) error { return nil }
 
-// Close does nothing; it exists to satisfy store.Store.
+// Close does nothing; it exists to satisfy store.Registry.
 func (s *Store) Close() error { return nil }

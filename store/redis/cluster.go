@@ -10,18 +10,18 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/wsgw/wsgw"
-	"github.com/wsgw/wsgw/gateway"
+	"github.com/wsgw/wsgw/store"
 )
 
-// Bus is the gateway.Cluster of a Store: commands for the sockets of other
+// Bus is the store.Bus of a Store: commands for the sockets of other
 // nodes go to the owner's inbox with SPUBLISH, and the owner answers in this
 // node's inbox: send and close with an acknowledgement, info and closeAll
 // with a reply. Commands to one node and acknowledgements for one node
 // travel many to a message when many wait (outbox.go, replier.go). It is a
-// type of its own because store.Store and gateway.Cluster both have a Close.
+// type of its own because store.Registry and store.Bus both have a Close.
 type Bus struct{ s *Store }
 
-var _ gateway.Cluster = (*Bus)(nil)
+var _ store.Bus = (*Bus)(nil)
 
 // Bus returns the store's end of the cluster bus, for gateway.Options.Cluster.
 func (s *Store) Bus() *Bus { return &Bus{s: s} }
@@ -51,7 +51,7 @@ type answer struct {
 }
 
 // Handle starts the inbox: commands addressed to this node go to local.
-func (b *Bus) Handle(local gateway.Local) {
+func (b *Bus) Handle(local store.Local) {
 	s := b.s
 	if s.closed.Load() || !s.handler.CompareAndSwap(nil, &local) {
 		return
@@ -70,8 +70,8 @@ func (b *Bus) Send(ctx context.Context, node, id string, message []byte, binary 
 	return r.err()
 }
 
-// Close starts closing socket id on node, and returns once node has.
-func (b *Bus) Close(ctx context.Context, node, id string, code int, reason string) error {
+// CloseSocket starts closing socket id on node, and returns once node has.
+func (b *Bus) CloseSocket(ctx context.Context, node, id string, code int, reason string) error {
 	r, err := b.s.request(ctx, "close", node, command{op: opClose, code: code, id: id, body: reason}, nil)
 	if err != nil {
 		return err

@@ -10,10 +10,10 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/wsgw/wsgw"
-	"github.com/wsgw/wsgw/gateway"
+	"github.com/wsgw/wsgw/store"
 )
 
-// Deploys shares endpoint deploys between the nodes (gateway.DeployStore).
+// Deploys shares endpoint deploys between the nodes (store.DeployRegistry).
 // Its keys share the hash tag {deploys}, so the scripts below touch them
 // atomically on a Redis Cluster too:
 //
@@ -27,7 +27,7 @@ import (
 // seq each second, so one that missed a notice catches up within a second.
 type Deploys struct{ s *Store }
 
-var _ gateway.DeployStore = (*Deploys)(nil)
+var _ store.DeployRegistry = (*Deploys)(nil)
 
 // Deploys returns the store's deploy sharing.
 func (s *Store) Deploys() *Deploys { return &Deploys{s: s} }

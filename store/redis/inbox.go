@@ -6,7 +6,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/wsgw/wsgw/gateway"
+	"github.com/wsgw/wsgw/store"
 )
 
 // inboxSendTimeout is how long go-redis waits for room in the inbox buffer
@@ -21,7 +21,7 @@ const inboxSendTimeout = time.Hour
 // sunsubscribe pushed by Redis (the channel's slot moved to another shard)
 // or a failed self-check makes it subscribe again from scratch, after a
 // refresh of the cluster's slot map.
-func (s *Store) runInbox(local gateway.Local) {
+func (s *Store) runInbox(local store.Local) {
 	defer s.wg.Done()
 	channel := s.keys.inbox(s.node)
 	for {
@@ -53,7 +53,7 @@ func (s *Store) runInbox(local gateway.Local) {
 
 // consume reads the inbox until the store stops (false) or the
 // subscription must be made again (true).
-func (s *Store) consume(local gateway.Local, channel string, msgs <-chan any) bool {
+func (s *Store) consume(local store.Local, channel string, msgs <-chan any) bool {
 	for {
 		select {
 		case <-s.stop:
@@ -90,7 +90,7 @@ func (s *Store) consume(local gateway.Local, channel string, msgs <-chan any) bo
 // deliver carries out one command. Nothing here waits on a client or on
 // Redis: frames and closes go to each connection's write queue, replies and
 // acknowledgements to the replier.
-func (s *Store) deliver(local gateway.Local, payload string) {
+func (s *Store) deliver(local store.Local, payload string) {
 	c, err := decode(payload)
 	if err == nil && c.op == opBatch {
 		err = decodeBatch(c.body, func(c command) { s.carryOut(local, c) })
@@ -104,12 +104,12 @@ func (s *Store) deliver(local gateway.Local, payload string) {
 }
 
 // carryOut does what one command says.
-func (s *Store) carryOut(local gateway.Local, c command) {
+func (s *Store) carryOut(local store.Local, c command) {
 	switch c.op {
 	case opSend:
 		s.acknowledge(c, local.Send(c.id, []byte(c.body), c.binary))
 	case opClose:
-		s.acknowledge(c, local.Close(c.id, c.code, c.body))
+		s.acknowledge(c, local.CloseSocket(c.id, c.code, c.body))
 	case opInfo:
 		s.answer(c, replyOf(local.Info(c.id)))
 	case opCloseAll:

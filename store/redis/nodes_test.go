@@ -54,7 +54,7 @@ type node struct {
 	t        testing.TB
 	id       string
 	store    *redisstore.Store // nil on the memory store
-	registry store.Store
+	registry store.Registry
 	gw       *gateway.Gateway
 	public   *httptest.Server
 	admin    *httptest.Server
@@ -98,7 +98,7 @@ func startMemoryNode(t testing.TB) *node {
 	return newNode(t, "memory", memory.New(), nil, nil, testLogger(), metrics.New(prometheus.NewRegistry()))
 }
 
-func newNode(t testing.TB, id string, st store.Store, cluster gateway.Cluster, deploys gateway.DeployStore, logger *slog.Logger, m *metrics.Metrics) *node {
+func newNode(t testing.TB, id string, st store.Registry, cluster store.Bus, deploys store.DeployRegistry, logger *slog.Logger, m *metrics.Metrics) *node {
 	t.Helper()
 	engine := runtime.New(runtime.Options{Logger: logger, Metrics: m, Timeout: 5 * time.Second})
 	gw, err := gateway.New(gateway.Options{

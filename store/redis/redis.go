@@ -1,5 +1,6 @@
-// Package redis is the store.Store of a cluster of gateway nodes, and the
-// gateway.Cluster that carries the Websocket service between them, on one
+// Package redis is the store.Registry of a cluster of gateway nodes, the
+// store.Bus that carries the socket service between them and the
+// store.DeployRegistry that shares their deploys, on one
 // Redis server, a Redis Cluster or a Sentinel-managed master (go-redis
 // UniversalClient).
 //
@@ -25,7 +26,6 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/wsgw/wsgw"
-	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/internal/ratelog"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/store"
@@ -141,7 +141,7 @@ type Store struct {
 	peersMu   sync.Mutex
 	peers     map[string]time.Time
 
-	handler   atomic.Pointer[gateway.Local]
+	handler   atomic.Pointer[store.Local]
 	inboxUp   flag // this node's inbox is subscribed: answers can arrive
 	reqSeq    atomic.Uint64
 	pendingMu sync.Mutex
@@ -165,7 +165,7 @@ type Store struct {
 	wg     sync.WaitGroup
 }
 
-var _ store.Store = (*Store)(nil)
+var _ store.Registry = (*Store)(nil)
 
 // New connects to Redis and joins the cluster: it clears what a previous
 // run of the same node left in the registry and starts heartbeating. If

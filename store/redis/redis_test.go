@@ -27,14 +27,14 @@ func TestCluster(t *testing.T) {
 
 func runContract(t *testing.T, b backend) {
 	t.Run("Single", func(t *testing.T) {
-		storetest.Run(t, func(t *testing.T) store.Store {
+		storetest.Run(t, func(t *testing.T) store.Registry {
 			return b.open(t, redistest.Prefix(), storetest.Node, redisstore.Options{})
 		})
 	})
 	t.Run("Nodes", func(t *testing.T) {
-		storetest.RunNodes(t, func(t *testing.T, nodes ...string) []store.Store {
+		storetest.RunNodes(t, func(t *testing.T, nodes ...string) []store.Registry {
 			prefix := redistest.Prefix()
-			stores := make([]store.Store, len(nodes))
+			stores := make([]store.Registry, len(nodes))
 			for i, n := range nodes {
 				stores[i] = b.open(t, prefix, n, redisstore.Options{})
 			}
