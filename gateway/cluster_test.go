@@ -17,13 +17,10 @@ import (
 	"github.com/wsgw/wsgw/store/memory"
 )
 
-// fakeCluster records what the gateway asks of other nodes, and holds the
-// Local that the gateway handed it.
+// fakeCluster records what the gateway asks of other nodes.
 type fakeCluster struct {
 	mu       sync.Mutex
 	calls    []string
-	local    store.Local
-	handled  int
 	err      error // answered by every call
 	closeAll int
 }
@@ -56,13 +53,6 @@ func (f *fakeCluster) Info(_ context.Context, node, id string) (*wsgw.Socket, er
 
 func (f *fakeCluster) CloseAll(context.Context) (int, error) {
 	return f.closeAll, f.record("closeAll")
-}
-
-func (f *fakeCluster) Handle(local store.Local) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.local = local
-	f.handled++
 }
 
 func (f *fakeCluster) recorded() []string {
@@ -185,12 +175,9 @@ func TestRemoteSocketsGoThroughTheCluster(t *testing.T) {
 func TestLocalServesOtherNodes(t *testing.T) {
 	fc := &fakeCluster{}
 	h, _ := newClusterHarness(t, fc)
-	if fc.handled != 1 {
-		t.Fatalf("Handle called %d times, want once", fc.handled)
-	}
 	c := h.Dial("/id", nil)
 	id := c.ReadText()
-	local := fc.local
+	local := h.Conns
 	if err := local.Send(id, []byte("from afar"), false); err != nil {
 		t.Fatal(err)
 	}

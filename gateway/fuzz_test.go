@@ -62,7 +62,7 @@ func FuzzFrames(f *testing.F) {
 	engine := runtime.New(runtime.Options{PoolSize: 4, Logger: logger, Metrics: m})
 	gw, err := gateway.New(gateway.Options{
 		Limits: gateway.Limits{MaxMessageBytes: 1024, CloseTimeout: 200 * time.Millisecond},
-		Engine: engine, Store: memory.New(), Logger: logger, Metrics: m,
+		Conns:  gateway.NewConns(), Engine: engine, Store: memory.New(), Logger: logger, Metrics: m,
 	})
 	if err != nil {
 		f.Fatal(err)

@@ -89,6 +89,9 @@ const (
 type Options struct {
 	NodeID string
 	Limits Limits
+	// Conns is the table of this node's connections: the same that its Bus
+	// carries other nodes' commands to (required).
+	Conns  *Conns
 	Engine *runtime.Engine
 	Store  store.Registry
 	// Cluster reaches the sockets of other nodes; nil is a single node.
@@ -166,7 +169,7 @@ type Gateway struct {
 	log      *slog.Logger
 	metrics  gatewayMetrics
 	upgrader *gws.Upgrader
-	conns    connTable
+	conns    *Conns
 
 	perIP    sync.Map        // clientKey -> *atomic.Int64, when max_connections_per_ip is set; an entry lives while its client has a connection
 	upgrades *upgradeLimiter // nil when upgrades_per_ip_per_second is 0
@@ -199,6 +202,9 @@ type gatewayMetrics struct {
 // New builds a gateway with no endpoints: Deploy adds them. It starts the
 // idle sweeper and the script workers; call Shutdown to stop.
 func New(opts Options) (*Gateway, error) {
+	if opts.Conns == nil {
+		return nil, errors.New("gateway: Options.Conns is required")
+	}
 	opts.setDefaults()
 	if opts.Limits.MaxMessageBytes > MaxMessageBytesLimit {
 		return nil, fmt.Errorf("max_message_bytes %d is above %d", opts.Limits.MaxMessageBytes, MaxMessageBytesLimit)
@@ -210,6 +216,7 @@ func New(opts Options) (*Gateway, error) {
 	}
 	g := &Gateway{
 		opts:   opts,
+		conns:  opts.Conns,
 		log:    opts.Logger,
 		stop:   make(chan struct{}),
 		halted: make(chan struct{}),
@@ -222,7 +229,6 @@ func New(opts Options) (*Gateway, error) {
 		},
 	}
 	g.interrupted = newSemaphore(opts.Limits.InterruptedWorkers)
-	g.conns.init()
 	g.deployments.init()
 	g.expiries = newExpiryQueue()
 	if l := opts.Limits; l.UpgradesPerIPPerSecond > 0 {
@@ -244,9 +250,6 @@ func New(opts Options) (*Gateway, error) {
 		go g.scriptWorker()
 	}
 	opts.Engine.SetService(g)
-	if opts.Cluster != nil {
-		opts.Cluster.Handle(localNode{g})
-	}
 	if opts.Deploys != nil {
 		g.resync() // before the configuration deploys, so that it can adopt the cluster's versions
 		opts.Deploys.Watch(g.changed, g.resync)

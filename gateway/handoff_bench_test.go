@@ -29,7 +29,7 @@ func (c benchConn) Close(int, string) error { return nil }
 func BenchmarkHandOff(b *testing.B) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	engine := runtime.New(runtime.Options{PoolSize: 4, Logger: log})
-	g, err := New(Options{Engine: engine, Logger: log})
+	g, err := New(Options{Conns: NewConns(), Engine: engine, Logger: log})
 	if err != nil {
 		b.Fatal(err)
 	}

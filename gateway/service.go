@@ -31,8 +31,8 @@ func (g *Gateway) List(ctx context.Context, cursor string, limit int) ([]string,
 // Info describes socket id: the live state of a socket on another node
 // comes from that node.
 func (g *Gateway) Info(ctx context.Context, id string) (*wsgw.Socket, error) {
-	if c := g.conns.get(id); c != nil {
-		return c.snapshot(), nil
+	if g.conns.Holds(id) {
+		return g.conns.Info(id)
 	}
 	info, err := g.lookup(ctx, id)
 	if err != nil {
@@ -50,8 +50,8 @@ func (g *Gateway) Send(ctx context.Context, id string, message []byte, binary bo
 	if len(message) > g.opts.Limits.MaxMessageBytes {
 		return wsgw.Errorf(wsgw.ETooLarge, "the message is %d bytes; max_message_bytes is %d", len(message), g.opts.Limits.MaxMessageBytes)
 	}
-	if c := g.conns.get(id); c != nil {
-		return sendError(id, c.Send(message, binary))
+	if g.conns.Holds(id) {
+		return g.conns.Send(id, message, binary)
 	}
 	info, err := g.lookup(ctx, id)
 	if err != nil {
@@ -68,11 +68,8 @@ func (g *Gateway) CloseSocket(ctx context.Context, id string, code int, reason s
 	if err := wsgw.ValidCloseCode(code); err != nil {
 		return wsgw.Errorf(wsgw.EInvalid, "%v", err)
 	}
-	if c := g.conns.get(id); c != nil {
-		if c.closing.Load() {
-			return wsgw.Errorf(wsgw.ENotFound, "socket %s is closing", id)
-		}
-		return c.Close(code, reason)
+	if g.conns.Holds(id) {
+		return g.conns.CloseSocket(id, code, reason)
 	}
 	info, err := g.lookup(ctx, id)
 	if err != nil {
@@ -88,24 +85,12 @@ func (g *Gateway) CloseSocket(ctx context.Context, id string, code int, reason s
 // closed. The local sockets are closed even when other nodes cannot be
 // reached; the error then says so.
 func (g *Gateway) CloseAll(ctx context.Context) (int, error) {
-	n := g.closeAllLocal()
+	n := g.conns.CloseAll()
 	if g.opts.Cluster == nil {
 		return n, nil
 	}
 	remote, err := g.opts.Cluster.CloseAll(ctx)
 	return n + remote, err
-}
-
-// closeAllLocal closes every socket of this node that is not already closing.
-func (g *Gateway) closeAllLocal() int {
-	n := 0
-	g.conns.each(func(c *conn) {
-		if !c.closing.Load() {
-			_ = c.Close(1000, "")
-			n++
-		}
-	})
-	return n
 }
 
 // remote reports whether a registered socket that this node does not hold

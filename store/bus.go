@@ -8,7 +8,7 @@ import (
 
 // Bus carries commands to the node that holds a socket, and answers with
 // that node's answer. Every node serves the commands addressed to it with
-// the Local it gave its Bus. Errors are *wsgw.Error: ENotFound when the
+// the Local its Bus was made with. Errors are *wsgw.Error: ENotFound when the
 // node is gone or does not hold the socket, EUnavailable when the bus or
 // the node cannot be reached in time.
 type Bus interface {
@@ -23,9 +23,6 @@ type Bus interface {
 	// CloseAll asks every other node to close all its sockets, and returns
 	// how many they closed.
 	CloseAll(ctx context.Context) (int, error)
-	// Handle starts delivering the commands that other nodes address to
-	// this one to local.
-	Handle(local Local)
 }
 
 // Local is one node as the Bus sees it: what a command addressed to it

@@ -85,7 +85,8 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	m := metrics.New(reg)
 
 	node := nodeID(cfg)
-	st, cluster, deploys, err := openStore(cfg, node, logger, m)
+	conns := gateway.NewConns()
+	st, cluster, deploys, err := openStore(cfg, node, conns, logger, m)
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +105,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	l := cfg.Limits
 	g, err := gateway.New(gateway.Options{
 		NodeID: node,
+		Conns:  conns,
 		Limits: gateway.Limits{
 			MessagesPerSecond:   l.MessagesPerSecond,
 			Burst:               l.Burst,
@@ -187,7 +189,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 
 // openStore builds the registry: the memory store of a single node, or the
 // Redis store and its cluster bus.
-func openStore(cfg *config.Config, node string, logger *slog.Logger, m *metrics.Metrics) (store.Registry, store.Bus, store.DeployRegistry, error) {
+func openStore(cfg *config.Config, node string, local store.Local, logger *slog.Logger, m *metrics.Metrics) (store.Registry, store.Bus, store.DeployRegistry, error) {
 	sc := cfg.Store
 	if len(sc.Redis) == 0 {
 		return memory.New(), nil, nil, nil
@@ -208,7 +210,7 @@ func openStore(cfg *config.Config, node string, logger *slog.Logger, m *metrics.
 	if err != nil {
 		return nil, nil, nil, cfg.Errorf("store.redis", "%v", err)
 	}
-	return st, st.Bus(), st.Deploys(), nil
+	return st, st.Bus(local), st.Deploys(), nil
 }
 
 // nodeID names this node: node_id, or the host name and public port, which

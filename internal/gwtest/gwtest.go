@@ -35,6 +35,7 @@ const WaitFor = 15 * time.Second
 type Harness struct {
 	t      testing.TB
 	GW     *gateway.Gateway
+	Conns  *gateway.Conns
 	Srv    *httptest.Server
 	Store  store.Registry
 	Engine *runtime.Engine
@@ -56,6 +57,8 @@ type Options struct {
 	NodeID string
 	// Cluster reaches other nodes; nil is a single node.
 	Cluster store.Bus
+	// Conns is the gateway's connection table; nil makes one.
+	Conns *gateway.Conns
 	// Auth is each endpoint path's credential check.
 	Auth map[string]wsgw.Authenticator
 }
@@ -73,8 +76,11 @@ func New(t testing.TB, o Options) *Harness {
 	if o.NodeID == "" {
 		o.NodeID = "test-node"
 	}
+	if o.Conns == nil {
+		o.Conns = gateway.NewConns()
+	}
 	gw, err := gateway.New(gateway.Options{
-		NodeID: o.NodeID, Limits: o.Limits, Engine: engine, Store: st, Cluster: o.Cluster, Logger: logger, Metrics: m,
+		NodeID: o.NodeID, Conns: o.Conns, Limits: o.Limits, Engine: engine, Store: st, Cluster: o.Cluster, Logger: logger, Metrics: m,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +97,7 @@ func New(t testing.TB, o Options) *Harness {
 		}
 	}
 	srv := httptest.NewServer(gw)
-	h := &Harness{t: t, GW: gw, Srv: srv, Store: st, Engine: engine, Logs: logs}
+	h := &Harness{t: t, GW: gw, Conns: o.Conns, Srv: srv, Store: st, Engine: engine, Logs: logs}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
 		defer cancel()

@@ -23,8 +23,15 @@ type Bus struct{ s *Store }
 
 var _ store.Bus = (*Bus)(nil)
 
-// Bus returns the store's end of the cluster bus, for gateway.Options.Cluster.
-func (s *Store) Bus() *Bus { return &Bus{s: s} }
+// Bus returns the store's end of the cluster bus, and starts its inbox:
+// commands that other nodes address to this one go to local.
+func (s *Store) Bus(local store.Local) *Bus {
+	if !s.closed.Load() && s.handler.CompareAndSwap(nil, &local) {
+		s.wg.Add(1)
+		go s.runInbox(local)
+	}
+	return &Bus{s: s}
+}
 
 // reply is a node's answer to a request, the JSON body of an opReply.
 type reply struct {
@@ -48,16 +55,6 @@ type answer struct {
 	delivered bool  // sent: the node's inbox had a subscriber
 	err       error // sent: the publish failed
 	reply     reply
-}
-
-// Handle starts the inbox: commands addressed to this node go to local.
-func (b *Bus) Handle(local store.Local) {
-	s := b.s
-	if s.closed.Load() || !s.handler.CompareAndSwap(nil, &local) {
-		return
-	}
-	s.wg.Add(1)
-	go s.runInbox(local)
 }
 
 // Send queues a frame to socket id on node, and returns once node has

@@ -250,9 +250,10 @@ func testColdStart(t *testing.T, b backend) {
 			logger := testLogger()
 			m := metrics.New(prometheus.NewRegistry())
 			st := b.open(t, prefix, fmt.Sprintf("cold-%d", i), redisstore.Options{Logger: logger, Metrics: m})
+			conns := gateway.NewConns()
 			gw, err := gateway.New(gateway.Options{
-				NodeID: fmt.Sprintf("cold-%d", i), Engine: runtime.New(runtime.Options{Logger: logger, Metrics: m}),
-				Store: st, Cluster: st.Bus(), Deploys: st.Deploys(), Logger: logger, Metrics: m,
+				NodeID: fmt.Sprintf("cold-%d", i), Conns: conns, Engine: runtime.New(runtime.Options{Logger: logger, Metrics: m}),
+				Store: st, Cluster: st.Bus(conns), Deploys: st.Deploys(), Logger: logger, Metrics: m,
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -88,21 +88,22 @@ func (b backend) startNodeOpts(t testing.TB, prefix, id string, o nodeOptions) *
 	}
 	m := metrics.New(prometheus.NewRegistry())
 	st := b.open(t, prefix, id, redisstore.Options{Logger: logger, Metrics: m, HeartbeatInterval: o.heartbeat, RequestTimeout: o.requestTimeout})
-	n := newNode(t, id, st, st.Bus(), st.Deploys(), logger, m)
+	conns := gateway.NewConns()
+	n := newNode(t, id, st, conns, st.Bus(conns), st.Deploys(), logger, m)
 	n.store = st
 	return n
 }
 
 // startMemoryNode starts a single node on the embedded memory store.
 func startMemoryNode(t testing.TB) *node {
-	return newNode(t, "memory", memory.New(), nil, nil, testLogger(), metrics.New(prometheus.NewRegistry()))
+	return newNode(t, "memory", memory.New(), gateway.NewConns(), nil, nil, testLogger(), metrics.New(prometheus.NewRegistry()))
 }
 
-func newNode(t testing.TB, id string, st store.Registry, cluster store.Bus, deploys store.DeployRegistry, logger *slog.Logger, m *metrics.Metrics) *node {
+func newNode(t testing.TB, id string, st store.Registry, conns *gateway.Conns, cluster store.Bus, deploys store.DeployRegistry, logger *slog.Logger, m *metrics.Metrics) *node {
 	t.Helper()
 	engine := runtime.New(runtime.Options{Logger: logger, Metrics: m, Timeout: 5 * time.Second})
 	gw, err := gateway.New(gateway.Options{
-		NodeID: id, Engine: engine, Store: st, Cluster: cluster, Deploys: deploys, Logger: logger, Metrics: m,
+		NodeID: id, Conns: conns, Engine: engine, Store: st, Cluster: cluster, Deploys: deploys, Logger: logger, Metrics: m,
 	})
 	if err != nil {
 		t.Fatal(err)
