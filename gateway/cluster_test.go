@@ -63,19 +63,19 @@ func (f *fakeCluster) recorded() []string {
 
 // countingStore counts the lookups that reach the store.
 type countingStore struct {
-	*memory.Store
+	*memory.Registry
 	gets atomic.Int64
 }
 
 func (s *countingStore) Get(ctx context.Context, id string) (*wsgw.SocketInfo, error) {
 	s.gets.Add(1)
-	return s.Store.Get(ctx, id)
+	return s.Registry.Get(ctx, id)
 }
 
 func newClusterHarness(t *testing.T, fc *fakeCluster) (*gwtest.Harness, *countingStore) {
 	t.Helper()
-	st := &countingStore{Store: memory.New()}
-	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Store: st, Cluster: fc, NodeID: "here"})
+	st := &countingStore{Registry: memory.NewRegistry()}
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Registry: st, Bus: fc, NodeID: "here"})
 	return h, st
 }
 
@@ -215,7 +215,7 @@ func TestLocalServesOtherNodes(t *testing.T) {
 }
 
 // downStore is a registry that cannot be reached.
-type downStore struct{ *memory.Store }
+type downStore struct{ *memory.Registry }
 
 func (downStore) Get(context.Context, string) (*wsgw.SocketInfo, error) {
 	return nil, fmt.Errorf("%w: connection refused", store.ErrUnavailable)
@@ -225,7 +225,7 @@ func (downStore) Get(context.Context, string) (*wsgw.SocketInfo, error) {
 // every call for another node's socket answers 503, and the log gets one
 // line for all of them rather than one each.
 func TestStoreOutageLogsOnceWithACount(t *testing.T) {
-	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Store: downStore{memory.New()}, Cluster: &fakeCluster{}, NodeID: "here"})
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Registry: downStore{memory.NewRegistry()}, Bus: &fakeCluster{}, NodeID: "here"})
 	const calls = 100
 	for range calls {
 		if err := h.GW.Send(context.Background(), "far", []byte("x"), false); wsgw.ErrorCode(err) != wsgw.EUnavailable {
@@ -243,7 +243,7 @@ func TestStoreOutageLogsOnceWithACount(t *testing.T) {
 }
 
 // resyncingStore is a registry that is being written again after an outage.
-type resyncingStore struct{ *memory.Store }
+type resyncingStore struct{ *memory.Registry }
 
 func (resyncingStore) Get(context.Context, string) (*wsgw.SocketInfo, error) {
 	return nil, fmt.Errorf("%w: node b has not written its sockets again yet", store.ErrResyncing)
@@ -252,7 +252,7 @@ func (resyncingStore) Get(context.Context, string) (*wsgw.SocketInfo, error) {
 // TestResyncingRegistryIsNever404: a miss while the registry is resyncing
 // answers 503 "registry resyncing" for every operation, never 404.
 func TestResyncingRegistryIsNever404(t *testing.T) {
-	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Store: resyncingStore{memory.New()}, Cluster: &fakeCluster{}, NodeID: "here"})
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Registry: resyncingStore{memory.NewRegistry()}, Bus: &fakeCluster{}, NodeID: "here"})
 	ctx := context.Background()
 	for name, do := range map[string]func() error{
 		"send":  func() error { return h.GW.Send(ctx, "far", []byte("x"), false) },

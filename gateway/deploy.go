@@ -18,8 +18,11 @@ import (
 // every connection runs the new one.
 type deployments struct {
 	deployMu sync.Mutex // guards endpoints and installs; readers use the atomics
-	// deploySerial runs this node's deploys one at a time, from reading what
-	// an API deploy keeps to installing it.
+	// deploySerial runs this node's deploys, undeploys and the changes
+	// heard from the DeployRegistry one at a time: an API deploy reads the
+	// options it keeps and a concurrent one must not slip in between, and
+	// the notice of this node's own deploy must not install it ahead of
+	// the deploy itself.
 	deploySerial sync.Mutex
 	endpoints    map[string]*endpoint
 	routes       atomic.Pointer[router]
@@ -49,18 +52,6 @@ func (d *deployments) init() {
 	d.routes.Store(&router{})
 }
 
-// nextVersion returns a version higher than any this node has seen.
-func (d *deployments) nextVersion() int64 {
-	for {
-		now := time.Now().UnixMicro()
-		last := d.lastVersion.Load()
-		next := max(now, last+1)
-		if d.lastVersion.CompareAndSwap(last, next) {
-			return next
-		}
-	}
-}
-
 // DeployError is a refused deploy: which field of the deployment is wrong,
 // and the *wsgw.Error that says how.
 type DeployError struct {
@@ -74,14 +65,17 @@ func (e *DeployError) Unwrap() error { return e.Err }
 // Deploy compiles dep's script and installs it: a new endpoint, a new version
 // of an existing one, or (Path "") the event handler. A deploy from the API
 // (Source "api") keeps every option of the endpoint it does not give, its
-// auth included. With a DeployStore the deploy is stored first, options
-// merged, and every node installs it. It answers the deployment as installed,
-// with its version, and whether the path is new.
+// auth included. The deploy is stored in the DeployRegistry first, options
+// merged, and every node installs it. It answers the deployment as
+// installed, with its version, and whether the path is new.
 func (g *Gateway) Deploy(ctx context.Context, dep wsgw.Deployment) (wsgw.Deployment, bool, error) {
-	// One deploy at a time on this node: an API deploy reads the options it
-	// keeps, and a concurrent one must not slip in between.
 	g.deploySerial.Lock()
 	defer g.deploySerial.Unlock()
+	return g.deploy(ctx, dep)
+}
+
+// deploy is Deploy under deploySerial.
+func (g *Gateway) deploy(ctx context.Context, dep wsgw.Deployment) (wsgw.Deployment, bool, error) {
 	if dep.DeployedAt.IsZero() {
 		dep.DeployedAt = time.Now().UTC()
 	}
@@ -278,30 +272,29 @@ func buildRouter(endpoints map[string]*endpoint) (*router, error) {
 	return rt, nil
 }
 
-// Undeploy removes an endpoint (or, for "", the event handler), on every node
-// with a DeployStore. The path then answers 404; its sockets are closed with
-// 1001 and their close events run the last script deployed.
+// Undeploy removes an endpoint (or, for "", the event handler), on every
+// node. The path then answers 404; its sockets are closed with 1001 and
+// their close events run the last script deployed.
 func (g *Gateway) Undeploy(ctx context.Context, path string) error {
-	cur, err := g.Deployment(ctx, path)
-	if err != nil {
+	g.deploySerial.Lock()
+	defer g.deploySerial.Unlock()
+	if _, err := g.Deployment(ctx, path); err != nil {
 		return err
 	}
-	version := cur.Version
-	if ds := g.opts.Deploys; ds != nil {
-		v, err := ds.NextVersion(ctx, g.lastVersion.Load())
-		if err != nil {
-			return deployStoreError(err)
-		}
-		ok, err := ds.Delete(ctx, path, v)
-		if err != nil {
-			return deployStoreError(err)
-		}
-		if !ok {
-			return wsgw.Errorf(wsgw.EConflict, "%s was deployed again meanwhile; it stays", describe(path))
-		}
-		version = v
+	ds := g.opts.Deploys
+	v, err := ds.NextVersion(ctx, g.lastVersion.Load())
+	if err != nil {
+		return deployStoreError(err)
 	}
-	g.uninstall(path, version)
+	g.seen(v)
+	ok, err := ds.Delete(ctx, path, v)
+	if err != nil {
+		return deployStoreError(err)
+	}
+	if !ok {
+		return wsgw.Errorf(wsgw.EConflict, "%s was deployed again meanwhile; it stays", describe(path))
+	}
+	g.uninstall(path, v)
 	return nil
 }
 

@@ -11,16 +11,10 @@ import (
 	"github.com/wsgw/wsgw/store"
 )
 
-// commit gives p its version, stores it for the other nodes when there is
-// a DeployStore, and installs it here; it reports whether the path is new:
-// with a DeployStore, new to the cluster, whichever of this deploy and its
-// own notice installs it here first.
+// commit gives p its version, stores it for the other nodes, and installs
+// it here; it reports whether the path is new to the cluster.
 func (g *Gateway) commit(ctx context.Context, p *prepared) (bool, error) {
 	ds := g.opts.Deploys
-	if ds == nil {
-		p.setVersion(g.nextVersion())
-		return g.install(p)
-	}
 	_, err := g.Deployment(ctx, p.dep.Path)
 	servedHere := err == nil
 	unreachable := func(err error) (bool, error) {
@@ -31,7 +25,7 @@ func (g *Gateway) commit(ctx context.Context, p *prepared) (bool, error) {
 		// configuration; the next resync stores it for the others.
 		g.log.Warn("deploy store unreachable: serving the configuration's version, to be stored when it returns",
 			"path", p.dep.Path, "err", err)
-		p.setVersion(g.nextVersion())
+		p.setVersion(g.localVersion())
 		return g.install(p)
 	}
 	for attempt := 1; ; attempt++ {
@@ -106,6 +100,18 @@ func (g *Gateway) installOwn(p *prepared) error {
 	return nil
 }
 
+// localVersion returns a version higher than any this node has seen, for a
+// configuration served while the DeployRegistry is unreachable.
+func (g *Gateway) localVersion() int64 {
+	for {
+		last := g.lastVersion.Load()
+		next := max(time.Now().UnixMicro(), last+1)
+		if g.lastVersion.CompareAndSwap(last, next) {
+			return next
+		}
+	}
+}
+
 // seen makes later local versions higher than v.
 func (g *Gateway) seen(v int64) {
 	for {
@@ -129,6 +135,8 @@ func deployStoreError(err error) error {
 // node, or this one before a restart, deployed it), this node adopts that
 // version instead of making a new one.
 func (g *Gateway) DeployConfig(ctx context.Context, dep wsgw.Deployment) (wsgw.Deployment, error) {
+	g.deploySerial.Lock()
+	defer g.deploySerial.Unlock()
 	if cur, err := g.Deployment(ctx, dep.Path); err == nil && sameDeployment(cur, dep) {
 		if dep.Auth != nil && dep.Path != "" { // keys stay on each node: attach this one's
 			dep.Version, dep.Source, dep.DeployedAt = cur.Version, cur.Source, cur.DeployedAt
@@ -141,7 +149,7 @@ func (g *Gateway) DeployConfig(ctx context.Context, dep wsgw.Deployment) (wsgw.D
 		}
 		return cur, nil
 	}
-	out, _, err := g.Deploy(ctx, dep)
+	out, _, err := g.deploy(ctx, dep)
 	return out, err
 }
 
@@ -159,9 +167,17 @@ func (g *Gateway) replace(p *prepared) {
 	}
 }
 
-// changed installs a deploy or delete made on any node. Auth is not stored:
-// an endpoint keeps the auth this node's configuration gave its path.
+// changed installs a deploy or delete made on any node, this one included
+// (which finds it installed already). Auth is not stored: an endpoint keeps
+// the auth this node's configuration gave its path.
 func (g *Gateway) changed(dep wsgw.Deployment, deleted bool) {
+	g.deploySerial.Lock()
+	defer g.deploySerial.Unlock()
+	g.apply(dep, deleted)
+}
+
+// apply is changed under deploySerial.
+func (g *Gateway) apply(dep wsgw.Deployment, deleted bool) {
 	g.seen(dep.Version)
 	if deleted {
 		if g.uninstall(dep.Path, dep.Version) {
@@ -190,6 +206,8 @@ func (g *Gateway) changed(dep wsgw.Deployment, deleted bool) {
 // installed, paths deleted meanwhile are removed, and what this node runs
 // that the store lost (Redis restarted empty) is stored again.
 func (g *Gateway) resync() {
+	g.deploySerial.Lock()
+	defer g.deploySerial.Unlock()
 	ds := g.opts.Deploys
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -201,14 +219,14 @@ func (g *Gateway) resync() {
 	stored := map[string]bool{}
 	for _, dep := range deps {
 		stored[dep.Path] = true
-		g.changed(dep, false)
+		g.apply(dep, false)
 	}
 	for _, cur := range g.localDeployments() {
 		if stored[cur.Path] {
 			continue
 		}
 		if v, ok := deleted[cur.Path]; ok && v >= cur.Version {
-			g.changed(wsgw.Deployment{Path: cur.Path, Version: v}, true)
+			g.apply(wsgw.Deployment{Path: cur.Path, Version: v}, true)
 			continue
 		}
 		if _, _, err := ds.Save(ctx, cur); err != nil {

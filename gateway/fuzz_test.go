@@ -60,9 +60,11 @@ func FuzzFrames(f *testing.F) {
 	logger := slog.New(sink)
 	m := metrics.New(nil)
 	engine := runtime.New(runtime.Options{PoolSize: 4, Logger: logger, Metrics: m})
+	conns := gateway.NewConns()
 	gw, err := gateway.New(gateway.Options{
 		Limits: gateway.Limits{MaxMessageBytes: 1024, CloseTimeout: 200 * time.Millisecond},
-		Conns:  gateway.NewConns(), Engine: engine, Store: memory.New(), Logger: logger, Metrics: m,
+		Conns:  conns, Engine: engine, Logger: logger, Metrics: m,
+		Registry: memory.NewRegistry(), Bus: memory.NewBus("fuzz", conns), Deploys: memory.NewDeploys(),
 	})
 	if err != nil {
 		f.Fatal(err)

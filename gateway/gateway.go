@@ -30,7 +30,6 @@ import (
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
 	"github.com/wsgw/wsgw/store"
-	"github.com/wsgw/wsgw/store/memory"
 )
 
 // Limits are the per-connection and per-node limits (docs/security.md,
@@ -93,10 +92,12 @@ type Options struct {
 	// carries other nodes' commands to (required).
 	Conns  *Conns
 	Engine *runtime.Engine
-	Store  store.Registry
-	// Cluster reaches the sockets of other nodes; nil is a single node.
-	Cluster store.Bus
-	// Deploys shares deploys with the other nodes; nil keeps them here.
+	// Registry records the sockets of every node (required).
+	Registry store.Registry
+	// Bus reaches the sockets of other nodes (required): a single node's
+	// is store/memory's.
+	Bus store.Bus
+	// Deploys shares deploys with the other nodes (required).
 	Deploys store.DeployRegistry
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
@@ -143,12 +144,6 @@ func (o *Options) setDefaults() {
 	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.New(nil)
-	}
-	if o.Store == nil {
-		o.Store = memory.New()
-	}
-	if o.Engine == nil {
-		o.Engine = runtime.New(runtime.Options{Logger: o.Logger, Metrics: o.Metrics})
 	}
 	pool := o.Engine.PoolSize()
 	if l.ScriptWorkersPerEndpoint <= 0 {
@@ -202,8 +197,13 @@ type gatewayMetrics struct {
 // New builds a gateway with no endpoints: Deploy adds them. It starts the
 // idle sweeper and the script workers; call Shutdown to stop.
 func New(opts Options) (*Gateway, error) {
-	if opts.Conns == nil {
-		return nil, errors.New("gateway: Options.Conns is required")
+	for name, missing := range map[string]bool{
+		"Conns": opts.Conns == nil, "Engine": opts.Engine == nil, "Registry": opts.Registry == nil,
+		"Bus": opts.Bus == nil, "Deploys": opts.Deploys == nil,
+	} {
+		if missing {
+			return nil, fmt.Errorf("gateway: Options.%s is required", name)
+		}
 	}
 	opts.setDefaults()
 	if opts.Limits.MaxMessageBytes > MaxMessageBytesLimit {
@@ -250,10 +250,8 @@ func New(opts Options) (*Gateway, error) {
 		go g.scriptWorker()
 	}
 	opts.Engine.SetService(g)
-	if opts.Deploys != nil {
-		g.resync() // before the configuration deploys, so that it can adopt the cluster's versions
-		opts.Deploys.Watch(g.changed, g.resync)
-	}
+	g.resync() // before the configuration deploys, so that it can adopt the cluster's versions
+	opts.Deploys.Watch(g.changed, g.resync)
 	go g.sweep()
 	go g.expiries.run(g.stop, g.expire)
 	return g, nil
@@ -580,7 +578,7 @@ func (g *Gateway) finish(c *conn, code int, reason string) {
 		ev := runtime.Event{Type: runtime.Close, Timestamp: time.Now().UnixMilli(), CloseCode: code, CloseReason: reason}
 		_ = g.runEvent(c, &ev)
 	}
-	if err := g.opts.Store.Unregister(context.Background(), c.info.ID); err != nil {
+	if err := g.opts.Registry.Unregister(context.Background(), c.info.ID); err != nil {
 		g.metrics.StoreErrors.WithLabelValues("unregister").Inc()
 		g.log.Error("store unregister failed", "socket_id", c.info.ID, "err", err)
 	}

@@ -408,7 +408,7 @@ func TestCloseEventExactlyOnce(t *testing.T) {
 			if n := h.Logs.Count(gwtest.ScriptLine(id, "close", wantCodes[name])); n != 1 {
 				t.Fatalf("close event did not see %q", wantCodes[name])
 			}
-			if _, err := h.Store.Get(context.Background(), id); err == nil {
+			if _, err := h.Registry.Get(context.Background(), id); err == nil {
 				t.Fatal("socket still registered after close")
 			}
 		})
@@ -531,7 +531,7 @@ func TestGracefulShutdown(t *testing.T) {
 			t.Errorf("close event of %s did not run once with 1001", id)
 		}
 	}
-	if ids, _, _ := h.Store.List(context.Background(), "", 0); len(ids) != 0 {
+	if ids, _, _ := h.Registry.List(context.Background(), "", 0); len(ids) != 0 {
 		t.Fatalf("store still lists %v after shutdown", ids)
 	}
 	if _, resp, err := h.TryDial("/x", nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {

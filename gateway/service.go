@@ -18,7 +18,7 @@ func (g *Gateway) List(ctx context.Context, cursor string, limit int) ([]string,
 	if limit < 0 {
 		return nil, "", wsgw.Errorf(wsgw.EInvalid, "limit must be a positive integer")
 	}
-	ids, next, err := g.opts.Store.List(ctx, cursor, limit)
+	ids, next, err := g.opts.Registry.List(ctx, cursor, limit)
 	if err != nil {
 		return nil, "", g.storeError("list", err)
 	}
@@ -41,7 +41,7 @@ func (g *Gateway) Info(ctx context.Context, id string) (*wsgw.Socket, error) {
 	if !g.remote(info) {
 		return nil, g.notHere(id)
 	}
-	return g.opts.Cluster.Info(ctx, info.Node, id)
+	return g.opts.Bus.Info(ctx, info.Node, id)
 }
 
 // Send queues a frame to socket id. A local socket never costs a trip to
@@ -60,7 +60,7 @@ func (g *Gateway) Send(ctx context.Context, id string, message []byte, binary bo
 	if !g.remote(info) {
 		return g.notHere(id)
 	}
-	return g.opts.Cluster.Send(ctx, info.Node, id, message, binary)
+	return g.opts.Bus.Send(ctx, info.Node, id, message, binary)
 }
 
 // CloseSocket closes socket id with code and reason.
@@ -78,7 +78,7 @@ func (g *Gateway) CloseSocket(ctx context.Context, id string, code int, reason s
 	if !g.remote(info) {
 		return g.notHere(id)
 	}
-	return g.opts.Cluster.CloseSocket(ctx, info.Node, id, code, reason)
+	return g.opts.Bus.CloseSocket(ctx, info.Node, id, code, reason)
 }
 
 // CloseAll closes every socket of the cluster and returns how many it
@@ -86,22 +86,19 @@ func (g *Gateway) CloseSocket(ctx context.Context, id string, code int, reason s
 // reached; the error then says so.
 func (g *Gateway) CloseAll(ctx context.Context) (int, error) {
 	n := g.conns.CloseAll()
-	if g.opts.Cluster == nil {
-		return n, nil
-	}
-	remote, err := g.opts.Cluster.CloseAll(ctx)
+	remote, err := g.opts.Bus.CloseAll(ctx)
 	return n + remote, err
 }
 
 // remote reports whether a registered socket that this node does not hold
-// lives on another node that the cluster can reach.
+// lives on another node.
 func (g *Gateway) remote(info *wsgw.SocketInfo) bool {
-	return g.opts.Cluster != nil && info.Node != g.opts.NodeID
+	return info.Node != g.opts.NodeID
 }
 
 // lookup finds a socket that this node does not hold in the store.
 func (g *Gateway) lookup(ctx context.Context, id string) (*wsgw.SocketInfo, error) {
-	info, err := g.opts.Store.Get(ctx, id)
+	info, err := g.opts.Registry.Get(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, wsgw.Errorf(wsgw.ENotFound, "no socket %s", id)
 	}
@@ -114,9 +111,8 @@ func (g *Gateway) lookup(ctx context.Context, id string) (*wsgw.SocketInfo, erro
 	return info, nil
 }
 
-// notHere answers for a socket that the store lists but no node holds: a
-// registration of this node that outlived its connection, or, without a
-// cluster, a record of a node this one cannot reach.
+// notHere answers for a socket that the registry says this node holds, and
+// it does not: a registration that outlived its connection.
 func (g *Gateway) notHere(id string) error {
 	return wsgw.Errorf(wsgw.ENotFound, "no socket %s", id)
 }
@@ -149,7 +145,7 @@ func (g *Gateway) Health(ctx context.Context) error {
 	if g.closing.Load() {
 		return errors.New("shutting down")
 	}
-	if err := g.opts.Store.Ping(ctx); err != nil {
+	if err := g.opts.Registry.Ping(ctx); err != nil {
 		return err
 	}
 	return nil

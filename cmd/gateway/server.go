@@ -125,12 +125,12 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 			ScriptWorkersPerEndpoint: l.ScriptWorkersPerEndpoint,
 			MaxScriptInterrupts:      l.MaxScriptInterrupts,
 		},
-		Engine:  engine,
-		Store:   st,
-		Cluster: cluster,
-		Deploys: deploys,
-		Logger:  logger,
-		Metrics: m,
+		Engine:   engine,
+		Registry: st,
+		Bus:      cluster,
+		Deploys:  deploys,
+		Logger:   logger,
+		Metrics:  m,
 	})
 	if err == nil {
 		err = deployConfig(context.Background(), g, cfg, "config")
@@ -192,7 +192,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 func openStore(cfg *config.Config, node string, local store.Local, logger *slog.Logger, m *metrics.Metrics) (store.Registry, store.Bus, store.DeployRegistry, error) {
 	sc := cfg.Store
 	if len(sc.Redis) == 0 {
-		return memory.New(), nil, nil, nil
+		return memory.NewRegistry(), memory.NewBus(node, local), memory.NewDeploys(), nil
 	}
 	redisstore.LogDriverTo(logger)
 	st, err := redisstore.New(redisstore.Options{

@@ -33,13 +33,13 @@ const WaitFor = 15 * time.Second
 
 // harness is a gateway on a loopback httptest server, with its logs captured.
 type Harness struct {
-	t      testing.TB
-	GW     *gateway.Gateway
-	Conns  *gateway.Conns
-	Srv    *httptest.Server
-	Store  store.Registry
-	Engine *runtime.Engine
-	Logs   *LogSink
+	t        testing.TB
+	GW       *gateway.Gateway
+	Conns    *gateway.Conns
+	Srv      *httptest.Server
+	Registry store.Registry
+	Engine   *runtime.Engine
+	Logs     *LogSink
 }
 
 type Options struct {
@@ -51,12 +51,12 @@ type Options struct {
 	Timeout      time.Duration
 	// ScriptMemory is the engine's per-event memory limit (0 = its default).
 	ScriptMemory int64
-	// Store is the registry; nil makes a memory store.
-	Store store.Registry
+	// Registry is the registry of sockets; nil makes a memory one.
+	Registry store.Registry
 	// NodeID names the gateway (default "test-node").
 	NodeID string
-	// Cluster reaches other nodes; nil is a single node.
-	Cluster store.Bus
+	// Bus reaches other nodes; nil makes a single node's memory bus.
+	Bus store.Bus
 	// Conns is the gateway's connection table; nil makes one.
 	Conns *gateway.Conns
 	// Auth is each endpoint path's credential check.
@@ -69,9 +69,9 @@ func New(t testing.TB, o Options) *Harness {
 	logger := slog.New(logs)
 	m := metrics.New(nil)
 	engine := runtime.New(runtime.Options{PoolSize: o.PoolSize, Timeout: o.Timeout, MaxMemory: o.ScriptMemory, Logger: logger, Metrics: m})
-	st := o.Store
+	st := o.Registry
 	if st == nil {
-		st = memory.New()
+		st = memory.NewRegistry()
 	}
 	if o.NodeID == "" {
 		o.NodeID = "test-node"
@@ -79,8 +79,14 @@ func New(t testing.TB, o Options) *Harness {
 	if o.Conns == nil {
 		o.Conns = gateway.NewConns()
 	}
+	if o.Bus == nil {
+		o.Bus = memory.NewBus(o.NodeID, o.Conns)
+	}
+	deploys := memory.NewDeploys()
+	t.Cleanup(func() { _ = deploys.Close() })
 	gw, err := gateway.New(gateway.Options{
-		NodeID: o.NodeID, Conns: o.Conns, Limits: o.Limits, Engine: engine, Store: st, Cluster: o.Cluster, Logger: logger, Metrics: m,
+		NodeID: o.NodeID, Conns: o.Conns, Limits: o.Limits, Engine: engine,
+		Registry: st, Bus: o.Bus, Deploys: deploys, Logger: logger, Metrics: m,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +103,7 @@ func New(t testing.TB, o Options) *Harness {
 		}
 	}
 	srv := httptest.NewServer(gw)
-	h := &Harness{t: t, GW: gw, Conns: o.Conns, Srv: srv, Store: st, Engine: engine, Logs: logs}
+	h := &Harness{t: t, GW: gw, Conns: o.Conns, Srv: srv, Registry: st, Engine: engine, Logs: logs}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
 		defer cancel()

@@ -10,3 +10,7 @@ func (s *Store) Kill() {
 // KnownPeers are the other nodes the store remembers, for tests that need
 // it to have seen them.
 func (s *Store) KnownPeers() []string { return s.knownPeers() }
+
+// InboxReady is closed once the store's inbox is subscribed: other nodes'
+// commands reach it.
+func (s *Store) InboxReady() <-chan struct{} { return s.inboxUp.ready() }

@@ -96,14 +96,16 @@ func (b backend) startNodeOpts(t testing.TB, prefix, id string, o nodeOptions) *
 
 // startMemoryNode starts a single node on the embedded memory store.
 func startMemoryNode(t testing.TB) *node {
-	return newNode(t, "memory", memory.New(), gateway.NewConns(), nil, nil, testLogger(), metrics.New(prometheus.NewRegistry()))
+	conns, deploys := gateway.NewConns(), memory.NewDeploys()
+	t.Cleanup(func() { _ = deploys.Close() })
+	return newNode(t, "memory", memory.NewRegistry(), conns, memory.NewBus("memory", conns), deploys, testLogger(), metrics.New(prometheus.NewRegistry()))
 }
 
 func newNode(t testing.TB, id string, st store.Registry, conns *gateway.Conns, cluster store.Bus, deploys store.DeployRegistry, logger *slog.Logger, m *metrics.Metrics) *node {
 	t.Helper()
 	engine := runtime.New(runtime.Options{Logger: logger, Metrics: m, Timeout: 5 * time.Second})
 	gw, err := gateway.New(gateway.Options{
-		NodeID: id, Conns: conns, Engine: engine, Store: st, Cluster: cluster, Deploys: deploys, Logger: logger, Metrics: m,
+		NodeID: id, Conns: conns, Engine: engine, Registry: st, Bus: cluster, Deploys: deploys, Logger: logger, Metrics: m,
 	})
 	if err != nil {
 		t.Fatal(err)

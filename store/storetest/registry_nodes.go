@@ -10,13 +10,14 @@ import (
 	"github.com/wsgw/wsgw/store"
 )
 
-// NodesFactory returns one store per node name, all sharing one new, empty
-// registry: what the gateway nodes of one cluster hold.
-type NodesFactory func(t *testing.T, nodes ...string) []store.Registry
+// RegistryNodesFactory returns one registry per node name, all sharing one
+// new, empty registry: what the gateway nodes of one cluster hold.
+type RegistryNodesFactory func(t *testing.T, nodes ...string) []store.Registry
 
-// RunNodes runs the part of the contract that concerns several nodes: every
-// node sees the sockets of every other, with their owner, once flushed.
-func RunNodes(t *testing.T, newNodes NodesFactory) {
+// RunRegistryNodes runs the part of the registry's contract that concerns
+// several nodes: every node sees the sockets of every other, with their
+// owner, once flushed.
+func RunRegistryNodes(t *testing.T, newNodes RegistryNodesFactory) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, nodes []string, stores []store.Registry)

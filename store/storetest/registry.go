@@ -1,5 +1,7 @@
-// Package storetest is the contract suite that every store.Registry
-// implementation runs in its own tests.
+// Package storetest holds the contract suites of the store interfaces:
+// RunRegistry and RunRegistryNodes for store.Registry, RunBus for
+// store.Bus, RunDeploys for store.DeployRegistry. store/memory and
+// store/redis run every one of them in their own tests.
 package storetest
 
 import (
@@ -14,13 +16,14 @@ import (
 	"github.com/wsgw/wsgw/store"
 )
 
-// Factory returns a new, empty store for one subtest. The store may be shared
-// with other nodes' views in implementations that have them; the suite uses
-// it as a single node.
-type Factory func(t *testing.T) store.Registry
+// RegistryFactory returns a new, empty registry for one subtest. It may be
+// shared with other nodes' views in implementations that have them; the
+// suite uses it as a single node.
+type RegistryFactory func(t *testing.T) store.Registry
 
-// Run runs the contract suite against stores made by newStore.
-func Run(t *testing.T, newStore Factory) {
+// RunRegistry runs the registry's contract against registries made by
+// newStore.
+func RunRegistry(t *testing.T, newStore RegistryFactory) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s store.Registry)
