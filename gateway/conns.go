@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"hash/maphash"
 	"sync"
 
@@ -144,3 +145,16 @@ func (t *Conns) CloseAll() int {
 }
 
 func errNoSocket(id string) error { return wsgw.Errorf(wsgw.ENotFound, "no socket %s", id) }
+
+// sendError is the service's answer to a frame refused by conn.Send.
+func sendError(id string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errClosing):
+		return wsgw.Errorf(wsgw.ENotFound, "socket %s is closing", id)
+	case errors.Is(err, errBackpressed):
+		return wsgw.Errorf(wsgw.EUnavailable, "socket %s: %v", id, err)
+	}
+	return err
+}

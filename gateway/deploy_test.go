@@ -81,7 +81,7 @@ func TestDeployUnderTraffic(t *testing.T) {
 		t.Fatalf("%d sockets after the deploy, want %d: none may drop", len(ids), clients)
 	}
 	for _, id := range ids {
-		s, err := h.GW.Info(context.Background(), id)
+		s, err := h.Service.Info(context.Background(), id)
 		if err != nil || s.ScriptVersion != dep.Version || s.Route != "/v" {
 			t.Fatalf("info %s = %+v, %v; want script_version %d and route /v", id, s, err, dep.Version)
 		}
@@ -94,7 +94,7 @@ func TestDeployUnderTraffic(t *testing.T) {
 
 func mustList(t *testing.T, h *gwtest.Harness) []string {
 	t.Helper()
-	ids, _, err := h.GW.List(context.Background(), "", 0)
+	ids, _, err := h.Service.List(context.Background(), "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestUndeployClosesSocketsWithTheirLastScript(t *testing.T) {
 		t.Fatalf("closed with %d %q, want 1001 endpoint removed", code, reason)
 	}
 	h.Logs.Wait(t, "close event on v2", func(r map[string]any) bool { return r["msg"] == "v2 close" })
-	if _, err := h.GW.Info(context.Background(), otherID); err != nil {
+	if _, err := h.Service.Info(context.Background(), otherID); err != nil {
 		t.Fatalf("a socket of another endpoint was closed too: %v", err)
 	}
 	if err := h.GW.Undeploy(context.Background(), "/v"); wsgw.ErrorCode(err) != wsgw.ENotFound {

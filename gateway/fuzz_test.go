@@ -64,7 +64,7 @@ func FuzzFrames(f *testing.F) {
 	gw, err := gateway.New(gateway.Options{
 		Limits: gateway.Limits{MaxMessageBytes: 1024, CloseTimeout: 200 * time.Millisecond},
 		Conns:  conns, Engine: engine, Logger: logger, Metrics: m,
-		Registry: memory.NewRegistry(), Bus: memory.NewBus("fuzz", conns), Deploys: memory.NewDeploys(),
+		Registry: memory.NewRegistry(), Deploys: memory.NewDeploys(),
 	})
 	if err != nil {
 		f.Fatal(err)

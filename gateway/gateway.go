@@ -1,6 +1,7 @@
-// Package gateway is the WebSocket server: the endpoint router, the upgrade,
-// each connection's lifecycle and rate limit, and the Websocket service
-// (list, info, send, close, closeAll) over local connections and the store.
+// Package gateway is the WebSocket server: the upgrade, each connection's
+// lifecycle, rate limit and frame checks, the hand-off of its events to
+// the script engine, and the table of this node's connections (Conns),
+// which the bus and the socket service reach sockets through.
 package gateway
 
 import (
@@ -26,7 +27,6 @@ import (
 
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/internal/httperr"
-	"github.com/wsgw/wsgw/internal/ratelog"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
 	"github.com/wsgw/wsgw/store"
@@ -94,14 +94,14 @@ type Options struct {
 	Engine *runtime.Engine
 	// Registry records the sockets of every node (required).
 	Registry store.Registry
-	// Bus reaches the sockets of other nodes (required): a single node's
-	// is store/memory's.
-	Bus store.Bus
 	// Deploys shares deploys with the other nodes (required).
 	Deploys store.DeployRegistry
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 }
+
+// DefaultMaxMessageBytes is the default of Limits.MaxMessageBytes.
+const DefaultMaxMessageBytes = 64 << 10
 
 // MaxMessageBytesLimit is the largest max_message_bytes: a claimed length
 // above it is refused with 1009 before anything is allocated.
@@ -119,7 +119,7 @@ func (o *Options) setDefaults() {
 		l.MaxDelay = 30 * time.Second
 	}
 	if l.MaxMessageBytes <= 0 {
-		l.MaxMessageBytes = 64 << 10
+		l.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	if l.MaxPendingSends <= 0 {
 		l.MaxPendingSends = 1024
@@ -158,7 +158,7 @@ func (o *Options) setDefaults() {
 	}
 }
 
-// Gateway serves WebSocket endpoints and the Websocket service.
+// Gateway serves the WebSocket endpoints.
 type Gateway struct {
 	opts     Options
 	log      *slog.Logger
@@ -181,8 +181,6 @@ type Gateway struct {
 	// interrupted (fairshare.go).
 	interrupted semaphore
 
-	storeErrLog ratelog.Limiter // lines about store operations that failed
-
 	deployments // endpoints, the router and the event handler
 }
 
@@ -199,7 +197,7 @@ type gatewayMetrics struct {
 func New(opts Options) (*Gateway, error) {
 	for name, missing := range map[string]bool{
 		"Conns": opts.Conns == nil, "Engine": opts.Engine == nil, "Registry": opts.Registry == nil,
-		"Bus": opts.Bus == nil, "Deploys": opts.Deploys == nil,
+		"Deploys": opts.Deploys == nil,
 	} {
 		if missing {
 			return nil, fmt.Errorf("gateway: Options.%s is required", name)
@@ -249,7 +247,6 @@ func New(opts Options) (*Gateway, error) {
 	for range opts.Engine.PoolSize() {
 		go g.scriptWorker()
 	}
-	opts.Engine.SetService(g)
 	g.resync() // before the configuration deploys, so that it can adopt the cluster's versions
 	opts.Deploys.Watch(g.changed, g.resync)
 	go g.sweep()
@@ -674,3 +671,14 @@ func (l gwsLogger) Error(v ...any)            { l.log.Error("gws", "detail", fmt
 
 // gwsLogger routes gws's own log lines to slog.
 type gwsLogger struct{ log *slog.Logger }
+
+// Health reports whether this node can serve: the store must answer.
+func (g *Gateway) Health(ctx context.Context) error {
+	if g.closing.Load() {
+		return errors.New("shutting down")
+	}
+	if err := g.opts.Registry.Ping(ctx); err != nil {
+		return err
+	}
+	return nil
+}

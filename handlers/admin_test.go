@@ -44,7 +44,7 @@ func newAPI(t *testing.T, token string) *api {
 		Limits:  gateway.Limits{MaxMessageBytes: 1024},
 	})
 	srv := httptest.NewServer(handlers.Admin(handlers.AdminOptions{
-		Service:         h.GW,
+		Service:         h.Service,
 		Deployer:        h.GW,
 		Health:          h.GW.Health,
 		Gatherer:        prometheus.NewRegistry(),
@@ -157,7 +157,7 @@ func TestInfo(t *testing.T) {
 	a.do("POST", "/api/v1/websocket/sockets/"+id+"/send", "application/json", `{"message": "m"}`)
 	c.ReadText()
 	gwtest.Eventually(t, "the send counted", func() bool {
-		s, _ := a.h.GW.Info(context.Background(), id)
+		s, _ := a.h.Service.Info(context.Background(), id)
 		return s != nil && s.MessagesOut == 2
 	})
 	status, _, body := a.do("GET", "/api/v1/websocket/sockets/"+id, "", "")

@@ -297,7 +297,7 @@ func TestDeployEventHandlerAPI(t *testing.T) {
 	ep, _ := a.h.GW.Deployment(context.Background(), "/x")
 	c.Send("y") // idScript answers nothing to data: the version it ran shows in info
 	gwtest.Eventually(t, "the endpoint's own script to run again", func() bool {
-		s, err := a.h.GW.Info(context.Background(), id)
+		s, err := a.h.Service.Info(context.Background(), id)
 		return err == nil && s.MessagesIn == 2 && s.ScriptVersion == ep.Version
 	})
 }

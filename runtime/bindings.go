@@ -69,7 +69,7 @@ func (v *vm) newWebsocket() *goja.Object {
 	}
 	for name, op := range ops {
 		_ = ws.Set(name, func(call goja.FunctionCall) goja.Value {
-			svc := v.eng.svc()
+			svc := v.eng.opts.Service
 			if svc == nil {
 				return v.errorValue(wsgw.Errorf(wsgw.EUnavailable, "the Websocket service is not available"))
 			}

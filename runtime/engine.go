@@ -140,7 +140,6 @@ type Engine struct {
 	done chan struct{}
 	once sync.Once
 
-	service atomic.Value // Service, settable after New to break the gateway↔runtime cycle
 	// allocs is the process's cumulative heap allocations as the watchdog
 	// last read them (memory.go).
 	allocs atomic.Int64
@@ -155,9 +154,6 @@ func New(opts Options) *Engine {
 		slots: make(chan struct{}, opts.PoolSize),
 		done:  make(chan struct{}),
 	}
-	if opts.Service != nil {
-		e.SetService(opts.Service)
-	}
 	reader := newAllocReader()
 	e.allocs.Store(reader.read())
 	go e.watchdog(reader)
@@ -166,16 +162,6 @@ func New(opts Options) *Engine {
 
 // PoolSize is how many scripts may run at once.
 func (e *Engine) PoolSize() int { return e.opts.PoolSize }
-
-// SetService sets the service behind the Websocket global.
-func (e *Engine) SetService(s wsgw.SocketService) { e.service.Store(&s) }
-
-func (e *Engine) svc() wsgw.SocketService {
-	if p, _ := e.service.Load().(*wsgw.SocketService); p != nil {
-		return *p
-	}
-	return nil
-}
 
 // Errors a run can end with, besides *ScriptError.
 var (

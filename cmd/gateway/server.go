@@ -22,6 +22,7 @@ import (
 	"github.com/wsgw/wsgw/handlers"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
+	"github.com/wsgw/wsgw/service"
 	"github.com/wsgw/wsgw/store"
 	"github.com/wsgw/wsgw/store/memory"
 	redisstore "github.com/wsgw/wsgw/store/redis"
@@ -93,7 +94,16 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	if cfg.Runtime.MemoryLimit > 0 {
 		debug.SetMemoryLimit(int64(cfg.Runtime.MemoryLimit)) // GOMEMLIMIT from the configuration
 	}
+	svc, err := service.New(service.Options{
+		Node: node, Local: conns, Registry: st, Bus: cluster,
+		MaxMessageBytes: cfg.Limits.MaxMessageBytes, Logger: logger, Metrics: m,
+	})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	engine := runtime.New(runtime.Options{
+		Service:              svc,
 		PoolSize:             cfg.Runtime.PoolSize,
 		Timeout:              cfg.Limits.ScriptTimeout,
 		MaxSendsPerEvent:     cfg.Limits.MaxSendsPerEvent,
@@ -127,7 +137,6 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		},
 		Engine:   engine,
 		Registry: st,
-		Bus:      cluster,
 		Deploys:  deploys,
 		Logger:   logger,
 		Metrics:  m,
@@ -149,7 +158,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	publicMux.Handle("GET /api/v1/solution/health", health)
 	publicMux.Handle("/", g)
 	adminHandler := handlers.Admin(handlers.AdminOptions{
-		Service:         g,
+		Service:         svc,
 		Deployer:        g,
 		Health:          g.Health,
 		Gatherer:        reg,

@@ -23,6 +23,7 @@ import (
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
+	"github.com/wsgw/wsgw/service"
 	"github.com/wsgw/wsgw/store"
 	"github.com/wsgw/wsgw/store/memory"
 )
@@ -38,6 +39,7 @@ type Harness struct {
 	Conns    *gateway.Conns
 	Srv      *httptest.Server
 	Registry store.Registry
+	Service  *service.Service
 	Engine   *runtime.Engine
 	Logs     *LogSink
 }
@@ -68,7 +70,6 @@ func New(t testing.TB, o Options) *Harness {
 	logs := NewLogSink()
 	logger := slog.New(logs)
 	m := metrics.New(nil)
-	engine := runtime.New(runtime.Options{PoolSize: o.PoolSize, Timeout: o.Timeout, MaxMemory: o.ScriptMemory, Logger: logger, Metrics: m})
 	st := o.Registry
 	if st == nil {
 		st = memory.NewRegistry()
@@ -84,9 +85,22 @@ func New(t testing.TB, o Options) *Harness {
 	}
 	deploys := memory.NewDeploys()
 	t.Cleanup(func() { _ = deploys.Close() })
+	maxMessage := o.Limits.MaxMessageBytes
+	if maxMessage == 0 {
+		maxMessage = gateway.DefaultMaxMessageBytes
+	}
+	svc, err := service.New(service.Options{
+		Node: o.NodeID, Local: o.Conns, Registry: st, Bus: o.Bus, MaxMessageBytes: maxMessage, Logger: logger, Metrics: m,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := runtime.New(runtime.Options{
+		PoolSize: o.PoolSize, Timeout: o.Timeout, MaxMemory: o.ScriptMemory, Service: svc, Logger: logger, Metrics: m,
+	})
 	gw, err := gateway.New(gateway.Options{
 		NodeID: o.NodeID, Conns: o.Conns, Limits: o.Limits, Engine: engine,
-		Registry: st, Bus: o.Bus, Deploys: deploys, Logger: logger, Metrics: m,
+		Registry: st, Deploys: deploys, Logger: logger, Metrics: m,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +117,7 @@ func New(t testing.TB, o Options) *Harness {
 		}
 	}
 	srv := httptest.NewServer(gw)
-	h := &Harness{t: t, GW: gw, Conns: o.Conns, Srv: srv, Registry: st, Engine: engine, Logs: logs}
+	h := &Harness{t: t, GW: gw, Conns: o.Conns, Srv: srv, Registry: st, Service: svc, Engine: engine, Logs: logs}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
 		defer cancel()

@@ -253,7 +253,7 @@ func testColdStart(t *testing.T, b backend) {
 			conns := gateway.NewConns()
 			gw, err := gateway.New(gateway.Options{
 				NodeID: fmt.Sprintf("cold-%d", i), Conns: conns, Engine: runtime.New(runtime.Options{Logger: logger, Metrics: m}),
-				Registry: st, Bus: st.Bus(conns), Deploys: st.Deploys(), Logger: logger, Metrics: m,
+				Registry: st, Deploys: st.Deploys(), Logger: logger, Metrics: m,
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	"github.com/wsgw/wsgw/internal/redistest"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
+	"github.com/wsgw/wsgw/service"
 	"github.com/wsgw/wsgw/store"
 	"github.com/wsgw/wsgw/store/memory"
 	redisstore "github.com/wsgw/wsgw/store/redis"
@@ -55,6 +56,7 @@ type node struct {
 	id       string
 	store    *redisstore.Store // nil on the memory store
 	registry store.Registry
+	svc      *service.Service
 	gw       *gateway.Gateway
 	public   *httptest.Server
 	admin    *httptest.Server
@@ -103,9 +105,15 @@ func startMemoryNode(t testing.TB) *node {
 
 func newNode(t testing.TB, id string, st store.Registry, conns *gateway.Conns, cluster store.Bus, deploys store.DeployRegistry, logger *slog.Logger, m *metrics.Metrics) *node {
 	t.Helper()
-	engine := runtime.New(runtime.Options{Logger: logger, Metrics: m, Timeout: 5 * time.Second})
+	svc, err := service.New(service.Options{
+		Node: id, Local: conns, Registry: st, Bus: cluster, MaxMessageBytes: gateway.DefaultMaxMessageBytes, Logger: logger, Metrics: m,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := runtime.New(runtime.Options{Service: svc, Logger: logger, Metrics: m, Timeout: 5 * time.Second})
 	gw, err := gateway.New(gateway.Options{
-		NodeID: id, Conns: conns, Engine: engine, Registry: st, Bus: cluster, Deploys: deploys, Logger: logger, Metrics: m,
+		NodeID: id, Conns: conns, Engine: engine, Registry: st, Deploys: deploys, Logger: logger, Metrics: m,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -113,9 +121,9 @@ func newNode(t testing.TB, id string, st store.Registry, conns *gateway.Conns, c
 	if _, err := gw.DeployConfig(context.Background(), wsgw.Deployment{Path: "/relay", Script: relayScript, Name: "relay.js", Source: "config"}); err != nil {
 		t.Fatal(err)
 	}
-	n := &node{t: t, id: id, registry: st, gw: gw, metrics: m,
+	n := &node{t: t, id: id, registry: st, svc: svc, gw: gw, metrics: m,
 		public: httptest.NewServer(gw),
-		admin:  httptest.NewServer(handlers.Admin(handlers.AdminOptions{Service: gw, Deployer: gw, Health: gw.Health, MaxMessageBytes: 64 << 10})),
+		admin:  httptest.NewServer(handlers.Admin(handlers.AdminOptions{Service: svc, Deployer: gw, Health: gw.Health, MaxMessageBytes: 64 << 10})),
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), waitFor)

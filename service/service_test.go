@@ -1,8 +1,7 @@
-package gateway_test
+package service_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -17,7 +16,12 @@ import (
 	"github.com/wsgw/wsgw/store/memory"
 )
 
-// fakeCluster records what the gateway asks of other nodes.
+// idScript tells a client its socket ID, then echoes.
+const idScript = `
+if (websocketInfo.type === "open") return websocketInfo.socket_id;
+if (websocketInfo.type === "data") return websocketInfo.message;`
+
+// fakeCluster is a Bus that records what the service asks of other nodes.
 type fakeCluster struct {
 	mu       sync.Mutex
 	calls    []string
@@ -85,16 +89,16 @@ func TestLocalSocketsNeverLeaveTheNode(t *testing.T) {
 	c := h.Dial("/id", nil)
 	id := c.ReadText()
 	ctx := context.Background()
-	if err := h.GW.Send(ctx, id, []byte("local"), false); err != nil {
+	if err := h.Service.Send(ctx, id, []byte("local"), false); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.ReadText(); got != "local" {
 		t.Fatalf("got %q", got)
 	}
-	if _, err := h.GW.Info(ctx, id); err != nil {
+	if _, err := h.Service.Info(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.GW.CloseSocket(ctx, id, 4000, "bye"); err != nil {
+	if err := h.Service.CloseSocket(ctx, id, 4000, "bye"); err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := c.ExpectClose(); code != 4000 {
@@ -126,20 +130,20 @@ func TestRemoteSocketsGoThroughTheCluster(t *testing.T) {
 		wantCode string
 		wantCall string
 	}{
-		{"send", func() error { return h.GW.Send(ctx, "far", []byte("hi"), false) }, "", `send there far text "hi"`},
-		{"binary send", func() error { return h.GW.Send(ctx, "far", []byte{0, 0xff}, true) }, "", `send there far binary "\x00\xff"`},
-		{"close", func() error { return h.GW.CloseSocket(ctx, "far", 1000, "") }, "", `close there far 1000 ""`},
-		{"close with a code and reason", func() error { return h.GW.CloseSocket(ctx, "far", 4001, "bye") }, "", `close there far 4001 "bye"`},
-		{"close with a reserved code", func() error { return h.GW.CloseSocket(ctx, "far", 1005, "") }, wsgw.EInvalid, ""},
+		{"send", func() error { return h.Service.Send(ctx, "far", []byte("hi"), false) }, "", `send there far text "hi"`},
+		{"binary send", func() error { return h.Service.Send(ctx, "far", []byte{0, 0xff}, true) }, "", `send there far binary "\x00\xff"`},
+		{"close", func() error { return h.Service.CloseSocket(ctx, "far", 1000, "") }, "", `close there far 1000 ""`},
+		{"close with a code and reason", func() error { return h.Service.CloseSocket(ctx, "far", 4001, "bye") }, "", `close there far 4001 "bye"`},
+		{"close with a reserved code", func() error { return h.Service.CloseSocket(ctx, "far", 1005, "") }, wsgw.EInvalid, ""},
 		{"info", func() error {
-			s, err := h.GW.Info(ctx, "far")
+			s, err := h.Service.Info(ctx, "far")
 			if err == nil && s.Node != "there" {
 				t.Fatalf("info = %+v", s)
 			}
 			return err
 		}, "", "info there far"},
-		{"a record of this node without a socket", func() error { return h.GW.Send(ctx, "stale", []byte("x"), false) }, wsgw.ENotFound, ""},
-		{"unknown socket", func() error { return h.GW.Send(ctx, "nowhere", []byte("x"), false) }, wsgw.ENotFound, ""},
+		{"a record of this node without a socket", func() error { return h.Service.Send(ctx, "stale", []byte("x"), false) }, wsgw.ENotFound, ""},
+		{"unknown socket", func() error { return h.Service.Send(ctx, "nowhere", []byte("x"), false) }, wsgw.ENotFound, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,7 +159,7 @@ func TestRemoteSocketsGoThroughTheCluster(t *testing.T) {
 		})
 	}
 
-	n, err := h.GW.CloseAll(ctx)
+	n, err := h.Service.CloseAll(ctx)
 	if err != nil || n != 6 {
 		t.Fatalf("CloseAll = %d, %v; want 1 local + 5 elsewhere", n, err)
 	}
@@ -164,53 +168,11 @@ func TestRemoteSocketsGoThroughTheCluster(t *testing.T) {
 	}
 
 	fc.err = wsgw.Errorf(wsgw.EUnavailable, "bus down")
-	if err := h.GW.Send(ctx, "far", []byte("hi"), false); wsgw.ErrorCode(err) != wsgw.EUnavailable {
+	if err := h.Service.Send(ctx, "far", []byte("hi"), false); wsgw.ErrorCode(err) != wsgw.EUnavailable {
 		t.Fatalf("send through a failing cluster = %v, want its error", err)
 	}
-	if n, err := h.GW.CloseAll(ctx); wsgw.ErrorCode(err) != wsgw.EUnavailable || n != 5 {
+	if n, err := h.Service.CloseAll(ctx); wsgw.ErrorCode(err) != wsgw.EUnavailable || n != 5 {
 		t.Fatalf("CloseAll through a failing cluster = %d, %v", n, err)
-	}
-}
-
-func TestLocalServesOtherNodes(t *testing.T) {
-	fc := &fakeCluster{}
-	h, _ := newClusterHarness(t, fc)
-	c := h.Dial("/id", nil)
-	id := c.ReadText()
-	local := h.Conns
-	if err := local.Send(id, []byte("from afar"), false); err != nil {
-		t.Fatal(err)
-	}
-	if got := c.ReadText(); got != "from afar" {
-		t.Fatalf("got %q", got)
-	}
-	if s, err := local.Info(id); err != nil || s.ID != id || s.Type != "open" {
-		t.Fatalf("Info = %+v, %v", s, err)
-	}
-	tests := []struct {
-		name string
-		err  error
-		want string
-	}{
-		{"send to an unknown socket", local.Send("nope", []byte("x"), false), wsgw.ENotFound},
-		{"info of an unknown socket", func() error { _, err := local.Info("nope"); return err }(), wsgw.ENotFound},
-		{"close with a reserved code", local.CloseSocket(id, 1005, ""), wsgw.EInvalid},
-		{"close of an unknown socket", local.CloseSocket("nope", 1000, ""), wsgw.ENotFound},
-	}
-	for _, tc := range tests {
-		if got := wsgw.ErrorCode(tc.err); got != tc.want {
-			t.Fatalf("%s: error %v, want code %q", tc.name, tc.err, tc.want)
-		}
-	}
-	if n := local.CloseAll(); n != 1 {
-		t.Fatalf("CloseAll = %d, want 1", n)
-	}
-	if code, _ := c.ExpectClose(); code != websocket.StatusNormalClosure {
-		t.Fatalf("closed with %d", code)
-	}
-	var e *wsgw.Error
-	if err := local.CloseSocket(id, 1000, ""); !errors.As(err, &e) || e.Code != wsgw.ENotFound {
-		t.Fatalf("close of a closing socket = %v, want not found", err)
 	}
 }
 
@@ -228,7 +190,7 @@ func TestStoreOutageLogsOnceWithACount(t *testing.T) {
 	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Registry: downStore{memory.NewRegistry()}, Bus: &fakeCluster{}, NodeID: "here"})
 	const calls = 100
 	for range calls {
-		if err := h.GW.Send(context.Background(), "far", []byte("x"), false); wsgw.ErrorCode(err) != wsgw.EUnavailable {
+		if err := h.Service.Send(context.Background(), "far", []byte("x"), false); wsgw.ErrorCode(err) != wsgw.EUnavailable {
 			t.Fatalf("send while the store is down = %v, want unavailable", err)
 		}
 	}
@@ -255,9 +217,9 @@ func TestResyncingRegistryIsNever404(t *testing.T) {
 	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Registry: resyncingStore{memory.NewRegistry()}, Bus: &fakeCluster{}, NodeID: "here"})
 	ctx := context.Background()
 	for name, do := range map[string]func() error{
-		"send":  func() error { return h.GW.Send(ctx, "far", []byte("x"), false) },
-		"close": func() error { return h.GW.CloseSocket(ctx, "far", 1000, "") },
-		"info":  func() error { _, err := h.GW.Info(ctx, "far"); return err },
+		"send":  func() error { return h.Service.Send(ctx, "far", []byte("x"), false) },
+		"close": func() error { return h.Service.CloseSocket(ctx, "far", 1000, "") },
+		"info":  func() error { _, err := h.Service.Info(ctx, "far"); return err },
 	} {
 		err := do()
 		if wsgw.ErrorCode(err) != wsgw.EUnavailable || !strings.Contains(wsgw.ErrorMessage(err), "registry resyncing") {
