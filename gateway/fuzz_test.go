@@ -77,6 +77,7 @@ func FuzzFrames(f *testing.F) {
 		ctx, cancel := context.WithTimeout(context.Background(), gwtest.WaitFor)
 		defer cancel()
 		_ = gw.Shutdown(ctx)
+		engine.Close()
 		srv.Close()
 	})
 	ctx := context.Background()

@@ -174,9 +174,7 @@ type Gateway struct {
 	active   sync.WaitGroup // one per connection between upgrade and the end of its close event
 	lifeMu   sync.Mutex     // orders active.Add (enter) before Shutdown's Wait
 	stop     chan struct{}  // closed when Shutdown starts
-	halted   chan struct{}  // closed when Shutdown ends: script workers stop
-	runs     chan *scriptRun
-	runPool  sync.Pool
+	halted   chan struct{}  // closed when Shutdown ends: events wait for no more runtimes
 	// interrupted is the lane of connections whose last event was
 	// interrupted (fairshare.go).
 	interrupted semaphore
@@ -193,7 +191,7 @@ type gatewayMetrics struct {
 }
 
 // New builds a gateway with no endpoints: Deploy adds them. It starts the
-// idle sweeper and the script workers; call Shutdown to stop.
+// idle sweeper; call Shutdown to stop.
 func New(opts Options) (*Gateway, error) {
 	for name, missing := range map[string]bool{
 		"Conns": opts.Conns == nil, "Engine": opts.Engine == nil, "Registry": opts.Registry == nil,
@@ -218,7 +216,6 @@ func New(opts Options) (*Gateway, error) {
 		log:    opts.Logger,
 		stop:   make(chan struct{}),
 		halted: make(chan struct{}),
-		runs:   make(chan *scriptRun),
 		metrics: gatewayMetrics{
 			Metrics:             opts.Metrics,
 			refusedClosing:      opts.Metrics.SendsRefused.WithLabelValues("closing"),
@@ -243,10 +240,6 @@ func New(opts Options) (*Gateway, error) {
 		Logger:           gwsLogger{g.log},
 		NewSession:       func() gws.SessionStorage { return &session{} },
 	})
-	g.runPool.New = func() any { return &scriptRun{done: make(chan struct{}, 1)} }
-	for range opts.Engine.PoolSize() {
-		go g.scriptWorker()
-	}
 	g.resync() // before the configuration deploys, so that it can adopt the cluster's versions
 	opts.Deploys.Watch(g.changed, g.resync)
 	go g.sweep()
@@ -499,52 +492,15 @@ func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 	return err
 }
 
-// scriptRun carries one event from a read loop to a script worker and back.
-type scriptRun struct {
-	h    *runtime.Handler
-	ev   runtime.Event
-	err  error
-	done chan struct{}
-}
-
-// handOff runs the event on a script worker and waits for it, so the events
-// of one connection stay serial. Scripts run on the workers' stacks rather
-// than the read loops': goja's deep frames would otherwise grow every idle
-// connection's goroutine stack, and that costs more memory across many
-// connections than the hand-off costs time. The event first takes its
-// share of the pool (fairshare.go).
+// handOff runs the event on one of the engine's workers (Engine.Dispatch)
+// once it has taken its share of the pool (fairshare.go).
 func (g *Gateway) handOff(c *conn, h *runtime.Handler, ev *runtime.Event) error {
 	gr, err := g.admitEvent(c, ev)
 	if err != nil {
 		return err
 	}
 	defer gr.release()
-	r := g.runPool.Get().(*scriptRun)
-	r.h, r.ev = h, *ev
-	defer func() {
-		r.h, r.ev, r.err = nil, runtime.Event{}, nil
-		g.runPool.Put(r)
-	}()
-	select {
-	case g.runs <- r:
-	case <-g.halted:
-		return runtime.ErrClosed
-	}
-	<-r.done
-	return r.err
-}
-
-// scriptWorker runs handed-off events until the gateway halts.
-func (g *Gateway) scriptWorker() {
-	for {
-		select {
-		case r := <-g.runs:
-			r.err = g.opts.Engine.Run(context.Background(), r.h, &r.ev)
-			r.done <- struct{}{}
-		case <-g.halted:
-			return
-		}
-	}
+	return g.opts.Engine.Dispatch(h, ev)
 }
 
 // finish ends a connection once: its close event, deregistration, metrics and
@@ -630,8 +586,9 @@ func (g *Gateway) sweep() {
 // is full holds one of them for at most the ping's write timeout.
 const pingers = 4
 
-// Shutdown stops accepting connections, closes every socket with 1001, waits
-// for their close events and deregistration until ctx ends, then stops the engine.
+// Shutdown stops accepting connections, closes every socket with 1001, and
+// waits for their close events and deregistration until ctx ends. The
+// engine is the caller's to close afterwards.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.lifeMu.Lock()
 	started := g.closing.CompareAndSwap(false, true)
@@ -652,7 +609,6 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		err = fmt.Errorf("gateway: %d connections still closing: %w", g.conns.len(), ctx.Err())
 		g.conns.each(func(c *conn) { _ = c.ws.NetConn().Close() })
 	}
-	g.opts.Engine.Close()
 	close(g.halted)
 	return err
 }

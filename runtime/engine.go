@@ -140,12 +140,17 @@ type Engine struct {
 	done chan struct{}
 	once sync.Once
 
+	// work hands dispatched events to the workers (dispatch.go).
+	work       chan *dispatch
+	dispatches sync.Pool
+
 	// allocs is the process's cumulative heap allocations as the watchdog
 	// last read them (memory.go).
 	allocs atomic.Int64
 }
 
-// New starts an engine and its watchdog. Call Close to stop it.
+// New starts an engine, its workers and its watchdog. Call Close to stop
+// them.
 func New(opts Options) *Engine {
 	opts.setDefaults()
 	e := &Engine{
@@ -153,6 +158,11 @@ func New(opts Options) *Engine {
 		idle:  make(chan *vm, opts.PoolSize),
 		slots: make(chan struct{}, opts.PoolSize),
 		done:  make(chan struct{}),
+		work:  make(chan *dispatch),
+	}
+	e.dispatches.New = func() any { return &dispatch{done: make(chan struct{}, 1)} }
+	for range opts.PoolSize {
+		go e.worker()
 	}
 	reader := newAllocReader()
 	e.allocs.Store(reader.read())
@@ -314,7 +324,8 @@ func (e *Engine) put(v *vm) { e.idle <- v }
 // for busy scripts.
 func (e *Engine) Interrupt() { e.interruptAll(reasonShutdown) }
 
-// Close interrupts every running script and makes later runs fail with ErrClosed.
+// Close interrupts every running script, stops the workers and makes later
+// runs fail with ErrClosed.
 func (e *Engine) Close() {
 	e.once.Do(func() { close(e.done) })
 	e.interruptAll(reasonClosed)

@@ -60,7 +60,8 @@ func loadConfig(f cliFlags, environ []string) (*config.Config, error) {
 type server struct {
 	cfg     *config.Config
 	log     *slog.Logger
-	store   store.Registry
+	stores  *stores
+	engine  *runtime.Engine
 	gateway *gateway.Gateway
 	public  *http.Server
 	admin   *http.Server
@@ -87,7 +88,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 
 	node := nodeID(cfg)
 	conns := gateway.NewConns()
-	st, cluster, deploys, err := openStore(cfg, node, conns, logger, m)
+	sp, err := openStores(cfg, node, conns, logger, m)
 	if err != nil {
 		return nil, err
 	}
@@ -95,11 +96,11 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		debug.SetMemoryLimit(int64(cfg.Runtime.MemoryLimit)) // GOMEMLIMIT from the configuration
 	}
 	svc, err := service.New(service.Options{
-		Node: node, Local: conns, Registry: st, Bus: cluster,
+		Node: node, Local: conns, Registry: sp.registry, Bus: sp.bus,
 		MaxMessageBytes: cfg.Limits.MaxMessageBytes, Logger: logger, Metrics: m,
 	})
 	if err != nil {
-		_ = st.Close()
+		_ = sp.close()
 		return nil, err
 	}
 	engine := runtime.New(runtime.Options{
@@ -136,8 +137,8 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 			MaxScriptInterrupts:      l.MaxScriptInterrupts,
 		},
 		Engine:   engine,
-		Registry: st,
-		Deploys:  deploys,
+		Registry: sp.registry,
+		Deploys:  sp.deploys,
 		Logger:   logger,
 		Metrics:  m,
 	})
@@ -149,7 +150,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 			_ = g.Shutdown(context.Background())
 		}
 		engine.Close()
-		_ = st.Close()
+		_ = sp.close()
 		return nil, err
 	}
 
@@ -169,7 +170,8 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	return &server{
 		cfg:       cfg,
 		log:       logger,
-		store:     st,
+		stores:    sp,
+		engine:    engine,
 		gateway:   g,
 		publicTLS: publicTLS,
 		adminTLS:  adminTLS,
@@ -196,12 +198,23 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	}, nil
 }
 
-// openStore builds the registry: the memory store of a single node, or the
-// Redis store and its cluster bus.
-func openStore(cfg *config.Config, node string, local store.Local, logger *slog.Logger, m *metrics.Metrics) (store.Registry, store.Bus, store.DeployRegistry, error) {
+// stores are the parts of the store a node uses, and what closes them.
+type stores struct {
+	registry store.Registry
+	bus      store.Bus
+	deploys  store.DeployRegistry
+	close    func() error
+}
+
+// openStores builds the store: a single node's in memory, or a cluster
+// node's on Redis. The bus delivers other nodes' commands to local.
+func openStores(cfg *config.Config, node string, local store.Local, logger *slog.Logger, m *metrics.Metrics) (*stores, error) {
 	sc := cfg.Store
 	if len(sc.Redis) == 0 {
-		return memory.NewRegistry(), memory.NewBus(node, local), memory.NewDeploys(), nil
+		bus, deploys := memory.NewBus(node, local), memory.NewDeploys()
+		return &stores{memory.NewRegistry(), bus, deploys, func() error {
+			return errors.Join(deploys.Close(), bus.Close())
+		}}, nil
 	}
 	redisstore.LogDriverTo(logger)
 	st, err := redisstore.New(redisstore.Options{
@@ -217,9 +230,9 @@ func openStore(cfg *config.Config, node string, local store.Local, logger *slog.
 		Metrics:           m,
 	})
 	if err != nil {
-		return nil, nil, nil, cfg.Errorf("store.redis", "%v", err)
+		return nil, cfg.Errorf("store.redis", "%v", err)
 	}
-	return st, st.Bus(local), st.Deploys(), nil
+	return &stores{st, st.Bus(local), st.Deploys(), st.Close}, nil
 }
 
 // nodeID names this node: node_id, or the host name and public port, which
@@ -305,15 +318,17 @@ func (s *server) reloadTLS() {
 }
 
 // shutdown stops accepting, closes every socket with 1001 and waits for their
-// close events, then stops the admin listener and the store.
+// close events, then stops the admin listener, the script engine and the
+// store.
 func (s *server) shutdown(ctx context.Context) error {
 	errs := []error{s.public.Shutdown(ctx), s.gateway.Shutdown(ctx), s.admin.Shutdown(ctx)}
+	s.engine.Close()
 	s.closeStore()
 	return errors.Join(errs...)
 }
 
 func (s *server) closeStore() {
-	if err := s.store.Close(); err != nil {
+	if err := s.stores.close(); err != nil {
 		s.log.Error("closing the store", "err", err)
 	}
 }

@@ -122,6 +122,7 @@ func New(t testing.TB, o Options) *Harness {
 		ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
 		defer cancel()
 		_ = gw.Shutdown(ctx)
+		engine.Close()
 		srv.Close()
 	})
 	return h

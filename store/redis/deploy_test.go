@@ -250,9 +250,9 @@ func testColdStart(t *testing.T, b backend) {
 			logger := testLogger()
 			m := metrics.New(prometheus.NewRegistry())
 			st := b.open(t, prefix, fmt.Sprintf("cold-%d", i), redisstore.Options{Logger: logger, Metrics: m})
-			conns := gateway.NewConns()
+			engine := runtime.New(runtime.Options{Logger: logger, Metrics: m})
 			gw, err := gateway.New(gateway.Options{
-				NodeID: fmt.Sprintf("cold-%d", i), Conns: conns, Engine: runtime.New(runtime.Options{Logger: logger, Metrics: m}),
+				NodeID: fmt.Sprintf("cold-%d", i), Conns: gateway.NewConns(), Engine: engine,
 				Registry: st, Deploys: st.Deploys(), Logger: logger, Metrics: m,
 			})
 			if err != nil {
@@ -262,6 +262,7 @@ func testColdStart(t *testing.T, b backend) {
 				ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 				defer cancel()
 				_ = gw.Shutdown(ctx)
+				engine.Close()
 			})
 			gws[i] = gw
 		}

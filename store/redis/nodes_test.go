@@ -129,6 +129,7 @@ func newNode(t testing.TB, id string, st store.Registry, conns *gateway.Conns, c
 		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 		defer cancel()
 		_ = gw.Shutdown(ctx)
+		engine.Close()
 		n.public.Close()
 		n.admin.Close()
 	})
