@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/deploy"
 )
 
 // The close codes of a refused or expired token (docs/security.md,
@@ -27,7 +28,7 @@ type refusal struct {
 // authenticate runs an endpoint's check on r, then redacts r's credentials.
 // It returns the verified claims and expiry (Unix ns, 0 for none), or the
 // refusal the connection will be closed with once upgraded.
-func (g *Gateway) authenticate(a wsgw.Authenticator, r *http.Request) (map[string]any, int64, *refusal) {
+func (g *Gateway) authenticate(a deploy.Authenticator, r *http.Request) (map[string]any, int64, *refusal) {
 	id, err := a.Authenticate(r)
 	a.Redact(r)
 	switch {

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/deploy"
 	"github.com/wsgw/wsgw/store"
 )
 
@@ -93,6 +94,18 @@ func (t *Conns) each(fn func(*conn)) {
 		}
 		batch = batch[:0]
 	}
+}
+
+var _ deploy.Sockets = (*Conns)(nil)
+
+// CloseEndpoint closes, with 1001, every socket connected through ep: it
+// was undeployed.
+func (t *Conns) CloseEndpoint(ep *deploy.Endpoint) {
+	t.each(func(c *conn) {
+		if c.endpoint == ep {
+			_ = c.Close(1001, "endpoint removed")
+		}
+	})
 }
 
 // Holds reports whether socket id is connected to this node.

@@ -26,6 +26,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/deploy"
 	"github.com/wsgw/wsgw/internal/httperr"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
@@ -94,8 +95,8 @@ type Options struct {
 	Engine *runtime.Engine
 	// Registry records the sockets of every node (required).
 	Registry store.Registry
-	// Deploys shares deploys with the other nodes (required).
-	Deploys store.DeployRegistry
+	// Routes are the deployed endpoints (required): the deploy manager.
+	Routes  Routes
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 }
@@ -158,6 +159,13 @@ func (o *Options) setDefaults() {
 	}
 }
 
+// Routes are the deployed endpoints, as the gateway asks for them: the
+// endpoint of a request path, and the event handler (deploy.Manager).
+type Routes interface {
+	Match(escapedPath string) (*deploy.Endpoint, map[string]string)
+	EventHandler() *runtime.Handler
+}
+
 // Gateway serves the WebSocket endpoints.
 type Gateway struct {
 	opts     Options
@@ -179,7 +187,8 @@ type Gateway struct {
 	// interrupted (fairshare.go).
 	interrupted semaphore
 
-	deployments // endpoints, the router and the event handler
+	routes Routes
+	slots  sync.Map // endpoint path -> its semaphore: its share of the script workers (fairshare.go)
 }
 
 // gatewayMetrics are the collectors the gateway touches per message,
@@ -190,12 +199,12 @@ type gatewayMetrics struct {
 	rejected                            func(reason string)
 }
 
-// New builds a gateway with no endpoints: Deploy adds them. It starts the
-// idle sweeper; call Shutdown to stop.
+// New builds a gateway that serves the endpoints of opts.Routes. It starts
+// the idle sweeper; call Shutdown to stop.
 func New(opts Options) (*Gateway, error) {
 	for name, missing := range map[string]bool{
 		"Conns": opts.Conns == nil, "Engine": opts.Engine == nil, "Registry": opts.Registry == nil,
-		"Deploys": opts.Deploys == nil,
+		"Routes": opts.Routes == nil,
 	} {
 		if missing {
 			return nil, fmt.Errorf("gateway: Options.%s is required", name)
@@ -213,6 +222,7 @@ func New(opts Options) (*Gateway, error) {
 	g := &Gateway{
 		opts:   opts,
 		conns:  opts.Conns,
+		routes: opts.Routes,
 		log:    opts.Logger,
 		stop:   make(chan struct{}),
 		halted: make(chan struct{}),
@@ -224,7 +234,6 @@ func New(opts Options) (*Gateway, error) {
 		},
 	}
 	g.interrupted = newSemaphore(opts.Limits.InterruptedWorkers)
-	g.deployments.init()
 	g.expiries = newExpiryQueue()
 	if l := opts.Limits; l.UpgradesPerIPPerSecond > 0 {
 		g.upgrades = newUpgradeLimiter(l.UpgradesPerIPPerSecond, l.UpgradesPerIPBurst, maxTrackedClients)
@@ -240,8 +249,6 @@ func New(opts Options) (*Gateway, error) {
 		Logger:           gwsLogger{g.log},
 		NewSession:       func() gws.SessionStorage { return &session{} },
 	})
-	g.resync() // before the configuration deploys, so that it can adopt the cluster's versions
-	opts.Deploys.Watch(g.changed, g.resync)
 	go g.sweep()
 	go g.expiries.run(g.stop, g.expire)
 	return g, nil
@@ -253,7 +260,7 @@ func (g *Gateway) NodeID() string { return g.opts.NodeID }
 // ServeHTTP upgrades requests for an endpoint; everything is checked before
 // the upgrade, so a refusal is a plain HTTP answer.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ep, pathParams := g.routes.Load().match(r.URL.EscapedPath())
+	ep, pathParams := g.routes.Match(r.URL.EscapedPath())
 	if ep == nil {
 		g.refuse(w, r, "no_endpoint", wsgw.Errorf(wsgw.ENotFound, "no WebSocket endpoint at %s", r.URL.Path))
 		return
@@ -276,8 +283,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	conf := ep.conf.Load() // one deploy's origins and auth together
-	if !conf.allowsOrigin(r.Header.Get("Origin")) {
+	set := ep.Settings() // one deploy's origins and auth together
+	if !set.AllowsOrigin(r.Header.Get("Origin")) {
 		g.refuse(w, r, "origin", wsgw.Errorf(wsgw.EForbidden, "origin %s is not allowed", r.Header.Get("Origin")))
 		return
 	}
@@ -292,8 +299,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var claims map[string]any
 	var expires int64
 	var refused *refusal
-	if conf.dep.Auth != nil {
-		claims, expires, refused = g.authenticate(conf.dep.Auth, r)
+	if a := set.Auth(); a != nil {
+		claims, expires, refused = g.authenticate(a, r)
 	}
 	if !g.enter() {
 		g.release(ip)
@@ -375,7 +382,7 @@ func (g *Gateway) release(ip netip.Addr) {
 
 // newConn builds the connection's record before the upgrade, while the
 // request is at hand.
-func (g *Gateway) newConn(r *http.Request, ep *endpoint, pathParams map[string]string, ip netip.Addr) *conn {
+func (g *Gateway) newConn(r *http.Request, ep *deploy.Endpoint, pathParams map[string]string, ip netip.Addr) *conn {
 	now := time.Now()
 	params := map[string]string{}
 	for k, vs := range r.URL.Query() {
@@ -396,6 +403,7 @@ func (g *Gateway) newConn(r *http.Request, ep *endpoint, pathParams map[string]s
 	c := &conn{
 		g:        g,
 		endpoint: ep,
+		slots:    g.endpointSlots(ep.Path()),
 		remote:   r.RemoteAddr,
 		ip:       ip,
 		opened:   now,
@@ -403,7 +411,7 @@ func (g *Gateway) newConn(r *http.Request, ep *endpoint, pathParams map[string]s
 			ID:         newSocketID(),
 			Node:       g.opts.NodeID,
 			URI:        requestURI(r),
-			Route:      ep.path,
+			Route:      ep.Path(),
 			Headers:    headers,
 			Parameters: params,
 			Timestamp:  now.UnixMilli(),
@@ -462,8 +470,8 @@ func (g *Gateway) panicked(c *conn, where string, p any, stack []byte) {
 // connection with 1011; interrupted runs count towards closing it
 // (fairshare.go).
 func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
-	h := c.endpoint.handler.Load()
-	if eh := g.eventHandler.Load(); eh != nil {
+	h := c.endpoint.Handler()
+	if eh := g.routes.EventHandler(); eh != nil {
 		h = eh
 	}
 	c.scriptVersion.Store(h.Version)

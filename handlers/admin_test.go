@@ -45,7 +45,7 @@ func newAPI(t *testing.T, token string) *api {
 	})
 	srv := httptest.NewServer(handlers.Admin(handlers.AdminOptions{
 		Service:         h.Service,
-		Deployer:        h.GW,
+		Deployer:        h.Deploys,
 		Health:          h.GW.Health,
 		Gatherer:        prometheus.NewRegistry(),
 		Token:           token,

@@ -294,7 +294,7 @@ func TestDeployEventHandlerAPI(t *testing.T) {
 	if status, _, _ := a.do("GET", "/api/v1/event_handler", "", ""); status != 404 {
 		t.Fatalf("handler still there after delete: %d", status)
 	}
-	ep, _ := a.h.GW.Deployment(context.Background(), "/x")
+	ep, _ := a.h.Deploys.Deployment(context.Background(), "/x")
 	c.Send("y") // idScript answers nothing to data: the version it ran shows in info
 	gwtest.Eventually(t, "the endpoint's own script to run again", func() bool {
 		s, err := a.h.Service.Info(context.Background(), id)

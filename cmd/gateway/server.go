@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/wsgw/wsgw/config"
+	"github.com/wsgw/wsgw/deploy"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/handlers"
 	"github.com/wsgw/wsgw/metrics"
@@ -62,6 +63,8 @@ type server struct {
 	log     *slog.Logger
 	stores  *stores
 	engine  *runtime.Engine
+	deploys *deploy.Manager
+	auths   *authTable
 	gateway *gateway.Gateway
 	public  *http.Server
 	admin   *http.Server
@@ -86,14 +89,22 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
 
-	node := nodeID(cfg)
-	conns := gateway.NewConns()
-	sp, err := openStores(cfg, node, conns, logger, m)
+	deps, keys, auths, err := configDeployments(cfg, "config")
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Runtime.MemoryLimit > 0 {
 		debug.SetMemoryLimit(int64(cfg.Runtime.MemoryLimit)) // GOMEMLIMIT from the configuration
+	}
+	// The parts, each built from those before it: the store, the
+	// connection table (the bus's Local), the socket service, the script
+	// engine that scripts reach the service through, the deploy manager,
+	// and the gateway that serves the deployed endpoints.
+	node := nodeID(cfg)
+	conns := gateway.NewConns()
+	sp, err := openStores(cfg, node, conns, logger, m)
+	if err != nil {
+		return nil, err
 	}
 	svc, err := service.New(service.Options{
 		Node: node, Local: conns, Registry: sp.registry, Bus: sp.bus,
@@ -113,6 +124,15 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		Logger:               logger,
 		Metrics:              m,
 	})
+	authTab := newAuthTable(auths)
+	deploys, err := deploy.New(deploy.Options{
+		Registry: sp.deploys, Sockets: conns, Auth: authTab.lookup, Logger: logger, Metrics: m,
+	})
+	if err != nil {
+		engine.Close()
+		_ = sp.close()
+		return nil, err
+	}
 	l := cfg.Limits
 	g, err := gateway.New(gateway.Options{
 		NodeID: node,
@@ -138,12 +158,12 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		},
 		Engine:   engine,
 		Registry: sp.registry,
-		Deploys:  sp.deploys,
+		Routes:   deploys,
 		Logger:   logger,
 		Metrics:  m,
 	})
 	if err == nil {
-		err = deployConfig(context.Background(), g, cfg, "config")
+		err = deployConfig(context.Background(), deploys, cfg, deps, keys)
 	}
 	if err != nil {
 		if g != nil {
@@ -160,7 +180,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	publicMux.Handle("/", g)
 	adminHandler := handlers.Admin(handlers.AdminOptions{
 		Service:         svc,
-		Deployer:        g,
+		Deployer:        deploys,
 		Health:          g.Health,
 		Gatherer:        reg,
 		Token:           cfg.Admin.Token,
@@ -172,6 +192,8 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		log:       logger,
 		stores:    sp,
 		engine:    engine,
+		deploys:   deploys,
+		auths:     authTab,
 		gateway:   g,
 		publicTLS: publicTLS,
 		adminTLS:  adminTLS,

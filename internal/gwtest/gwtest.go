@@ -20,6 +20,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/deploy"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
@@ -32,10 +33,11 @@ import (
 // instead of hanging it.
 const WaitFor = 15 * time.Second
 
-// harness is a gateway on a loopback httptest server, with its logs captured.
+// Harness is a node on a loopback httptest server, with its logs captured.
 type Harness struct {
 	t        testing.TB
 	GW       *gateway.Gateway
+	Deploys  *deploy.Manager
 	Conns    *gateway.Conns
 	Srv      *httptest.Server
 	Registry store.Registry
@@ -44,6 +46,8 @@ type Harness struct {
 	Logs     *LogSink
 }
 
+// Options are what a test sets of its node; the zero value is one node on
+// memory stores with default limits.
 type Options struct {
 	Scripts      map[string]string // endpoint path -> script
 	EventHandler string
@@ -53,23 +57,40 @@ type Options struct {
 	Timeout      time.Duration
 	// ScriptMemory is the engine's per-event memory limit (0 = its default).
 	ScriptMemory int64
+	// NodeID names the node (default "test-node").
+	NodeID string
 	// Registry is the registry of sockets; nil makes a memory one.
 	Registry store.Registry
-	// NodeID names the gateway (default "test-node").
-	NodeID string
-	// Bus reaches other nodes; nil makes a single node's memory bus.
-	Bus store.Bus
-	// Conns is the gateway's connection table; nil makes one.
-	Conns *gateway.Conns
+	// Bus reaches other nodes; when nil, NewBus makes it for the node's
+	// connection table, or a single node's memory bus is made.
+	Bus    store.Bus
+	NewBus func(local store.Local) store.Bus
+	// Deploys is the deploy registry; nil makes a memory one.
+	Deploys store.DeployRegistry
 	// Auth is each endpoint path's credential check.
-	Auth map[string]wsgw.Authenticator
+	Auth map[string]deploy.Authenticator
+	// Logger and Metrics, when set, replace the captured logs (Logs then
+	// sees nothing) and a fresh set of metrics.
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
 }
 
+// New wires a node as cmd/gateway does, from the store parts of o (memory
+// ones where o gives none), and serves it on a loopback httptest server:
+// connection table, bus, socket service, script engine, deploy manager,
+// gateway. The scripts of o are deployed as a configuration's; everything
+// stops when the test ends.
 func New(t testing.TB, o Options) *Harness {
 	t.Helper()
 	logs := NewLogSink()
-	logger := slog.New(logs)
-	m := metrics.New(nil)
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(logs)
+	}
+	m := o.Metrics
+	if m == nil {
+		m = metrics.New(nil)
+	}
 	st := o.Registry
 	if st == nil {
 		st = memory.NewRegistry()
@@ -77,20 +98,25 @@ func New(t testing.TB, o Options) *Harness {
 	if o.NodeID == "" {
 		o.NodeID = "test-node"
 	}
-	if o.Conns == nil {
-		o.Conns = gateway.NewConns()
+	conns := gateway.NewConns()
+	switch {
+	case o.Bus != nil:
+	case o.NewBus != nil:
+		o.Bus = o.NewBus(conns)
+	default:
+		o.Bus = memory.NewBus(o.NodeID, conns)
 	}
-	if o.Bus == nil {
-		o.Bus = memory.NewBus(o.NodeID, o.Conns)
+	if o.Deploys == nil {
+		d := memory.NewDeploys()
+		t.Cleanup(func() { _ = d.Close() })
+		o.Deploys = d
 	}
-	deploys := memory.NewDeploys()
-	t.Cleanup(func() { _ = deploys.Close() })
 	maxMessage := o.Limits.MaxMessageBytes
 	if maxMessage == 0 {
 		maxMessage = gateway.DefaultMaxMessageBytes
 	}
 	svc, err := service.New(service.Options{
-		Node: o.NodeID, Local: o.Conns, Registry: st, Bus: o.Bus, MaxMessageBytes: maxMessage, Logger: logger, Metrics: m,
+		Node: o.NodeID, Local: conns, Registry: st, Bus: o.Bus, MaxMessageBytes: maxMessage, Logger: logger, Metrics: m,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -98,26 +124,22 @@ func New(t testing.TB, o Options) *Harness {
 	engine := runtime.New(runtime.Options{
 		PoolSize: o.PoolSize, Timeout: o.Timeout, MaxMemory: o.ScriptMemory, Service: svc, Logger: logger, Metrics: m,
 	})
-	gw, err := gateway.New(gateway.Options{
-		NodeID: o.NodeID, Conns: o.Conns, Limits: o.Limits, Engine: engine,
-		Registry: st, Deploys: deploys, Logger: logger, Metrics: m,
+	deploys, err := deploy.New(deploy.Options{
+		Registry: o.Deploys, Sockets: conns, Auth: func(path string) deploy.Authenticator { return o.Auth[path] },
+		Logger: logger, Metrics: m,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for path, src := range o.Scripts {
-		dep := wsgw.Deployment{Path: path, Script: src, Options: wsgw.Options{AllowedOrigins: o.Origins[path]}, Source: "config", Auth: o.Auth[path]}
-		if _, _, err := gw.Deploy(context.Background(), dep); err != nil {
-			t.Fatalf("deploy %s: %v", path, err)
-		}
-	}
-	if o.EventHandler != "" {
-		if _, _, err := gw.Deploy(context.Background(), wsgw.Deployment{Script: o.EventHandler, Name: "handler.js", Source: "config"}); err != nil {
-			t.Fatal(err)
-		}
+	gw, err := gateway.New(gateway.Options{
+		NodeID: o.NodeID, Conns: conns, Limits: o.Limits, Engine: engine,
+		Registry: st, Routes: deploys, Logger: logger, Metrics: m,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	srv := httptest.NewServer(gw)
-	h := &Harness{t: t, GW: gw, Conns: o.Conns, Srv: srv, Registry: st, Service: svc, Engine: engine, Logs: logs}
+	h := &Harness{t: t, GW: gw, Deploys: deploys, Conns: conns, Srv: srv, Registry: st, Service: svc, Engine: engine, Logs: logs}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
 		defer cancel()
@@ -125,6 +147,17 @@ func New(t testing.TB, o Options) *Harness {
 		engine.Close()
 		srv.Close()
 	})
+	for path, src := range o.Scripts {
+		dep := wsgw.Deployment{Path: path, Script: src, Options: wsgw.Options{AllowedOrigins: o.Origins[path]}, Source: "config"}
+		if _, _, err := deploys.Deploy(context.Background(), dep); err != nil {
+			t.Fatalf("deploy %s: %v", path, err)
+		}
+	}
+	if o.EventHandler != "" {
+		if _, _, err := deploys.Deploy(context.Background(), wsgw.Deployment{Script: o.EventHandler, Name: "handler.js", Source: "config"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return h
 }
 

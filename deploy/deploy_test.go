@@ -1,4 +1,4 @@
-package gateway_test
+package deploy_test
 
 import (
 	"context"
@@ -66,7 +66,7 @@ func TestDeployUnderTraffic(t *testing.T) {
 			}
 		}()
 	}
-	dep, created, err := h.GW.Deploy(context.Background(), wsgw.Deployment{Path: "/v", Script: versionScript("v2"), Source: "api"})
+	dep, created, err := h.Deploys.Deploy(context.Background(), wsgw.Deployment{Path: "/v", Script: versionScript("v2"), Source: "api"})
 	if err != nil || created {
 		t.Fatalf("Deploy: created %v, %v", created, err)
 	}
@@ -105,12 +105,12 @@ func TestBrokenDeployKeepsTheRunningVersion(t *testing.T) {
 	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/v": versionScript("v1")}})
 	c := h.Dial("/v", nil)
 	c.ReadText()
-	before, _ := h.GW.Deployment(context.Background(), "/v")
-	_, _, err := h.GW.Deploy(context.Background(), wsgw.Deployment{Path: "/v", Script: "if (", Source: "api"})
+	before, _ := h.Deploys.Deployment(context.Background(), "/v")
+	_, _, err := h.Deploys.Deploy(context.Background(), wsgw.Deployment{Path: "/v", Script: "if (", Source: "api"})
 	if wsgw.ErrorCode(err) != wsgw.EInvalid || !strings.Contains(err.Error(), "/v:1:") {
 		t.Fatalf("broken deploy: %v, want invalid_request with line and column", err)
 	}
-	after, _ := h.GW.Deployment(context.Background(), "/v")
+	after, _ := h.Deploys.Deployment(context.Background(), "/v")
 	if after.Version != before.Version || after.Script != before.Script {
 		t.Fatal("a refused deploy changed the running version")
 	}
@@ -126,10 +126,10 @@ func TestUndeployClosesSocketsWithTheirLastScript(t *testing.T) {
 	c.ReadText()
 	other := h.Dial("/other", nil)
 	otherID := other.ReadText()
-	if _, _, err := h.GW.Deploy(context.Background(), wsgw.Deployment{Path: "/v", Script: versionScript("v2")}); err != nil {
+	if _, _, err := h.Deploys.Deploy(context.Background(), wsgw.Deployment{Path: "/v", Script: versionScript("v2")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.GW.Undeploy(context.Background(), "/v"); err != nil {
+	if err := h.Deploys.Undeploy(context.Background(), "/v"); err != nil {
 		t.Fatal(err)
 	}
 	if code, reason := c.ExpectClose(); code != 1001 || reason != "endpoint removed" {
@@ -139,7 +139,13 @@ func TestUndeployClosesSocketsWithTheirLastScript(t *testing.T) {
 	if _, err := h.Service.Info(context.Background(), otherID); err != nil {
 		t.Fatalf("a socket of another endpoint was closed too: %v", err)
 	}
-	if err := h.GW.Undeploy(context.Background(), "/v"); wsgw.ErrorCode(err) != wsgw.ENotFound {
+	if err := h.Deploys.Undeploy(context.Background(), "/v"); wsgw.ErrorCode(err) != wsgw.ENotFound {
 		t.Fatalf("second undeploy: %v, want not_found", err)
 	}
 }
+
+// idScript tells a client its socket ID, echoes, and logs its close.
+const idScript = `
+if (websocketInfo.type === "open") return websocketInfo.socket_id;
+if (websocketInfo.type === "close") console.log("closed", websocketInfo.close_code, websocketInfo.close_reason);
+if (websocketInfo.type === "data") return websocketInfo.message;`
