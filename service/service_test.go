@@ -59,6 +59,8 @@ func (f *fakeCluster) CloseAll(context.Context) (int, error) {
 	return f.closeAll, f.record("closeAll")
 }
 
+func (f *fakeCluster) Close() error { return nil }
+
 func (f *fakeCluster) recorded() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()

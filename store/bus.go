@@ -23,6 +23,8 @@ type Bus interface {
 	// CloseAll asks every other node to close all its sockets, and returns
 	// how many they closed.
 	CloseAll(ctx context.Context) (int, error)
+	// Close stops serving this node's commands; calls after it answer 503.
+	Close() error
 }
 
 // Local is one node as the Bus sees it: what a command addressed to it

@@ -28,4 +28,6 @@ type DeployRegistry interface {
 	// connection, when the store's version moved without a notice). It
 	// returns at once; the calls come from one goroutine until the store closes.
 	Watch(changed func(dep wsgw.Deployment, deleted bool), resync func())
+	// Close stops Watch.
+	Close() error
 }

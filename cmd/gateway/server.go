@@ -239,7 +239,7 @@ func openStores(cfg *config.Config, node string, local store.Local, logger *slog
 		}}, nil
 	}
 	redisstore.LogDriverTo(logger)
-	st, err := redisstore.New(redisstore.Options{
+	sh, err := redisstore.NewShard(redisstore.Options{
 		Addrs:             sc.Redis,
 		Cluster:           sc.Cluster,
 		SentinelMaster:    sc.SentinelMaster,
@@ -254,7 +254,14 @@ func openStores(cfg *config.Config, node string, local store.Local, logger *slog
 	if err != nil {
 		return nil, cfg.Errorf("store.redis", "%v", err)
 	}
-	return &stores{st, st.Bus(local), st.Deploys(), st.Close}, nil
+	registry := redisstore.NewRegistry(sh)
+	bus := redisstore.NewBus(sh, local)
+	deploys := redisstore.NewDeploys(sh)
+	return &stores{registry, bus, deploys, func() error {
+		// The roles before the shard they share; the bus first, so that
+		// no command arrives while the registry leaves the cluster.
+		return errors.Join(bus.Close(), registry.Close(), deploys.Close(), sh.Close())
+	}}, nil
 }
 
 // nodeID names this node: node_id, or the host name and public port, which

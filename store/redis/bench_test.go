@@ -32,7 +32,7 @@ import (
 // connect storm would, and counts until every one is written to Redis.
 func BenchmarkRegisterStorm(b *testing.B) {
 	be := sharedBackend(b)
-	s := be.open(b, redistest.Prefix(), storetest.Node, redisstore.Options{HeartbeatInterval: time.Second})
+	s := be.open(b, redistest.Prefix(), storetest.Node, redisstore.Options{HeartbeatInterval: time.Second}).registry
 	infos := make([]*wsgw.SocketInfo, b.N)
 	for i := range infos {
 		infos[i] = storetest.Info("storm-" + strconv.Itoa(i))

@@ -250,7 +250,7 @@ func testColdStart(t *testing.T, b backend) {
 			logger := testLogger()
 			m := metrics.New(prometheus.NewRegistry())
 			st := b.open(t, prefix, fmt.Sprintf("cold-%d", i), redisstore.Options{Logger: logger, Metrics: m})
-			d, err := deploy.New(deploy.Options{Registry: st.Deploys(), Sockets: gateway.NewConns(), Logger: logger, Metrics: m})
+			d, err := deploy.New(deploy.Options{Registry: st.deploys, Sockets: gateway.NewConns(), Logger: logger, Metrics: m})
 			if err != nil {
 				t.Fatal(err)
 			}

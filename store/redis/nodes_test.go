@@ -53,7 +53,7 @@ if (websocketInfo.type === "data") {
 type node struct {
 	t        testing.TB
 	id       string
-	store    *redisstore.Store // nil on the memory store
+	store    *parts // nil on the memory store
 	registry store.Registry
 	svc      *service.Service
 	deploys  *deploy.Manager
@@ -89,7 +89,7 @@ func (b backend) startNodeOpts(t testing.TB, prefix, id string, o nodeOptions) *
 	}
 	m := metrics.New(prometheus.NewRegistry())
 	st := b.open(t, prefix, id, redisstore.Options{Logger: logger, Metrics: m, HeartbeatInterval: o.heartbeat, RequestTimeout: o.requestTimeout})
-	n := newNode(t, id, gwtest.Options{Registry: st, NewBus: func(l store.Local) store.Bus { return st.Bus(l) }, Deploys: st.Deploys()}, logger, m)
+	n := newNode(t, id, gwtest.Options{Registry: st.registry, NewBus: func(l store.Local) store.Bus { return st.serve(l) }, Deploys: st.deploys}, logger, m)
 	n.store = st
 	return n
 }
@@ -134,7 +134,7 @@ func (b backend) startNodesWith(t testing.TB, count int, heartbeat time.Duration
 // kill stops the node as SIGKILL would: the store stops without leaving
 // the registry, and every client connection drops.
 func (n *node) kill() {
-	n.store.Kill()
+	n.store.close(false)
 	n.public.CloseClientConnections()
 }
 

@@ -30,7 +30,7 @@ func TestCluster(t *testing.T) {
 func runContract(t *testing.T, b backend) {
 	t.Run("Single", func(t *testing.T) {
 		storetest.RunRegistry(t, func(t *testing.T) store.Registry {
-			return b.open(t, redistest.Prefix(), storetest.Node, redisstore.Options{})
+			return b.open(t, redistest.Prefix(), storetest.Node, redisstore.Options{}).registry
 		})
 	})
 	t.Run("Nodes", func(t *testing.T) {
@@ -38,7 +38,7 @@ func runContract(t *testing.T, b backend) {
 			prefix := redistest.Prefix()
 			stores := make([]store.Registry, len(nodes))
 			for i, n := range nodes {
-				stores[i] = b.open(t, prefix, n, redisstore.Options{})
+				stores[i] = b.open(t, prefix, n, redisstore.Options{}).registry
 			}
 			return stores
 		})
@@ -48,10 +48,10 @@ func runContract(t *testing.T, b backend) {
 			prefix := redistest.Prefix()
 			buses := map[string]store.Bus{}
 			for node, local := range locals {
-				st := b.open(t, prefix, node, redisstore.Options{})
-				buses[node] = st.Bus(local)
+				bus := b.open(t, prefix, node, redisstore.Options{}).serve(local)
+				buses[node] = bus
 				select { // a node serves once its inbox is subscribed
-				case <-st.InboxReady():
+				case <-bus.InboxReady():
 				case <-time.After(waitFor):
 					t.Fatalf("the inbox of %s was not subscribed within %v", node, waitFor)
 				}
@@ -64,7 +64,7 @@ func runContract(t *testing.T, b backend) {
 			prefix := redistest.Prefix()
 			nodes := make([]store.DeployRegistry, n)
 			for i := range nodes {
-				nodes[i] = b.open(t, prefix, fmt.Sprintf("node-%d", i), redisstore.Options{}).Deploys()
+				nodes[i] = b.open(t, prefix, fmt.Sprintf("node-%d", i), redisstore.Options{}).deploys
 			}
 			return nodes
 		})

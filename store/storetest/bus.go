@@ -37,6 +37,7 @@ func RunBus(t *testing.T, newBus BusFactory) {
 		{"UnknownNodeIs404", testBusUnknownNode},
 		{"OneCallerInOrder", testBusOrder},
 		{"ConcurrentCallers", testBusConcurrent},
+		{"ClosedBusIs503", testBusClosed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newBus) })
@@ -242,4 +243,18 @@ func testBusConcurrent(t *testing.T, newBus BusFactory) {
 			}
 		}
 	}
+}
+
+func testBusClosed(t *testing.T, newBus BusFactory) {
+	a, b := twoNodes(t, newBus)
+	mustDo(t, "Close", a.Close())
+	ctx := busCtx(t)
+	if err := a.Send(ctx, "node-b", "s1", []byte("x"), false); wsgw.ErrorCode(err) != wsgw.EUnavailable {
+		t.Fatalf("Send after Close = %v, want unavailable", err)
+	}
+	if _, err := a.CloseAll(ctx); wsgw.ErrorCode(err) != wsgw.EUnavailable {
+		t.Fatalf("CloseAll after Close = %v, want unavailable", err)
+	}
+	expectCalls(t, b)
+	mustDo(t, "a second Close", a.Close())
 }
