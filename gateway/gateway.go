@@ -33,58 +33,6 @@ import (
 	"github.com/wsgw/wsgw/store"
 )
 
-// Limits are the per-connection and per-node limits (docs/security.md,
-// "Every limit").
-type Limits struct {
-	// MessagesPerSecond is each connection's token rate; 0 lifts the limit.
-	MessagesPerSecond float64
-	Burst             int
-	// OnExceed is what becomes of a frame that finds no token: dropped
-	// (the default), or the connection closed, or reading delayed.
-	OnExceed OnExceed
-	// MaxDelay is the longest OnExceed delay holds a connection back
-	// without a break before closing it with 1008 (default 30s).
-	MaxDelay            time.Duration
-	MaxMessageBytes     int
-	MaxPendingSends     int
-	IdleTimeout         time.Duration
-	CloseTimeout        time.Duration
-	MaxConnections      int
-	MaxConnectionsPerIP int
-	// UpgradesPerIPPerSecond is each client's rate of upgrade requests (a
-	// token bucket of UpgradesPerIPBurst); past it they get HTTP 429. 0 lifts it.
-	UpgradesPerIPPerSecond float64
-	UpgradesPerIPBurst     int
-	// HandshakeTimeout bounds writing the 101 answer (default 10s).
-	HandshakeTimeout time.Duration
-	// ScriptWorkersPerEndpoint caps the runtimes one endpoint's events hold
-	// at once (default half the pool, rounded up), so a runaway script
-	// leaves the rest to other endpoints.
-	ScriptWorkersPerEndpoint int
-	// InterruptedWorkers caps the runtimes held at once, node-wide, by
-	// events of connections whose last event was interrupted (default an
-	// eighth of the pool, at least 1).
-	InterruptedWorkers int
-	// MaxScriptInterrupts closes a connection with 1011 when this many of
-	// its events in a row were interrupted by script_timeout or
-	// script_memory (default 3).
-	MaxScriptInterrupts int
-}
-
-// OnExceed says what becomes of a frame that finds no token in its
-// connection's bucket (docs/scripting.md, "Per-connection rate limit").
-type OnExceed string
-
-const (
-	// ExceedDrop drops and counts the frame; the client is not told.
-	ExceedDrop OnExceed = "drop"
-	// ExceedClose closes the connection with 1008 "rate limit exceeded".
-	ExceedClose OnExceed = "close"
-	// ExceedDelay stops reading the connection until a token is free, so
-	// TCP pushes back on the client and no frame is lost.
-	ExceedDelay OnExceed = "delay"
-)
-
 // Options configure a Gateway. Zero fields get defaults from setDefaults.
 type Options struct {
 	NodeID string
@@ -101,42 +49,8 @@ type Options struct {
 	Metrics *metrics.Metrics
 }
 
-// DefaultMaxMessageBytes is the default of Limits.MaxMessageBytes.
-const DefaultMaxMessageBytes = 64 << 10
-
-// MaxMessageBytesLimit is the largest max_message_bytes: a claimed length
-// above it is refused with 1009 before anything is allocated.
-const MaxMessageBytesLimit = 1 << 30
-
 func (o *Options) setDefaults() {
-	l := &o.Limits
-	if l.Burst <= 0 {
-		l.Burst = max(1, int(l.MessagesPerSecond))
-	}
-	if l.OnExceed == "" {
-		l.OnExceed = ExceedDrop
-	}
-	if l.MaxDelay <= 0 {
-		l.MaxDelay = 30 * time.Second
-	}
-	if l.MaxMessageBytes <= 0 {
-		l.MaxMessageBytes = DefaultMaxMessageBytes
-	}
-	if l.MaxPendingSends <= 0 {
-		l.MaxPendingSends = 1024
-	}
-	if l.IdleTimeout <= 0 {
-		l.IdleTimeout = 60 * time.Second
-	}
-	if l.CloseTimeout <= 0 {
-		l.CloseTimeout = 5 * time.Second
-	}
-	if l.UpgradesPerIPBurst <= 0 {
-		l.UpgradesPerIPBurst = max(1, int(math.Ceil(l.UpgradesPerIPPerSecond)))
-	}
-	if l.HandshakeTimeout <= 0 {
-		l.HandshakeTimeout = 10 * time.Second
-	}
+	o.Limits = o.Limits.WithDefaults()
 	if o.NodeID == "" {
 		o.NodeID = "node-" + newSocketID()[:8]
 	}
@@ -146,6 +60,7 @@ func (o *Options) setDefaults() {
 	if o.Metrics == nil {
 		o.Metrics = metrics.New(nil)
 	}
+	l := &o.Limits
 	pool := o.Engine.PoolSize()
 	if l.ScriptWorkersPerEndpoint <= 0 {
 		l.ScriptWorkersPerEndpoint = (pool + 1) / 2
@@ -153,9 +68,6 @@ func (o *Options) setDefaults() {
 	l.ScriptWorkersPerEndpoint = min(l.ScriptWorkersPerEndpoint, pool)
 	if l.InterruptedWorkers <= 0 {
 		l.InterruptedWorkers = max(1, pool/8)
-	}
-	if l.MaxScriptInterrupts <= 0 {
-		l.MaxScriptInterrupts = 3
 	}
 }
 

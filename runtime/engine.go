@@ -72,25 +72,57 @@ type Event struct {
 	CloseReason string
 }
 
-// Options configure an Engine. The zero value works: defaults are filled in by New.
-type Options struct {
-	// PoolSize is how many scripts may run at once (default 4 per CPU, at least 8).
-	PoolSize int
-	// Timeout interrupts a script that runs longer (default 1s).
-	Timeout time.Duration
-	// MaxCallStack caps the JavaScript call depth (default 1024).
-	MaxCallStack int
+// Limits bound what one event of a script may do: the limits.script_*
+// settings of the configuration, which reads them into this type.
+type Limits struct {
+	// Timeout interrupts a script that runs longer (default DefaultTimeout).
+	Timeout time.Duration `yaml:"script_timeout"`
 	// MaxSendsPerEvent and MaxSendBytesPerEvent cap the frames and payload
 	// bytes one event may send, through websocketInfo.send, its return value
-	// and Websocket.send together (defaults 10000 and 16 MiB). goja has no
-	// heap limit; this keeps a script from queueing unbounded memory in a loop.
-	MaxSendsPerEvent     int
-	MaxSendBytesPerEvent int
-	// MaxMemory bounds what one event may allocate, in bytes (default 64
-	// MiB): the watchdog interrupts an event once the process has allocated
-	// more than this since it started, and the built-ins that allocate a
-	// script-chosen amount in one call refuse a result over it (memory.go).
-	MaxMemory int64
+	// and Websocket.send together. goja has no heap limit; this keeps a
+	// script from queueing unbounded memory in a loop.
+	MaxSendsPerEvent     int `yaml:"max_sends_per_event"`
+	MaxSendBytesPerEvent int `yaml:"max_send_bytes_per_event"`
+	// MaxMemory bounds what one event may allocate, in bytes: the watchdog
+	// interrupts an event once the process has allocated more than this
+	// since it started, and the built-ins that allocate a script-chosen
+	// amount in one call refuse a result over it (memory.go).
+	MaxMemory int64 `yaml:"script_memory"`
+}
+
+// The defaults of Limits.
+const (
+	DefaultTimeout              = time.Second
+	DefaultMaxSendsPerEvent     = 10000
+	DefaultMaxSendBytesPerEvent = 16 << 20
+	DefaultMaxMemory            = 64 << 20
+)
+
+// WithDefaults returns l with every zero field set to its default.
+func (l Limits) WithDefaults() Limits {
+	if l.Timeout <= 0 {
+		l.Timeout = DefaultTimeout
+	}
+	if l.MaxSendsPerEvent <= 0 {
+		l.MaxSendsPerEvent = DefaultMaxSendsPerEvent
+	}
+	if l.MaxSendBytesPerEvent <= 0 {
+		l.MaxSendBytesPerEvent = DefaultMaxSendBytesPerEvent
+	}
+	if l.MaxMemory <= 0 {
+		l.MaxMemory = DefaultMaxMemory
+	}
+	return l
+}
+
+// Options configure an Engine. The zero value works: defaults are filled in by New.
+type Options struct {
+	// PoolSize is how many scripts may run at once (default 4 per CPU, at
+	// least 8).
+	PoolSize int
+	Limits
+	// MaxCallStack caps the JavaScript call depth (default 1024).
+	MaxCallStack int
 	// Service answers the Websocket global; nil makes every call answer 503.
 	Service wsgw.SocketService
 	Logger  *slog.Logger
@@ -101,20 +133,9 @@ func (o *Options) setDefaults() {
 	if o.PoolSize <= 0 {
 		o.PoolSize = max(8, 4*runtime.GOMAXPROCS(0))
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = time.Second
-	}
+	o.Limits = o.Limits.WithDefaults()
 	if o.MaxCallStack <= 0 {
 		o.MaxCallStack = 1024
-	}
-	if o.MaxSendsPerEvent <= 0 {
-		o.MaxSendsPerEvent = 10000
-	}
-	if o.MaxSendBytesPerEvent <= 0 {
-		o.MaxSendBytesPerEvent = 16 << 20
-	}
-	if o.MaxMemory <= 0 {
-		o.MaxMemory = DefaultMaxMemory
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -123,9 +144,6 @@ func (o *Options) setDefaults() {
 		o.Metrics = metrics.New(nil)
 	}
 }
-
-// DefaultMaxMemory is the default of Options.MaxMemory (limits.script_memory).
-const DefaultMaxMemory = 64 << 20
 
 // Engine runs scripts on a pool of goja runtimes.
 type Engine struct {

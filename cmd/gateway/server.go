@@ -115,14 +115,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		return nil, err
 	}
 	engine := runtime.New(runtime.Options{
-		Service:              svc,
-		PoolSize:             cfg.Runtime.PoolSize,
-		Timeout:              cfg.Limits.ScriptTimeout,
-		MaxSendsPerEvent:     cfg.Limits.MaxSendsPerEvent,
-		MaxSendBytesPerEvent: cfg.Limits.MaxSendBytesPerEvent,
-		MaxMemory:            int64(cfg.Limits.ScriptMemory),
-		Logger:               logger,
-		Metrics:              m,
+		PoolSize: cfg.Runtime.PoolSize, Limits: cfg.Limits.Script, Service: svc, Logger: logger, Metrics: m,
 	})
 	authTab := newAuthTable(auths)
 	deploys, err := deploy.New(deploy.Options{
@@ -133,29 +126,10 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		_ = sp.close()
 		return nil, err
 	}
-	l := cfg.Limits
 	g, err := gateway.New(gateway.Options{
-		NodeID: node,
-		Conns:  conns,
-		Limits: gateway.Limits{
-			MessagesPerSecond:   l.MessagesPerSecond,
-			Burst:               l.Burst,
-			OnExceed:            gateway.OnExceed(l.OnExceed),
-			MaxDelay:            l.MaxDelay,
-			MaxMessageBytes:     l.MaxMessageBytes,
-			MaxPendingSends:     l.MaxPendingSends,
-			IdleTimeout:         l.IdleTimeout,
-			CloseTimeout:        l.CloseTimeout,
-			MaxConnections:      l.MaxConnections,
-			MaxConnectionsPerIP: l.MaxConnectionsPerIP,
-
-			UpgradesPerIPPerSecond: l.UpgradesPerIPPerSecond,
-			UpgradesPerIPBurst:     l.UpgradesPerIPBurst,
-			HandshakeTimeout:       l.HandshakeTimeout,
-
-			ScriptWorkersPerEndpoint: l.ScriptWorkersPerEndpoint,
-			MaxScriptInterrupts:      l.MaxScriptInterrupts,
-		},
+		NodeID:   node,
+		Conns:    conns,
+		Limits:   cfg.Limits.Limits,
 		Engine:   engine,
 		Registry: sp.registry,
 		Routes:   deploys,
@@ -184,7 +158,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		Health:          g.Health,
 		Gatherer:        reg,
 		Token:           cfg.Admin.Token,
-		MaxMessageBytes: l.MaxMessageBytes,
+		MaxMessageBytes: cfg.Limits.MaxMessageBytes,
 	})
 	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelDebug)
 	return &server{
@@ -203,8 +177,8 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 			// (and finish TLS), and an idle keep-alive connection is dropped
 			// after as long: a slowloris holds a socket for that long at most.
 			// Upgrade requests have no body, so no ReadTimeout is needed.
-			ReadHeaderTimeout: l.HandshakeTimeout,
-			IdleTimeout:       l.HandshakeTimeout,
+			ReadHeaderTimeout: cfg.Limits.HandshakeTimeout,
+			IdleTimeout:       cfg.Limits.HandshakeTimeout,
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          errorLog,
 		},

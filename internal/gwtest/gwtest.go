@@ -111,18 +111,15 @@ func New(t testing.TB, o Options) *Harness {
 		t.Cleanup(func() { _ = d.Close() })
 		o.Deploys = d
 	}
-	maxMessage := o.Limits.MaxMessageBytes
-	if maxMessage == 0 {
-		maxMessage = gateway.DefaultMaxMessageBytes
-	}
 	svc, err := service.New(service.Options{
-		Node: o.NodeID, Local: conns, Registry: st, Bus: o.Bus, MaxMessageBytes: maxMessage, Logger: logger, Metrics: m,
+		Node: o.NodeID, Local: conns, Registry: st, Bus: o.Bus,
+		MaxMessageBytes: o.Limits.WithDefaults().MaxMessageBytes, Logger: logger, Metrics: m,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	engine := runtime.New(runtime.Options{
-		PoolSize: o.PoolSize, Timeout: o.Timeout, MaxMemory: o.ScriptMemory, Service: svc, Logger: logger, Metrics: m,
+		PoolSize: o.PoolSize, Limits: runtime.Limits{Timeout: o.Timeout, MaxMemory: o.ScriptMemory}, Service: svc, Logger: logger, Metrics: m,
 	})
 	deploys, err := deploy.New(deploy.Options{
 		Registry: o.Deploys, Sockets: conns, Auth: func(path string) deploy.Authenticator { return o.Auth[path] },
