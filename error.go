@@ -1,5 +1,8 @@
-// Package wsgw holds the domain types shared by every part of the gateway: the
-// application error, and what is known of one socket.
+// Package wsgw is the domain every other package shares: what is known of a
+// socket (SocketInfo, Socket), the socket service contract (SocketService),
+// a deployment and its options, a verified identity, and the one
+// application error type (Error). It knows nothing of HTTP, WebSocket
+// libraries, scripts or stores (docs/architecture.md).
 package wsgw
 
 import (

@@ -1,6 +1,8 @@
 // Package config loads the gateway's YAML configuration: defaults, the file,
 // WSGW_* environment overrides, then validation with messages that name the
-// file, the line and the key.
+// file, the line and the key. Settings that a package owns are read into
+// that package's own type, starting from its defaults (gateway.Limits,
+// runtime.Limits); cmd/gateway hands them on as they are.
 package config
 
 import (

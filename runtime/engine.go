@@ -1,8 +1,10 @@
 // Package runtime runs endpoint scripts in goja: each script compiled once,
-// a bounded pool of runtimes, the websocketInfo and Websocket bindings, console
-// logging and a watchdog that interrupts scripts past their timeout. It knows
-// nothing of WebSocket libraries or stores: connections reach it through the
-// Conn interface, and the Websocket global calls a wsgw.SocketService.
+// a bounded pool of runtimes and the worker goroutines that run events on
+// them, the websocketInfo and Websocket bindings, console logging and a
+// watchdog that interrupts scripts past their time or memory. It knows
+// nothing of WebSocket libraries or stores: connections reach it through
+// the Conn interface, and the Websocket global calls the wsgw.SocketService
+// it is given at construction.
 package runtime
 
 import (

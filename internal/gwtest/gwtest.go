@@ -1,5 +1,6 @@
-// Package gwtest runs gateways on loopback for end-to-end tests: a gateway
-// behind an httptest server, clients from an independent WebSocket library,
+// Package gwtest runs gateway nodes on loopback for end-to-end tests: a
+// node wired as cmd/gateway wires one, on memory stores or any others,
+// behind an httptest server; clients from an independent WebSocket library;
 // and captured logs to wait on as signals.
 package gwtest
 
