@@ -39,7 +39,8 @@ type Options struct {
 	Limits Limits
 	// Conns is the table of this node's connections: the same that its Bus
 	// carries other nodes' commands to (required).
-	Conns  *Conns
+	Conns *Conns
+	// Engine runs the endpoints' scripts (required).
 	Engine *runtime.Engine
 	// Registry records the sockets of every node (required).
 	Registry store.Registry
