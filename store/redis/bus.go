@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -233,16 +232,6 @@ func (b *Bus) nodeGone(ctx context.Context, node, id string) error {
 	}
 	b.sh.schedulePurge(node, true)
 	return wsgw.Errorf(wsgw.ENotFound, "no socket %s: its node %s is gone", id, node)
-}
-
-// rejoining reports whether node's heartbeat says that it is rejoining
-// the cluster.
-func (b *Bus) rejoining(ctx context.Context, node string) (bool, error) {
-	v, err := b.sh.client.Get(ctx, b.sh.keys.alive(node)).Result()
-	if errors.Is(err, goredis.Nil) {
-		return false, nil
-	}
-	return v == rejoiningMark, err
 }
 
 // CloseAll asks every other node to close all its sockets and adds up their
