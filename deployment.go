@@ -25,10 +25,6 @@ type Deployment struct {
 	DeployedAt time.Time `json:"deployed_at"`
 	// Name is the script's file name, used in compile errors; the path when empty.
 	Name string `json:"-"`
-	// Auth, when set, checks every upgrade's credentials (docs/security.md).
-	// Only the configuration sets it: it holds keys. A deploy through the API
-	// keeps the auth its path already has, so replacing a script never drops it.
-	Auth Authenticator `json:"-"`
 }
 
 // Options are what a deploy may set on an endpoint besides its script. Every

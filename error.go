@@ -1,15 +1,18 @@
-// Package wsgw holds the domain types shared by every part of the gateway: the
-// application error, and what is known of one socket.
+// Package wsgw is the domain every other package shares: what is known of a
+// socket (SocketInfo, Socket), the socket service contract (SocketService),
+// a deployment and its options, a verified identity, and the one
+// application error type (Error). It knows nothing of HTTP, WebSocket
+// libraries, scripts or stores (docs/architecture.md).
 package wsgw
 
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
 // Error codes: the machine-readable half of an Error. Each maps to one HTTP
-// status in ErrorStatus, the only place that mapping exists.
+// status at the HTTP edge (internal/httperr), the only place that mapping
+// exists.
 const (
 	EInvalid          = "invalid_request"
 	EUnauthorized     = "unauthorized"
@@ -65,43 +68,4 @@ func ErrorMessage(err error) string {
 	default:
 		return "internal error"
 	}
-}
-
-var statusOfCode = map[string]int{
-	EInvalid:          http.StatusBadRequest,
-	EUnauthorized:     http.StatusUnauthorized,
-	EForbidden:        http.StatusForbidden,
-	ENotFound:         http.StatusNotFound,
-	EMethodNotAllowed: http.StatusMethodNotAllowed,
-	EConflict:         http.StatusConflict,
-	ETooLarge:         http.StatusRequestEntityTooLarge,
-	EUnsupportedMedia: http.StatusUnsupportedMediaType,
-	EUpgradeRequired:  http.StatusUpgradeRequired,
-	ETooManyRequests:  http.StatusTooManyRequests,
-	EUnavailable:      http.StatusServiceUnavailable,
-	EInternal:         http.StatusInternalServerError,
-}
-
-// ErrorStatus maps err to its HTTP status: the single place where codes meet HTTP.
-func ErrorStatus(err error) int {
-	if err == nil {
-		return http.StatusOK
-	}
-	if s, ok := statusOfCode[ErrorCode(err)]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
-
-// ErrorBody is the wire form of an error, for REST bodies and script results:
-// {"type": code, "error": message, "status": http status}.
-type ErrorBody struct {
-	Type   string `json:"type"`
-	Error  string `json:"error"`
-	Status int    `json:"status"`
-}
-
-// NewErrorBody builds the wire form of err.
-func NewErrorBody(err error) ErrorBody {
-	return ErrorBody{Type: ErrorCode(err), Error: ErrorMessage(err), Status: ErrorStatus(err)}
 }

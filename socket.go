@@ -38,6 +38,16 @@ const (
 	MessageBinary = "data-binary"
 )
 
+// ValidCloseCode reports whether a script or REST caller may close a socket
+// with code: the codes RFC 6455 lets an endpoint send (1000-1003,
+// 1007-1014) and the application range 3000-4999.
+func ValidCloseCode(code int) error {
+	if (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999) {
+		return nil
+	}
+	return errors.New("close code must be 1000-1003, 1007-1014 or 3000-4999")
+}
+
 // DecodeBase64 decodes a "data-binary" message: standard or URL-safe base64,
 // with or without padding.
 func DecodeBase64(s string) ([]byte, error) {

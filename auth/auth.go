@@ -3,7 +3,7 @@
 // configurable names), how it is verified, and the identity it carries. It
 // knows nothing of WebSockets or configuration files: Options is the auth
 // block of the YAML file and of deploy bodies, and New turns it into a
-// wsgw.Authenticator.
+// Verifier: an endpoint's credential check (deploy.Authenticator).
 //
 // A token is verified in one of three ways:
 //
@@ -71,7 +71,8 @@ const (
 var DefaultSources = []Source{Header, Query}
 
 // Verifier finds and checks the token of an upgrade request, as its
-// Options say; it is a wsgw.Authenticator, safe for concurrent use.
+// Options say; it is an endpoint's deploy.Authenticator, safe for
+// concurrent use.
 type Verifier struct {
 	sources   []Source
 	cookie    string
@@ -79,8 +80,6 @@ type Verifier struct {
 	userClaim string
 	check     func(ctx context.Context, tok string) (wsgw.Identity, error)
 }
-
-var _ wsgw.Authenticator = (*Verifier)(nil)
 
 // New validates o and builds its verifier. Errors are *FieldError, naming
 // the option at fault. It does no I/O: a key set is fetched when the first

@@ -1,6 +1,8 @@
 // Package config loads the gateway's YAML configuration: defaults, the file,
 // WSGW_* environment overrides, then validation with messages that name the
-// file, the line and the key.
+// file, the line and the key. Settings that a package owns are read into
+// that package's own type, starting from its defaults (gateway.Limits,
+// runtime.Limits); cmd/gateway hands them on as they are.
 package config
 
 import (
@@ -11,6 +13,10 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/wsgw/wsgw/gateway"
+	"github.com/wsgw/wsgw/runtime"
+	"github.com/wsgw/wsgw/store/redis"
 )
 
 // Config is the whole gateway configuration. Paths in it are relative to the
@@ -84,45 +90,13 @@ type Store struct {
 	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
 }
 
-// Limits are the per-connection and per-gateway limits of SPEC §1.
+// Limits are the limits section (docs/security.md, "Every limit"): the
+// gateway's per-connection and per-node limits, and what one script event
+// may do, each read into the type of the package that owns it, with that
+// package's defaults.
 type Limits struct {
-	// MessagesPerSecond is the token rate of each connection's bucket; 0 lifts the limit.
-	MessagesPerSecond float64 `yaml:"messages_per_second"`
-	Burst             int     `yaml:"burst"`
-	// OnExceed is drop, close or delay: what becomes of a message that
-	// finds no token (docs/scripting.md, "Per-connection rate limit").
-	OnExceed string `yaml:"on_exceed"`
-	// MaxDelay is how long on_exceed: delay may hold a connection back
-	// without a break before closing it with 1008.
-	MaxDelay            time.Duration `yaml:"max_delay"`
-	MaxMessageBytes     int           `yaml:"max_message_bytes"`
-	MaxPendingSends     int           `yaml:"max_pending_sends"`
-	IdleTimeout         time.Duration `yaml:"idle_timeout"`
-	ScriptTimeout       time.Duration `yaml:"script_timeout"`
-	CloseTimeout        time.Duration `yaml:"close_timeout"`
-	MaxConnections      int           `yaml:"max_connections"`
-	MaxConnectionsPerIP int           `yaml:"max_connections_per_ip"`
-	// MaxSendsPerEvent and MaxSendBytesPerEvent cap what one script event
-	// may send (frames, payload bytes); past them send throws.
-	MaxSendsPerEvent     int `yaml:"max_sends_per_event"`
-	MaxSendBytesPerEvent int `yaml:"max_send_bytes_per_event"`
-	// ScriptMemory bounds what one script event may allocate, in bytes
-	// (docs/security.md, "Script time and memory").
-	ScriptMemory int `yaml:"script_memory"`
-	// ScriptWorkersPerEndpoint caps the runtimes one endpoint's events hold
-	// at once; 0 = half of runtime.pool_size.
-	ScriptWorkersPerEndpoint int `yaml:"script_workers_per_endpoint"`
-	// MaxScriptInterrupts closes a connection (1011) whose events were
-	// interrupted by script_timeout or script_memory this many times in a row.
-	MaxScriptInterrupts int `yaml:"max_script_interrupts"`
-	// UpgradesPerIPPerSecond rate-limits upgrade requests per client address
-	// (IPv6: per /64), with bursts of UpgradesPerIPBurst; 0 lifts it.
-	UpgradesPerIPPerSecond float64 `yaml:"upgrades_per_ip_per_second"`
-	UpgradesPerIPBurst     int     `yaml:"upgrades_per_ip_burst"`
-	// HandshakeTimeout bounds how long a client may take to send its request
-	// headers (TLS handshake included) and how long an idle keep-alive
-	// connection of the public listener is kept: the slowloris defence.
-	HandshakeTimeout time.Duration `yaml:"handshake_timeout"`
+	gateway.Limits `yaml:",inline"`
+	Script         runtime.Limits `yaml:",inline"`
 }
 
 // Runtime sizes the pool of JavaScript runtimes.
@@ -154,7 +128,7 @@ type Endpoint struct {
 	Source string `yaml:"-"`
 }
 
-// Auth is an endpoint's token check (SPEC §8).
+// Auth is an endpoint's token check (docs/security.md, "Authentication").
 type Auth struct {
 	JWT JWT `yaml:"jwt"`
 	// TokenFrom lists where the token is looked for, in order: header
@@ -201,26 +175,9 @@ func Default() Config {
 		Listen:          ":8080",
 		ShutdownTimeout: 10 * time.Second,
 		Admin:           Admin{Listen: "127.0.0.1:9090"},
-		Store:           Store{KeyPrefix: "wsgw", HeartbeatInterval: 5 * time.Second},
-		Limits: Limits{
-			MessagesPerSecond: 5,
-			Burst:             5,
-			OnExceed:          "drop",
-			MaxDelay:          30 * time.Second,
-			MaxMessageBytes:   64 << 10,
-			MaxPendingSends:   1024,
-			IdleTimeout:       60 * time.Second,
-			ScriptTimeout:     time.Second,
-			CloseTimeout:      5 * time.Second,
-
-			MaxSendsPerEvent:     10000,
-			MaxSendBytesPerEvent: 16 << 20,
-			ScriptMemory:         64 << 20,
-			MaxScriptInterrupts:  3,
-			UpgradesPerIPBurst:   10,
-			HandshakeTimeout:     10 * time.Second,
-		},
-		Log: Log{Level: "info", Format: "auto"},
+		Store:           Store{KeyPrefix: redis.DefaultKeyPrefix, HeartbeatInterval: redis.DefaultHeartbeatInterval},
+		Limits:          Limits{Limits: gateway.DefaultLimits(), Script: runtime.Limits{}.WithDefaults()},
+		Log:             Log{Level: "info", Format: "auto"},
 	}
 }
 
@@ -318,24 +275,25 @@ func (c *Config) Validate() error {
 	}{
 		{"limits.messages_per_second", l.MessagesPerSecond < 0, "must be >= 0 (0 lifts the limit)"},
 		{"limits.burst", l.Burst < 1, "must be >= 1"},
-		{"limits.on_exceed", !oneOf(l.OnExceed, "drop", "close", "delay"), fmt.Sprintf(`%q: want "drop", "close" or "delay"`, l.OnExceed)},
+		{"limits.on_exceed", !oneOf(string(l.OnExceed), "drop", "close", "delay"), fmt.Sprintf(`%q: want "drop", "close" or "delay"`, l.OnExceed)},
 		{"limits.max_delay", l.MaxDelay <= 0, "must be > 0"},
 		{"limits.max_delay", l.OnExceed == "delay" && l.MessagesPerSecond > 0 && l.MaxDelay.Seconds()*l.MessagesPerSecond < 1,
 			fmt.Sprintf("%v is shorter than one token (1/messages_per_second = %v): with on_exceed: delay every message past the burst would close the connection",
 				l.MaxDelay, time.Duration(float64(time.Second)/max(l.MessagesPerSecond, 1e-9)).Round(time.Millisecond))},
-		{"limits.max_message_bytes", l.MaxMessageBytes < 1 || l.MaxMessageBytes > 1<<30, "must be between 1 and 1073741824 (1 GiB)"},
+		{"limits.max_message_bytes", l.MaxMessageBytes < 1 || l.MaxMessageBytes > gateway.MaxMessageBytesLimit,
+			fmt.Sprintf("must be between 1 and %d (1 GiB)", gateway.MaxMessageBytesLimit)},
 		{"limits.max_pending_sends", l.MaxPendingSends < 1, "must be >= 1"},
 		{"limits.idle_timeout", l.IdleTimeout <= 0, "must be > 0"},
-		{"limits.script_timeout", l.ScriptTimeout <= 0, "must be > 0"},
+		{"limits.script_timeout", l.Script.Timeout <= 0, "must be > 0"},
 		{"limits.close_timeout", l.CloseTimeout <= 0, "must be > 0"},
 		{"limits.max_connections", l.MaxConnections < 0, "must be >= 0 (0 = unlimited)"},
 		{"limits.max_connections_per_ip", l.MaxConnectionsPerIP < 0, "must be >= 0 (0 = unlimited)"},
-		{"limits.max_sends_per_event", l.MaxSendsPerEvent < 1, "must be >= 1"},
-		{"limits.max_send_bytes_per_event", l.MaxSendBytesPerEvent < 1, "must be >= 1"},
+		{"limits.max_sends_per_event", l.Script.MaxSendsPerEvent < 1, "must be >= 1"},
+		{"limits.max_send_bytes_per_event", l.Script.MaxSendBytesPerEvent < 1, "must be >= 1"},
 		{"limits.upgrades_per_ip_per_second", l.UpgradesPerIPPerSecond < 0, "must be >= 0 (0 lifts the limit)"},
 		{"limits.upgrades_per_ip_burst", l.UpgradesPerIPBurst < 1, "must be >= 1"},
 		{"limits.handshake_timeout", l.HandshakeTimeout <= 0, "must be > 0"},
-		{"limits.script_memory", l.ScriptMemory < 1<<20, "must be at least 1048576 (1 MiB)"},
+		{"limits.script_memory", l.Script.MaxMemory < 1<<20, "must be at least 1048576 (1 MiB)"},
 		{"limits.script_workers_per_endpoint", l.ScriptWorkersPerEndpoint < 0, "must be >= 0 (0 = half of runtime.pool_size)"},
 		{"limits.max_script_interrupts", l.MaxScriptInterrupts < 1, "must be >= 1"},
 		{"runtime.pool_size", c.Runtime.PoolSize < 0, "must be >= 0 (0 = automatic)"},

@@ -12,6 +12,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/wsgw/wsgw/config"
+	"github.com/wsgw/wsgw/gateway"
+	"github.com/wsgw/wsgw/runtime"
 )
 
 // writeConfig writes a config file and an echo script next to it.
@@ -39,7 +41,7 @@ func TestDefaults(t *testing.T) {
 	l := cfg.Limits
 	if cfg.Listen != ":8080" || cfg.Admin.Listen != "127.0.0.1:9090" || l.MessagesPerSecond != 5 || l.Burst != 5 ||
 		l.OnExceed != "drop" || l.MaxDelay != 30*time.Second || l.MaxMessageBytes != 65536 || l.MaxPendingSends != 1024 ||
-		l.IdleTimeout != time.Minute || l.ScriptTimeout != time.Second || len(cfg.Store.Redis) != 0 {
+		l.IdleTimeout != time.Minute || l.Script.Timeout != time.Second || len(cfg.Store.Redis) != 0 {
 		t.Fatalf("defaults = %+v", cfg)
 	}
 	if cfg.Endpoints[0].Source != "return websocketInfo.message" {
@@ -137,11 +139,14 @@ func TestEverySettingFromYAML(t *testing.T) {
 			KeyPrefix: "other", HeartbeatInterval: 2 * time.Second,
 		},
 		Limits: config.Limits{
-			MessagesPerSecond: 2.5, Burst: 7, OnExceed: "close", MaxDelay: 4 * time.Second, MaxMessageBytes: 100, MaxPendingSends: 3,
-			IdleTimeout: 90 * time.Second, ScriptTimeout: 250 * time.Millisecond, CloseTimeout: time.Second,
-			MaxConnections: 10, MaxConnectionsPerIP: 2, MaxSendsPerEvent: 11, MaxSendBytesPerEvent: 12,
-			ScriptMemory: 1 << 20, ScriptWorkersPerEndpoint: 2, MaxScriptInterrupts: 5,
-			UpgradesPerIPPerSecond: 1.5, UpgradesPerIPBurst: 4, HandshakeTimeout: 6 * time.Second,
+			Limits: gateway.Limits{
+				MessagesPerSecond: 2.5, Burst: 7, OnExceed: "close", MaxDelay: 4 * time.Second, MaxMessageBytes: 100, MaxPendingSends: 3,
+				IdleTimeout: 90 * time.Second, CloseTimeout: time.Second,
+				MaxConnections: 10, MaxConnectionsPerIP: 2,
+				ScriptWorkersPerEndpoint: 2, MaxScriptInterrupts: 5,
+				UpgradesPerIPPerSecond: 1.5, UpgradesPerIPBurst: 4, HandshakeTimeout: 6 * time.Second,
+			},
+			Script: runtime.Limits{Timeout: 250 * time.Millisecond, MaxSendsPerEvent: 11, MaxSendBytesPerEvent: 12, MaxMemory: 1 << 20},
 		},
 		Runtime: config.Runtime{PoolSize: 3, MemoryLimit: 1 << 30},
 		Log:     config.Log{Level: "debug", Format: "json"},
@@ -166,7 +171,11 @@ func TestEverySettingFromYAML(t *testing.T) {
 func configKeys(t reflect.Type) []string {
 	var keys []string
 	for i := range t.NumField() {
-		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		tag, opts, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if opts == "inline" { // its keys are the mapping's own
+			keys = append(keys, configKeys(t.Field(i).Type)...)
+			continue
+		}
 		if tag == "" || tag == "-" {
 			continue
 		}
@@ -192,15 +201,25 @@ func differs(got, def reflect.Value, key []string) bool {
 	if len(key) == 0 {
 		return !reflect.DeepEqual(got.Interface(), def.Interface())
 	}
-	field := func(v reflect.Value) reflect.Value {
+	var field func(v reflect.Value) reflect.Value
+	field = func(v reflect.Value) reflect.Value {
 		for i := range v.NumField() {
-			if tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ","); tag == key[0] {
+			tag, opts, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
+			if tag == key[0] {
 				return v.Field(i)
 			}
+			if opts == "inline" {
+				if f := field(v.Field(i)); f.IsValid() {
+					return f
+				}
+			}
 		}
-		panic("no key " + key[0])
+		return reflect.Value{}
 	}
 	g, d := field(got), field(def)
+	if !g.IsValid() {
+		panic("no key " + key[0])
+	}
 	if g.Kind() == reflect.Slice && g.Type().Elem().Kind() == reflect.Struct {
 		zero := reflect.New(g.Type().Elem()).Elem()
 		for i := range g.Len() {

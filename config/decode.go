@@ -84,7 +84,7 @@ func (d decoder) decodeStruct(n *yaml.Node, v reflect.Value, key string) error {
 		seen[k.Value] = true
 		field, ok := fieldByTag(v, k.Value)
 		if !ok {
-			return d.errorf(k, sub, "unknown key (known: %s)", strings.Join(tags(v.Type()), ", "))
+			return d.errorf(k, sub, "unknown key (known: %s)", strings.Join(tags(v), ", "))
 		}
 		if err := d.decode(val, field, sub); err != nil {
 			return err
@@ -137,7 +137,7 @@ func setScalar(v reflect.Value, s string) error {
 		v.Set(reflect.ValueOf(list))
 	case v.Kind() == reflect.String:
 		v.SetString(s)
-	case v.Kind() == reflect.Int:
+	case v.Kind() == reflect.Int || v.Kind() == reflect.Int64:
 		i, err := strconv.Atoi(s)
 		if err != nil {
 			return fmt.Errorf("%q is not a whole number", s)
@@ -178,14 +178,9 @@ func (c *Config) ApplyEnv(environ []string) error {
 }
 
 func (c *Config) applyEnv(v reflect.Value, prefix, key string, env map[string]string) error {
-	t := v.Type()
-	for i := range t.NumField() {
-		tag := yamlTag(t.Field(i))
-		if tag == "" {
-			continue
-		}
+	for _, f := range fields(v) {
+		tag, field := f.tag, f.value
 		name := prefix + "_" + strings.ToUpper(tag)
-		field := v.Field(i)
 		if field.Kind() == reflect.Struct && field.Type() != durationType {
 			if err := c.applyEnv(field, name, joinKey(key, tag), env); err != nil {
 				return err
@@ -207,32 +202,45 @@ func (c *Config) applyEnv(v reflect.Value, prefix, key string, env map[string]st
 	return nil
 }
 
-func fieldByTag(v reflect.Value, tag string) (reflect.Value, bool) {
-	t := v.Type()
-	for i := range t.NumField() {
-		if yamlTag(t.Field(i)) == tag {
-			return v.Field(i), true
-		}
-	}
-	return reflect.Value{}, false
+// field is a key of a mapping and the struct field it is read into.
+type field struct {
+	tag   string
+	value reflect.Value
 }
 
-func tags(t reflect.Type) []string {
-	var out []string
+// fields lists the keys of the struct v by their yaml tags, those of a
+// field tagged ",inline" (a type another package owns, such as
+// gateway.Limits) among its own.
+func fields(v reflect.Value) []field {
+	var out []field
+	t := v.Type()
 	for i := range t.NumField() {
-		if tag := yamlTag(t.Field(i)); tag != "" {
-			out = append(out, tag)
+		name, opts, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		switch {
+		case opts == "inline":
+			out = append(out, fields(v.Field(i))...)
+		case name != "" && name != "-":
+			out = append(out, field{name, v.Field(i)})
 		}
 	}
 	return out
 }
 
-func yamlTag(f reflect.StructField) string {
-	tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-	if tag == "-" {
-		return ""
+func fieldByTag(v reflect.Value, tag string) (reflect.Value, bool) {
+	for _, f := range fields(v) {
+		if f.tag == tag {
+			return f.value, true
+		}
 	}
-	return tag
+	return reflect.Value{}, false
+}
+
+func tags(v reflect.Value) []string {
+	var out []string
+	for _, f := range fields(v) {
+		out = append(out, f.tag)
+	}
+	return out
 }
 
 func joinKey(parent, key string) string {

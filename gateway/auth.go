@@ -5,9 +5,11 @@ import (
 	"net/http"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/deploy"
 )
 
-// The close codes of SPEC §8. Browsers cannot read the HTTP status of a
+// The close codes of a refused or expired token (docs/security.md,
+// "Authentication"). Browsers cannot read the HTTP status of a
 // refused upgrade, but they can read a close code: the upgrade completes,
 // then the connection is closed at once, before any script runs.
 const (
@@ -26,7 +28,7 @@ type refusal struct {
 // authenticate runs an endpoint's check on r, then redacts r's credentials.
 // It returns the verified claims and expiry (Unix ns, 0 for none), or the
 // refusal the connection will be closed with once upgraded.
-func (g *Gateway) authenticate(a wsgw.Authenticator, r *http.Request) (map[string]any, int64, *refusal) {
+func (g *Gateway) authenticate(a deploy.Authenticator, r *http.Request) (map[string]any, int64, *refusal) {
 	id, err := a.Authenticate(r)
 	a.Redact(r)
 	switch {

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/auth"
+	"github.com/wsgw/wsgw/deploy"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/internal/gwtest"
 )
@@ -42,6 +44,11 @@ if (websocketInfo.type === "data") return websocketInfo.auth.sub;
 if (websocketInfo.type === "close") console.log("closed", websocketInfo.close_code, websocketInfo.close_reason);`
 
 func newAuthHarness(t *testing.T, sources []auth.Source, key []byte, alg string) *gwtest.Harness {
+	return newAuthHarnessWith(t, sources, key, alg, nil)
+}
+
+// newAuthHarnessWith also gives the paths of more their auth.
+func newAuthHarnessWith(t *testing.T, sources []auth.Source, key []byte, alg string, more map[string]deploy.Authenticator) *gwtest.Harness {
 	t.Helper()
 	jwtOpts := auth.JWTOptions{HS256SecretEnv: "TEST_SECRET", Key: testSecret}
 	if alg == auth.RS256 {
@@ -51,9 +58,11 @@ func newAuthHarness(t *testing.T, sources []auth.Source, key []byte, alg string)
 	if err != nil {
 		t.Fatal(err)
 	}
+	auths := map[string]deploy.Authenticator{"/secure": v}
+	maps.Copy(auths, more)
 	return gwtest.New(t, gwtest.Options{
 		Scripts: map[string]string{"/secure": authScript, "/open": idScript},
-		Auth:    map[string]wsgw.Authenticator{"/secure": v},
+		Auth:    auths,
 		Limits:  gateway.Limits{CloseTimeout: time.Second},
 	})
 }
@@ -127,7 +136,7 @@ func TestAuthRefusals(t *testing.T) {
 func TestAuthClaimsReachScripts(t *testing.T) {
 	h := gwtest.New(t, gwtest.Options{
 		Scripts: map[string]string{"/secure/{room}": authScript},
-		Auth:    map[string]wsgw.Authenticator{"/secure/{room}": mustAuth(t, []auth.Source{auth.Header, auth.Query, auth.Cookie})},
+		Auth:    map[string]deploy.Authenticator{"/secure/{room}": mustAuth(t, []auth.Source{auth.Header, auth.Query, auth.Cookie})},
 		Origins: map[string][]string{"/secure/{room}": {`^https://app\.example$`}}, // a cookie source needs them
 	})
 	tok := hs256(t, jwt.MapClaims{"sub": "alice", "roles": []string{"admin"}, "exp": time.Now().Add(time.Hour).Unix()})
@@ -189,7 +198,7 @@ func TestAuthExpiryCloses4003(t *testing.T) {
 	}
 }
 
-func mustAuth(t testing.TB, sources []auth.Source) wsgw.Authenticator {
+func mustAuth(t testing.TB, sources []auth.Source) deploy.Authenticator {
 	t.Helper()
 	v, err := auth.New(auth.Options{TokenFrom: sources, JWT: auth.JWTOptions{HS256SecretEnv: "TEST_SECRET", Key: testSecret}})
 	if err != nil {
@@ -202,9 +211,10 @@ func mustAuth(t testing.TB, sources []auth.Source) wsgw.Authenticator {
 // endpoint's script but keeps its auth, which only the configuration sets;
 // and no deploy may put cookie auth on an endpoint without allowed_origins.
 func TestAuthSurvivesAPIDeploys(t *testing.T) {
-	h := newAuthHarness(t, nil, nil, "")
+	cookie := mustAuth(t, []auth.Source{auth.Cookie})
+	h := newAuthHarnessWith(t, nil, nil, "", map[string]deploy.Authenticator{"/cookie": cookie})
 	ctx := context.Background()
-	if _, _, err := h.GW.Deploy(ctx, wsgw.Deployment{Path: "/secure", Script: `return "v2"`, Source: "api"}); err != nil {
+	if _, _, err := h.Deploys.Deploy(ctx, wsgw.Deployment{Path: "/secure", Script: `return "v2"`, Source: "api"}); err != nil {
 		t.Fatal(err)
 	}
 	c := h.Dial("/secure", nil)
@@ -217,23 +227,22 @@ func TestAuthSurvivesAPIDeploys(t *testing.T) {
 		t.Fatalf("the new script answered %q", got)
 	}
 
-	cookie := mustAuth(t, []auth.Source{auth.Cookie})
 	for _, dep := range []wsgw.Deployment{
-		{Path: "/cookie", Script: "return 1", Source: "config", Auth: cookie},
-		{Path: "/cookie", Script: "return 1", Source: "config", Auth: cookie, Options: wsgw.Options{AllowedOrigins: []string{"^https://a$"}}},
+		{Path: "/cookie", Script: "return 1", Source: "config"},
+		{Path: "/cookie", Script: "return 1", Source: "config", Options: wsgw.Options{AllowedOrigins: []string{"^https://a$"}}},
 	} {
-		_, _, err := h.GW.Deploy(ctx, dep)
+		_, _, err := h.Deploys.Deploy(ctx, dep)
 		if refused := err != nil && strings.Contains(err.Error(), "cross-site WebSocket hijacking"); refused != (len(dep.AllowedOrigins) == 0) {
 			t.Fatalf("deploy with cookie auth and origins %v: %v", dep.AllowedOrigins, err)
 		}
 	}
 	// A script-only API deploy keeps the origin check; one that clears it
 	// under inherited cookie auth is refused.
-	dep, _, err := h.GW.Deploy(ctx, wsgw.Deployment{Path: "/cookie", Script: "return 2", Source: "api"})
+	dep, _, err := h.Deploys.Deploy(ctx, wsgw.Deployment{Path: "/cookie", Script: "return 2", Source: "api"})
 	if err != nil || len(dep.AllowedOrigins) != 1 {
 		t.Fatalf("script-only API deploy over cookie auth: %+v, %v; want it to keep the origins", dep, err)
 	}
-	_, _, err = h.GW.Deploy(ctx, wsgw.Deployment{Path: "/cookie", Script: "return 3", Source: "api",
+	_, _, err = h.Deploys.Deploy(ctx, wsgw.Deployment{Path: "/cookie", Script: "return 3", Source: "api",
 		Options: wsgw.Options{AllowedOrigins: []string{}}})
 	if err == nil || !strings.Contains(err.Error(), "allowed_origins is required") {
 		t.Fatalf("API deploy clearing the origins over cookie auth: %v, want a refusal", err)

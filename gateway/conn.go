@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/deploy"
 )
 
 // conn is one WebSocket connection held by this node.
@@ -21,7 +22,8 @@ type conn struct {
 	ws       *gws.Conn
 	guard    frameGuard // the socket gws reads, behind the frame-header guard
 	info     *wsgw.SocketInfo
-	endpoint *endpoint
+	endpoint *deploy.Endpoint
+	slots    semaphore // the endpoint's share of the script workers (fairshare.go)
 	remote   string
 	ip       netip.Addr // counted in the per-IP limit; invalid when that limit is off
 	opened   time.Time

@@ -1,13 +1,21 @@
 package gateway
 
 import (
+	"errors"
 	"hash/maphash"
 	"sync"
+
+	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/deploy"
+	"github.com/wsgw/wsgw/store"
 )
 
-// connTable is this node's connections by socket ID, sharded so that
-// connects, closes and lookups on many cores do not queue on one lock.
-type connTable struct {
+// Conns is this node's connection table: the sockets it holds, by ID,
+// sharded so that connects, closes and lookups on many cores do not queue
+// on one lock. It is this node's store.Local: what a command from the bus,
+// or the socket service, does to a socket held here. Make it with NewConns
+// and give the same table to the Gateway, the Bus and the service.
+type Conns struct {
 	seed   maphash.Seed
 	shards [64]connShard
 }
@@ -17,18 +25,22 @@ type connShard struct {
 	m  map[string]*conn
 }
 
-func (t *connTable) init() {
-	t.seed = maphash.MakeSeed()
+var _ store.Local = (*Conns)(nil)
+
+// NewConns returns an empty connection table.
+func NewConns() *Conns {
+	t := &Conns{seed: maphash.MakeSeed()}
 	for i := range t.shards {
 		t.shards[i].m = make(map[string]*conn)
 	}
+	return t
 }
 
-func (t *connTable) shard(id string) *connShard {
+func (t *Conns) shard(id string) *connShard {
 	return &t.shards[maphash.String(t.seed, id)%uint64(len(t.shards))]
 }
 
-func (t *connTable) add(c *conn) {
+func (t *Conns) add(c *conn) {
 	s := t.shard(c.info.ID)
 	s.mu.Lock()
 	s.m[c.info.ID] = c
@@ -37,7 +49,7 @@ func (t *connTable) add(c *conn) {
 
 // remove deletes c and reports whether it was there, so that a connection is
 // finished exactly once.
-func (t *connTable) remove(c *conn) bool {
+func (t *Conns) remove(c *conn) bool {
 	s := t.shard(c.info.ID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -48,7 +60,7 @@ func (t *connTable) remove(c *conn) bool {
 	return true
 }
 
-func (t *connTable) get(id string) *conn {
+func (t *Conns) get(id string) *conn {
 	s := t.shard(id)
 	s.mu.RLock()
 	c := s.m[id]
@@ -56,7 +68,7 @@ func (t *connTable) get(id string) *conn {
 	return c
 }
 
-func (t *connTable) len() int {
+func (t *Conns) len() int {
 	n := 0
 	for i := range t.shards {
 		s := &t.shards[i]
@@ -68,7 +80,7 @@ func (t *connTable) len() int {
 }
 
 // each calls fn for every connection, outside the shard locks.
-func (t *connTable) each(fn func(*conn)) {
+func (t *Conns) each(fn func(*conn)) {
 	var batch []*conn
 	for i := range t.shards {
 		s := &t.shards[i]
@@ -82,4 +94,80 @@ func (t *connTable) each(fn func(*conn)) {
 		}
 		batch = batch[:0]
 	}
+}
+
+var _ deploy.Sockets = (*Conns)(nil)
+
+// CloseEndpoint closes, with 1001, every socket connected through ep: it
+// was undeployed.
+func (t *Conns) CloseEndpoint(ep *deploy.Endpoint) {
+	t.each(func(c *conn) {
+		if c.endpoint == ep {
+			_ = c.Close(1001, "endpoint removed")
+		}
+	})
+}
+
+// Holds reports whether socket id is connected to this node.
+func (t *Conns) Holds(id string) bool { return t.get(id) != nil }
+
+// Send queues a frame to socket id.
+func (t *Conns) Send(id string, message []byte, binary bool) error {
+	c := t.get(id)
+	if c == nil {
+		return errNoSocket(id)
+	}
+	return sendError(id, c.Send(message, binary))
+}
+
+// CloseSocket starts closing socket id with code and reason.
+func (t *Conns) CloseSocket(id string, code int, reason string) error {
+	if err := wsgw.ValidCloseCode(code); err != nil {
+		return wsgw.Errorf(wsgw.EInvalid, "%v", err)
+	}
+	c := t.get(id)
+	if c == nil {
+		return errNoSocket(id)
+	}
+	if c.closing.Load() {
+		return wsgw.Errorf(wsgw.ENotFound, "socket %s is closing", id)
+	}
+	return c.Close(code, reason)
+}
+
+// Info is the live state of socket id.
+func (t *Conns) Info(id string) (*wsgw.Socket, error) {
+	c := t.get(id)
+	if c == nil {
+		return nil, errNoSocket(id)
+	}
+	return c.snapshot(), nil
+}
+
+// CloseAll closes every socket of this node that is not already closing,
+// with 1000, and says how many.
+func (t *Conns) CloseAll() int {
+	n := 0
+	t.each(func(c *conn) {
+		if !c.closing.Load() {
+			_ = c.Close(1000, "")
+			n++
+		}
+	})
+	return n
+}
+
+func errNoSocket(id string) error { return wsgw.Errorf(wsgw.ENotFound, "no socket %s", id) }
+
+// sendError is the service's answer to a frame refused by conn.Send.
+func sendError(id string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errClosing):
+		return wsgw.Errorf(wsgw.ENotFound, "socket %s is closing", id)
+	case errors.Is(err, errBackpressed):
+		return wsgw.Errorf(wsgw.EUnavailable, "socket %s: %v", id, err)
+	}
+	return err
 }

@@ -29,7 +29,7 @@ func (e events) OnOpen(socket *gws.Conn) {
 	if c.expires != 0 {
 		g.expiries.add(c)
 	}
-	if err := g.opts.Store.Register(context.Background(), c.info); err != nil {
+	if err := g.opts.Registry.Register(context.Background(), c.info); err != nil {
 		g.metrics.StoreErrors.WithLabelValues("register").Inc()
 		g.log.Error("store register failed", "socket_id", c.info.ID, "err", err)
 	}

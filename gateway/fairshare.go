@@ -53,17 +53,15 @@ func (s semaphore) acquire(halted <-chan struct{}) bool {
 
 func (s semaphore) release() { <-s }
 
-// endpointSlots returns ep's share of the pool, made on first use so that an
-// endpoint costs nothing until it runs an event.
-func (g *Gateway) endpointSlots(ep *endpoint) semaphore {
-	if s := ep.workers.Load(); s != nil {
-		return *s
+// endpointSlots returns the share of the pool of the endpoint at path, made
+// when its first connection is upgraded: a path keeps its share across
+// redeploys.
+func (g *Gateway) endpointSlots(path string) semaphore {
+	if s, ok := g.slots.Load(path); ok {
+		return s.(semaphore)
 	}
-	s := newSemaphore(g.opts.Limits.ScriptWorkersPerEndpoint)
-	if ep.workers.CompareAndSwap(nil, &s) {
-		return s
-	}
-	return *ep.workers.Load()
+	s, _ := g.slots.LoadOrStore(path, newSemaphore(g.opts.Limits.ScriptWorkersPerEndpoint))
+	return s.(semaphore)
 }
 
 // grant is the slots an admitted event holds while it runs.
@@ -84,7 +82,7 @@ func (gr grant) release() {
 // runtime.ErrClosed.
 func (g *Gateway) admitEvent(c *conn, ev *runtime.Event) (grant, error) {
 	start := time.Now()
-	gr := grant{endpoint: g.endpointSlots(c.endpoint)}
+	gr := grant{endpoint: c.slots}
 	if !gr.endpoint.acquire(g.halted) {
 		return grant{}, runtime.ErrClosed
 	}

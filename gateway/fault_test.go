@@ -19,7 +19,7 @@ import (
 // "panic", Register for a socket whose X-Panic header is "register", and
 // Unregister for one whose header is "unregister".
 type panickyStore struct {
-	*memory.Store
+	*memory.Registry
 	unregister sync.Map // socket IDs whose Unregister panics
 }
 
@@ -27,7 +27,7 @@ func (s *panickyStore) Get(ctx context.Context, id string) (*wsgw.SocketInfo, er
 	if id == "panic" {
 		panic("store bug in Get")
 	}
-	return s.Store.Get(ctx, id)
+	return s.Registry.Get(ctx, id)
 }
 
 func (s *panickyStore) Register(ctx context.Context, info *wsgw.SocketInfo) error {
@@ -37,14 +37,14 @@ func (s *panickyStore) Register(ctx context.Context, info *wsgw.SocketInfo) erro
 	case "unregister":
 		s.unregister.Store(info.ID, true)
 	}
-	return s.Store.Register(ctx, info)
+	return s.Registry.Register(ctx, info)
 }
 
 func (s *panickyStore) Unregister(ctx context.Context, id string) error {
 	if _, ok := s.unregister.Load(id); ok {
 		panic("store bug in Unregister")
 	}
-	return s.Store.Unregister(ctx, id)
+	return s.Registry.Unregister(ctx, id)
 }
 
 // TestPanicsCloseOnlyTheirSocket drives Go panics through each path a
@@ -58,7 +58,7 @@ func TestPanicsCloseOnlyTheirSocket(t *testing.T) {
 if (websocketInfo.message === "boom") Websocket.info({socket_id: "panic"});` + idScript},
 		Limits:   gateway.Limits{MaxConnections: 3},
 		PoolSize: 1, // a runtime lost to a panic would stall every later event
-		Store:    &panickyStore{Store: memory.New()},
+		Registry: &panickyStore{Registry: memory.NewRegistry()},
 	})
 	check := bystander(t, h, "/x")
 	panics := func() int {

@@ -8,7 +8,7 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/wsgw/wsgw/runtime"
+	"github.com/wsgw/wsgw"
 )
 
 // frameGuard is the connection gws reads a client from. It follows the
@@ -270,7 +270,7 @@ func (g *frameGuard) payload(p []byte) {
 			g.code = g.code<<8 | uint16(p[0])
 			g.closeLen++
 			p = p[1:]
-			if g.closeLen == 2 && runtime.ValidCloseCode(int(g.code)) != nil {
+			if g.closeLen == 2 && wsgw.ValidCloseCode(int(g.code)) != nil {
 				g.fault = protocolError("invalid close code %d", g.code)
 				return
 			}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,12 +17,8 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/internal/gwtest"
-	"github.com/wsgw/wsgw/metrics"
-	"github.com/wsgw/wsgw/runtime"
-	"github.com/wsgw/wsgw/store/memory"
 )
 
 // FuzzFrames writes each input as raw bytes after a valid handshake to a
@@ -57,26 +52,12 @@ func FuzzFrames(f *testing.F) {
 	}
 
 	sink := &fuzzSink{closed: make(chan fuzzClose, 64)}
-	logger := slog.New(sink)
-	m := metrics.New(nil)
-	engine := runtime.New(runtime.Options{PoolSize: 4, Logger: logger, Metrics: m})
-	gw, err := gateway.New(gateway.Options{
-		Limits: gateway.Limits{MaxMessageBytes: 1024, CloseTimeout: 200 * time.Millisecond},
-		Engine: engine, Store: memory.New(), Logger: logger, Metrics: m,
-	})
-	if err != nil {
-		f.Fatal(err)
-	}
-	if _, _, err := gw.Deploy(context.Background(), wsgw.Deployment{Path: "/x", Script: idScript, Source: "config"}); err != nil {
-		f.Fatal(err)
-	}
-	srv := httptest.NewServer(gw)
-	f.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), gwtest.WaitFor)
-		defer cancel()
-		_ = gw.Shutdown(ctx)
-		srv.Close()
-	})
+	srv := gwtest.New(f, gwtest.Options{
+		Scripts:  map[string]string{"/x": idScript},
+		Limits:   gateway.Limits{MaxMessageBytes: 1024, CloseTimeout: 200 * time.Millisecond},
+		PoolSize: 4,
+		Logger:   slog.New(sink),
+	}).Srv
 	ctx := context.Background()
 	well, _, err := websocket.Dial(ctx, "ws"+srv.URL[len("http"):]+"/x", nil)
 	if err != nil {

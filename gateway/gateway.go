@@ -1,6 +1,7 @@
-// Package gateway is the WebSocket server: the endpoint router, the upgrade,
-// each connection's lifecycle and rate limit, and the Websocket service
-// (list, info, send, close, closeAll) over local connections and the store.
+// Package gateway is the WebSocket server: the upgrade, each connection's
+// lifecycle, rate limit and frame checks, the hand-off of its events to
+// the script engine, and the table of this node's connections (Conns),
+// which the bus and the socket service reach sockets through.
 package gateway
 
 import (
@@ -25,111 +26,32 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/wsgw/wsgw"
-	"github.com/wsgw/wsgw/internal/ratelog"
+	"github.com/wsgw/wsgw/deploy"
+	"github.com/wsgw/wsgw/internal/httperr"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
 	"github.com/wsgw/wsgw/store"
-	"github.com/wsgw/wsgw/store/memory"
-)
-
-// Limits are the per-connection and per-node limits (SPEC §1).
-type Limits struct {
-	// MessagesPerSecond is each connection's token rate; 0 lifts the limit.
-	MessagesPerSecond float64
-	Burst             int
-	// OnExceed is what becomes of a frame that finds no token: dropped
-	// (the default), or the connection closed, or reading delayed.
-	OnExceed OnExceed
-	// MaxDelay is the longest OnExceed delay holds a connection back
-	// without a break before closing it with 1008 (default 30s).
-	MaxDelay            time.Duration
-	MaxMessageBytes     int
-	MaxPendingSends     int
-	IdleTimeout         time.Duration
-	CloseTimeout        time.Duration
-	MaxConnections      int
-	MaxConnectionsPerIP int
-	// UpgradesPerIPPerSecond is each client's rate of upgrade requests (a
-	// token bucket of UpgradesPerIPBurst); past it they get HTTP 429. 0 lifts it.
-	UpgradesPerIPPerSecond float64
-	UpgradesPerIPBurst     int
-	// HandshakeTimeout bounds writing the 101 answer (default 10s).
-	HandshakeTimeout time.Duration
-	// ScriptWorkersPerEndpoint caps the runtimes one endpoint's events hold
-	// at once (default half the pool, rounded up), so a runaway script
-	// leaves the rest to other endpoints.
-	ScriptWorkersPerEndpoint int
-	// InterruptedWorkers caps the runtimes held at once, node-wide, by
-	// events of connections whose last event was interrupted (default an
-	// eighth of the pool, at least 1).
-	InterruptedWorkers int
-	// MaxScriptInterrupts closes a connection with 1011 when this many of
-	// its events in a row were interrupted by script_timeout or
-	// script_memory (default 3).
-	MaxScriptInterrupts int
-}
-
-// OnExceed says what becomes of a frame that finds no token in its
-// connection's bucket (docs/scripting.md, "Per-connection rate limit").
-type OnExceed string
-
-const (
-	// ExceedDrop drops and counts the frame; the client is not told.
-	ExceedDrop OnExceed = "drop"
-	// ExceedClose closes the connection with 1008 "rate limit exceeded".
-	ExceedClose OnExceed = "close"
-	// ExceedDelay stops reading the connection until a token is free, so
-	// TCP pushes back on the client and no frame is lost.
-	ExceedDelay OnExceed = "delay"
 )
 
 // Options configure a Gateway. Zero fields get defaults from setDefaults.
 type Options struct {
 	NodeID string
 	Limits Limits
+	// Conns is the table of this node's connections: the same that its Bus
+	// carries other nodes' commands to (required).
+	Conns *Conns
+	// Engine runs the endpoints' scripts (required).
 	Engine *runtime.Engine
-	Store  store.Store
-	// Cluster reaches the sockets of other nodes; nil is a single node.
-	Cluster Cluster
-	// Deploys shares deploys with the other nodes; nil keeps them here.
-	Deploys DeployStore
+	// Registry records the sockets of every node (required).
+	Registry store.Registry
+	// Routes are the deployed endpoints (required): the deploy manager.
+	Routes  Routes
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 }
 
-// MaxMessageBytesLimit is the largest max_message_bytes: a claimed length
-// above it is refused with 1009 before anything is allocated.
-const MaxMessageBytesLimit = 1 << 30
-
 func (o *Options) setDefaults() {
-	l := &o.Limits
-	if l.Burst <= 0 {
-		l.Burst = max(1, int(l.MessagesPerSecond))
-	}
-	if l.OnExceed == "" {
-		l.OnExceed = ExceedDrop
-	}
-	if l.MaxDelay <= 0 {
-		l.MaxDelay = 30 * time.Second
-	}
-	if l.MaxMessageBytes <= 0 {
-		l.MaxMessageBytes = 64 << 10
-	}
-	if l.MaxPendingSends <= 0 {
-		l.MaxPendingSends = 1024
-	}
-	if l.IdleTimeout <= 0 {
-		l.IdleTimeout = 60 * time.Second
-	}
-	if l.CloseTimeout <= 0 {
-		l.CloseTimeout = 5 * time.Second
-	}
-	if l.UpgradesPerIPBurst <= 0 {
-		l.UpgradesPerIPBurst = max(1, int(math.Ceil(l.UpgradesPerIPPerSecond)))
-	}
-	if l.HandshakeTimeout <= 0 {
-		l.HandshakeTimeout = 10 * time.Second
-	}
+	o.Limits = o.Limits.WithDefaults()
 	if o.NodeID == "" {
 		o.NodeID = "node-" + newSocketID()[:8]
 	}
@@ -139,12 +61,7 @@ func (o *Options) setDefaults() {
 	if o.Metrics == nil {
 		o.Metrics = metrics.New(nil)
 	}
-	if o.Store == nil {
-		o.Store = memory.New()
-	}
-	if o.Engine == nil {
-		o.Engine = runtime.New(runtime.Options{Logger: o.Logger, Metrics: o.Metrics})
-	}
+	l := &o.Limits
 	pool := o.Engine.PoolSize()
 	if l.ScriptWorkersPerEndpoint <= 0 {
 		l.ScriptWorkersPerEndpoint = (pool + 1) / 2
@@ -153,18 +70,22 @@ func (o *Options) setDefaults() {
 	if l.InterruptedWorkers <= 0 {
 		l.InterruptedWorkers = max(1, pool/8)
 	}
-	if l.MaxScriptInterrupts <= 0 {
-		l.MaxScriptInterrupts = 3
-	}
 }
 
-// Gateway serves WebSocket endpoints and the Websocket service.
+// Routes are the deployed endpoints, as the gateway asks for them: the
+// endpoint of a request path, and the event handler (deploy.Manager).
+type Routes interface {
+	Match(escapedPath string) (*deploy.Endpoint, map[string]string)
+	EventHandler() *runtime.Handler
+}
+
+// Gateway serves the WebSocket endpoints.
 type Gateway struct {
 	opts     Options
 	log      *slog.Logger
 	metrics  gatewayMetrics
 	upgrader *gws.Upgrader
-	conns    connTable
+	conns    *Conns
 
 	perIP    sync.Map        // clientKey -> *atomic.Int64, when max_connections_per_ip is set; an entry lives while its client has a connection
 	upgrades *upgradeLimiter // nil when upgrades_per_ip_per_second is 0
@@ -174,16 +95,13 @@ type Gateway struct {
 	active   sync.WaitGroup // one per connection between upgrade and the end of its close event
 	lifeMu   sync.Mutex     // orders active.Add (enter) before Shutdown's Wait
 	stop     chan struct{}  // closed when Shutdown starts
-	halted   chan struct{}  // closed when Shutdown ends: script workers stop
-	runs     chan *scriptRun
-	runPool  sync.Pool
+	halted   chan struct{}  // closed when Shutdown ends: events wait for no more runtimes
 	// interrupted is the lane of connections whose last event was
 	// interrupted (fairshare.go).
 	interrupted semaphore
 
-	storeErrLog ratelog.Limiter // lines about store operations that failed
-
-	deployments // endpoints, the router and the event handler
+	routes Routes
+	slots  sync.Map // endpoint path -> its semaphore: its share of the script workers (fairshare.go)
 }
 
 // gatewayMetrics are the collectors the gateway touches per message,
@@ -194,9 +112,17 @@ type gatewayMetrics struct {
 	rejected                            func(reason string)
 }
 
-// New builds a gateway with no endpoints: Deploy adds them. It starts the
-// idle sweeper and the script workers; call Shutdown to stop.
+// New builds a gateway that serves the endpoints of opts.Routes. It starts
+// the idle sweeper; call Shutdown to stop.
 func New(opts Options) (*Gateway, error) {
+	for name, missing := range map[string]bool{
+		"Conns": opts.Conns == nil, "Engine": opts.Engine == nil, "Registry": opts.Registry == nil,
+		"Routes": opts.Routes == nil,
+	} {
+		if missing {
+			return nil, fmt.Errorf("gateway: Options.%s is required", name)
+		}
+	}
 	opts.setDefaults()
 	if opts.Limits.MaxMessageBytes > MaxMessageBytesLimit {
 		return nil, fmt.Errorf("max_message_bytes %d is above %d", opts.Limits.MaxMessageBytes, MaxMessageBytesLimit)
@@ -208,10 +134,11 @@ func New(opts Options) (*Gateway, error) {
 	}
 	g := &Gateway{
 		opts:   opts,
+		conns:  opts.Conns,
+		routes: opts.Routes,
 		log:    opts.Logger,
 		stop:   make(chan struct{}),
 		halted: make(chan struct{}),
-		runs:   make(chan *scriptRun),
 		metrics: gatewayMetrics{
 			Metrics:             opts.Metrics,
 			refusedClosing:      opts.Metrics.SendsRefused.WithLabelValues("closing"),
@@ -220,8 +147,6 @@ func New(opts Options) (*Gateway, error) {
 		},
 	}
 	g.interrupted = newSemaphore(opts.Limits.InterruptedWorkers)
-	g.conns.init()
-	g.deployments.init()
 	g.expiries = newExpiryQueue()
 	if l := opts.Limits; l.UpgradesPerIPPerSecond > 0 {
 		g.upgrades = newUpgradeLimiter(l.UpgradesPerIPPerSecond, l.UpgradesPerIPBurst, maxTrackedClients)
@@ -237,18 +162,6 @@ func New(opts Options) (*Gateway, error) {
 		Logger:           gwsLogger{g.log},
 		NewSession:       func() gws.SessionStorage { return &session{} },
 	})
-	g.runPool.New = func() any { return &scriptRun{done: make(chan struct{}, 1)} }
-	for range opts.Engine.PoolSize() {
-		go g.scriptWorker()
-	}
-	opts.Engine.SetService(g)
-	if opts.Cluster != nil {
-		opts.Cluster.Handle(localNode{g})
-	}
-	if opts.Deploys != nil {
-		g.resync() // before the configuration deploys, so that it can adopt the cluster's versions
-		opts.Deploys.Watch(g.changed, g.resync)
-	}
 	go g.sweep()
 	go g.expiries.run(g.stop, g.expire)
 	return g, nil
@@ -260,32 +173,32 @@ func (g *Gateway) NodeID() string { return g.opts.NodeID }
 // ServeHTTP upgrades requests for an endpoint; everything is checked before
 // the upgrade, so a refusal is a plain HTTP answer.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ep, pathParams := g.routes.Load().match(r.URL.EscapedPath())
+	ep, pathParams := g.routes.Match(r.URL.EscapedPath())
 	if ep == nil {
-		g.refuse(w, r, http.StatusNotFound, "no_endpoint", "no WebSocket endpoint at "+r.URL.Path)
+		g.refuse(w, r, "no_endpoint", wsgw.Errorf(wsgw.ENotFound, "no WebSocket endpoint at %s", r.URL.Path))
 		return
 	}
 	if !isUpgrade(r) {
 		w.Header().Set("Upgrade", "websocket")
 		w.Header().Set("Connection", "Upgrade")
-		g.refuse(w, r, http.StatusUpgradeRequired, "not_websocket", "this is a WebSocket endpoint: connect with a WebSocket client")
+		g.refuse(w, r, "not_websocket", wsgw.Errorf(wsgw.EUpgradeRequired, "this is a WebSocket endpoint: connect with a WebSocket client"))
 		return
 	}
 	if g.closing.Load() {
-		g.refuse(w, r, http.StatusServiceUnavailable, "shutting_down", "the gateway is shutting down")
+		g.refuse(w, r, "shutting_down", errShuttingDown)
 		return
 	}
 	key := clientKey(r.RemoteAddr)
 	if g.upgrades != nil {
 		if ok, wait := g.upgrades.allow(key, time.Now()); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
-			g.refuse(w, r, http.StatusTooManyRequests, "upgrade_rate", "too many connection attempts from your address; retry later")
+			g.refuse(w, r, "upgrade_rate", wsgw.Errorf(wsgw.ETooManyRequests, "too many connection attempts from your address; retry later"))
 			return
 		}
 	}
-	conf := ep.conf.Load() // one deploy's origins and auth together
-	if !conf.allowsOrigin(r.Header.Get("Origin")) {
-		g.refuse(w, r, http.StatusForbidden, "origin", "origin "+r.Header.Get("Origin")+" is not allowed")
+	set := ep.Settings() // one deploy's origins and auth together
+	if !set.AllowsOrigin(r.Header.Get("Origin")) {
+		g.refuse(w, r, "origin", wsgw.Errorf(wsgw.EForbidden, "origin %s is not allowed", r.Header.Get("Origin")))
 		return
 	}
 	var ip netip.Addr // stays invalid when the per-IP limit is off
@@ -293,18 +206,18 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ip = key
 	}
 	if reason := g.admit(ip); reason != "" {
-		g.refuse(w, r, http.StatusServiceUnavailable, reason, "too many connections")
+		g.refuse(w, r, reason, wsgw.Errorf(wsgw.EUnavailable, "too many connections"))
 		return
 	}
 	var claims map[string]any
 	var expires int64
 	var refused *refusal
-	if conf.dep.Auth != nil {
-		claims, expires, refused = g.authenticate(conf.dep.Auth, r)
+	if a := set.Auth(); a != nil {
+		claims, expires, refused = g.authenticate(a, r)
 	}
 	if !g.enter() {
 		g.release(ip)
-		g.refuse(w, r, http.StatusServiceUnavailable, "shutting_down", "the gateway is shutting down")
+		g.refuse(w, r, "shutting_down", errShuttingDown)
 		return
 	}
 	c := g.newConn(r, ep, pathParams, ip)
@@ -340,13 +253,16 @@ func isUpgrade(r *http.Request) bool {
 		strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
 }
 
-// refuse answers an upgrade request with an HTTP error; reason labels the
-// rejection metric. The log line is at debug level: refusals come in floods,
-// and the metric is the signal that costs nothing per request.
-func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, status int, reason, msg string) {
+// errShuttingDown refuses upgrades once Shutdown has begun.
+var errShuttingDown = wsgw.Errorf(wsgw.EUnavailable, "the gateway is shutting down")
+
+// refuse answers an upgrade request with err as an HTTP error; reason
+// labels the rejection metric. The log line is at debug level: refusals come
+// in floods, and the metric is the signal that costs nothing per request.
+func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, reason string, err *wsgw.Error) {
 	g.metrics.rejected(reason)
-	g.log.Debug("upgrade refused", "remote", r.RemoteAddr, "path", r.URL.Path, "status", status, "reason", reason)
-	writeJSONError(w, status, msg)
+	g.log.Debug("upgrade refused", "remote", r.RemoteAddr, "path", r.URL.Path, "status", httperr.Status(err), "reason", reason)
+	httperr.Write(w, err)
 }
 
 // admit counts a new connection against max_connections and
@@ -379,7 +295,7 @@ func (g *Gateway) release(ip netip.Addr) {
 
 // newConn builds the connection's record before the upgrade, while the
 // request is at hand.
-func (g *Gateway) newConn(r *http.Request, ep *endpoint, pathParams map[string]string, ip netip.Addr) *conn {
+func (g *Gateway) newConn(r *http.Request, ep *deploy.Endpoint, pathParams map[string]string, ip netip.Addr) *conn {
 	now := time.Now()
 	params := map[string]string{}
 	for k, vs := range r.URL.Query() {
@@ -400,6 +316,7 @@ func (g *Gateway) newConn(r *http.Request, ep *endpoint, pathParams map[string]s
 	c := &conn{
 		g:        g,
 		endpoint: ep,
+		slots:    g.endpointSlots(ep.Path()),
 		remote:   r.RemoteAddr,
 		ip:       ip,
 		opened:   now,
@@ -407,7 +324,7 @@ func (g *Gateway) newConn(r *http.Request, ep *endpoint, pathParams map[string]s
 			ID:         newSocketID(),
 			Node:       g.opts.NodeID,
 			URI:        requestURI(r),
-			Route:      ep.path,
+			Route:      ep.Path(),
 			Headers:    headers,
 			Parameters: params,
 			Timestamp:  now.UnixMilli(),
@@ -466,8 +383,8 @@ func (g *Gateway) panicked(c *conn, where string, p any, stack []byte) {
 // connection with 1011; interrupted runs count towards closing it
 // (fairshare.go).
 func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
-	h := c.endpoint.handler.Load()
-	if eh := g.eventHandler.Load(); eh != nil {
+	h := c.endpoint.Handler()
+	if eh := g.routes.EventHandler(); eh != nil {
 		h = eh
 	}
 	c.scriptVersion.Store(h.Version)
@@ -496,52 +413,15 @@ func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 	return err
 }
 
-// scriptRun carries one event from a read loop to a script worker and back.
-type scriptRun struct {
-	h    *runtime.Handler
-	ev   runtime.Event
-	err  error
-	done chan struct{}
-}
-
-// handOff runs the event on a script worker and waits for it, so the events
-// of one connection stay serial. Scripts run on the workers' stacks rather
-// than the read loops': goja's deep frames would otherwise grow every idle
-// connection's goroutine stack, and that costs more memory across many
-// connections than the hand-off costs time. The event first takes its
-// share of the pool (fairshare.go).
+// handOff runs the event on one of the engine's workers (Engine.Dispatch)
+// once it has taken its share of the pool (fairshare.go).
 func (g *Gateway) handOff(c *conn, h *runtime.Handler, ev *runtime.Event) error {
 	gr, err := g.admitEvent(c, ev)
 	if err != nil {
 		return err
 	}
 	defer gr.release()
-	r := g.runPool.Get().(*scriptRun)
-	r.h, r.ev = h, *ev
-	defer func() {
-		r.h, r.ev, r.err = nil, runtime.Event{}, nil
-		g.runPool.Put(r)
-	}()
-	select {
-	case g.runs <- r:
-	case <-g.halted:
-		return runtime.ErrClosed
-	}
-	<-r.done
-	return r.err
-}
-
-// scriptWorker runs handed-off events until the gateway halts.
-func (g *Gateway) scriptWorker() {
-	for {
-		select {
-		case r := <-g.runs:
-			r.err = g.opts.Engine.Run(context.Background(), r.h, &r.ev)
-			r.done <- struct{}{}
-		case <-g.halted:
-			return
-		}
-	}
+	return g.opts.Engine.Dispatch(h, ev)
 }
 
 // finish ends a connection once: its close event, deregistration, metrics and
@@ -572,7 +452,7 @@ func (g *Gateway) finish(c *conn, code int, reason string) {
 		ev := runtime.Event{Type: runtime.Close, Timestamp: time.Now().UnixMilli(), CloseCode: code, CloseReason: reason}
 		_ = g.runEvent(c, &ev)
 	}
-	if err := g.opts.Store.Unregister(context.Background(), c.info.ID); err != nil {
+	if err := g.opts.Registry.Unregister(context.Background(), c.info.ID); err != nil {
 		g.metrics.StoreErrors.WithLabelValues("unregister").Inc()
 		g.log.Error("store unregister failed", "socket_id", c.info.ID, "err", err)
 	}
@@ -627,8 +507,9 @@ func (g *Gateway) sweep() {
 // is full holds one of them for at most the ping's write timeout.
 const pingers = 4
 
-// Shutdown stops accepting connections, closes every socket with 1001, waits
-// for their close events and deregistration until ctx ends, then stops the engine.
+// Shutdown stops accepting connections, closes every socket with 1001, and
+// waits for their close events and deregistration until ctx ends. The
+// engine is the caller's to close afterwards.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.lifeMu.Lock()
 	started := g.closing.CompareAndSwap(false, true)
@@ -649,7 +530,6 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		err = fmt.Errorf("gateway: %d connections still closing: %w", g.conns.len(), ctx.Err())
 		g.conns.each(func(c *conn) { _ = c.ws.NetConn().Close() })
 	}
-	g.opts.Engine.Close()
 	close(g.halted)
 	return err
 }
@@ -668,3 +548,14 @@ func (l gwsLogger) Error(v ...any)            { l.log.Error("gws", "detail", fmt
 
 // gwsLogger routes gws's own log lines to slog.
 type gwsLogger struct{ log *slog.Logger }
+
+// Health reports whether this node can serve: the store must answer.
+func (g *Gateway) Health(ctx context.Context) error {
+	if g.closing.Load() {
+		return errors.New("shutting down")
+	}
+	if err := g.opts.Registry.Ping(ctx); err != nil {
+		return err
+	}
+	return nil
+}

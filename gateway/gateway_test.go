@@ -374,7 +374,7 @@ if (websocketInfo.message === "flood") { var big = new Array(65536).join("x"); f
 	if got := well.ReadText(); got != "still here" {
 		t.Fatalf("well-behaved client got %q", got)
 	}
-	if _, err := h.GW.Info(context.Background(), wellID); err != nil {
+	if _, err := h.Service.Info(context.Background(), wellID); err != nil {
 		t.Fatalf("well-behaved socket lost: %v", err)
 	}
 }
@@ -387,7 +387,7 @@ func TestCloseEventExactlyOnce(t *testing.T) {
 		"server close": func(t *testing.T, c *gwtest.Client, id string) {
 			c.Send("x")
 			c.ReadText()
-			if err := h.GW.Close(context.Background(), id, 4005, "after"); err != nil {
+			if err := h.Service.CloseSocket(context.Background(), id, 4005, "after"); err != nil {
 				t.Fatalf("close: %v", err)
 			}
 			if code, reason := c.ExpectClose(); code != 4005 || reason != "after" {
@@ -408,7 +408,7 @@ func TestCloseEventExactlyOnce(t *testing.T) {
 			if n := h.Logs.Count(gwtest.ScriptLine(id, "close", wantCodes[name])); n != 1 {
 				t.Fatalf("close event did not see %q", wantCodes[name])
 			}
-			if _, err := h.Store.Get(context.Background(), id); err == nil {
+			if _, err := h.Registry.Get(context.Background(), id); err == nil {
 				t.Fatal("socket still registered after close")
 			}
 		})
@@ -483,10 +483,10 @@ func TestRateLimitDropsAndCounts(t *testing.T) {
 		c.Send(fmt.Sprint(i))
 	}
 	gwtest.Eventually(t, "30 messages counted", func() bool {
-		s, err := h.GW.Info(context.Background(), id)
+		s, err := h.Service.Info(context.Background(), id)
 		return err == nil && s.MessagesIn == 30
 	})
-	s, _ := h.GW.Info(context.Background(), id)
+	s, _ := h.Service.Info(context.Background(), id)
 	delivered := 30 - s.MessagesDropped
 	if delivered < 5 || delivered > 12 {
 		t.Fatalf("a burst of 30 delivered %d messages, want 5 to 12", delivered)
@@ -497,7 +497,7 @@ func TestRateLimitDropsAndCounts(t *testing.T) {
 		}
 	}
 	gwtest.Eventually(t, "echoes counted as sent", func() bool {
-		s, _ := h.GW.Info(context.Background(), id)
+		s, _ := h.Service.Info(context.Background(), id)
 		return s.MessagesOut == delivered+1 // and the socket_id greeting
 	})
 }
@@ -531,7 +531,7 @@ func TestGracefulShutdown(t *testing.T) {
 			t.Errorf("close event of %s did not run once with 1001", id)
 		}
 	}
-	if ids, _, _ := h.Store.List(context.Background(), "", 0); len(ids) != 0 {
+	if ids, _, _ := h.Registry.List(context.Background(), "", 0); len(ids) != 0 {
 		t.Fatalf("store still lists %v after shutdown", ids)
 	}
 	if _, resp, err := h.TryDial("/x", nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {

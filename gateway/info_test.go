@@ -26,7 +26,7 @@ if (websocketInfo.type === "data") return JSON.stringify(Object.keys(Websocket.i
 	var fromScript []string
 	c.ReadJSON(&fromScript)
 
-	admin := httptest.NewServer(handlers.Admin(handlers.AdminOptions{Service: h.GW, Health: h.GW.Health}))
+	admin := httptest.NewServer(handlers.Admin(handlers.AdminOptions{Service: h.Service, Health: h.GW.Health}))
 	defer admin.Close()
 	resp, err := http.Get(admin.URL + "/api/v1/websocket/sockets/" + id)
 	if err != nil {

@@ -46,7 +46,7 @@ func TestRateLimitDelayLosesNothing(t *testing.T) {
 	if err := <-sent; err != nil {
 		t.Fatalf("write: %v", err)
 	}
-	s, err := h.GW.Info(context.Background(), id)
+	s, err := h.Service.Info(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,10 +112,10 @@ func TestRateLimitDelayEndsOnClose(t *testing.T) {
 	}
 	c.Send("held")
 	gwtest.Eventually(t, "the second message read", func() bool {
-		s, err := h.GW.Info(context.Background(), id)
+		s, err := h.Service.Info(context.Background(), id)
 		return err == nil && s.MessagesIn == 2
 	})
-	if err := h.GW.Close(context.Background(), id, 4000, "bye"); err != nil {
+	if err := h.Service.CloseSocket(context.Background(), id, 4000, "bye"); err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := c.ExpectClose(); code != 4000 {

@@ -21,7 +21,7 @@ import (
 
 // AdminOptions configure the admin listener's handler.
 type AdminOptions struct {
-	Service Service
+	Service wsgw.SocketService
 	// Deployer serves the deploy API; nil leaves it out.
 	Deployer Deployer
 	Health   HealthFunc
@@ -35,51 +35,59 @@ type AdminOptions struct {
 	MaxMessageBytes int
 }
 
-// Routes lists the admin API's patterns, as registered and as documented
-// (the deploy routes follow them when a Deployer is set).
-var Routes = []string{
-	"GET /api/v1/websocket/sockets",
-	"DELETE /api/v1/websocket/sockets",
-	"GET /api/v1/websocket/sockets/{socket_id}",
-	"DELETE /api/v1/websocket/sockets/{socket_id}",
-	"POST /api/v1/websocket/sockets/{socket_id}/send",
-	"GET /api/v1/solution/health",
-	"GET /api/v1/openapi.yaml",
-	"GET /metrics",
-	"GET /debug/pprof/",
+// route is one pattern of the admin API and what serves it.
+type route struct {
+	pattern string
+	handler http.Handler // nil: served ahead of the mux (deployAPI.endpoints)
 }
 
-// AllRoutes lists every pattern the admin API serves with a Deployer.
-func AllRoutes() []string { return append(append([]string(nil), Routes...), deployRoutes...) }
-
-// Admin returns the admin listener's handler.
-func Admin(opts AdminOptions) http.Handler {
+// routes are the admin API's routes, as registered and as documented in
+// docs/openapi.yaml; the deploy routes join them when opts has a Deployer.
+func routes(opts AdminOptions) []route {
 	a := &admin{opts: opts}
 	gatherer := opts.Gatherer
 	if gatherer == nil {
 		gatherer = prometheus.DefaultGatherer
 	}
-	handlers := map[string]http.Handler{
-		Routes[0]: http.HandlerFunc(a.list),
-		Routes[1]: http.HandlerFunc(a.closeAll),
-		Routes[2]: http.HandlerFunc(a.info),
-		Routes[3]: http.HandlerFunc(a.close),
-		Routes[4]: http.HandlerFunc(a.send),
-		Routes[5]: Health(opts.Health),
-		Routes[6]: http.HandlerFunc(serveOpenAPI),
-		Routes[7]: promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
-		Routes[8]: http.HandlerFunc(profile),
+	rs := []route{
+		{"GET /api/v1/websocket/sockets", http.HandlerFunc(a.list)},
+		{"DELETE /api/v1/websocket/sockets", http.HandlerFunc(a.closeAll)},
+		{"GET /api/v1/websocket/sockets/{socket_id}", http.HandlerFunc(a.info)},
+		{"DELETE /api/v1/websocket/sockets/{socket_id}", http.HandlerFunc(a.close)},
+		{"POST /api/v1/websocket/sockets/{socket_id}/send", http.HandlerFunc(a.send)},
+		{"GET /api/v1/solution/health", Health(opts.Health)},
+		{"GET /api/v1/openapi.yaml", http.HandlerFunc(serveOpenAPI)},
+		{"GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})},
+		{"GET /debug/pprof/", http.HandlerFunc(profile)},
 	}
 	if opts.Deployer != nil {
-		for pattern, h := range (deployAPI{opts.Deployer}).handlers() {
-			handlers[pattern] = h
-		}
+		rs = append(rs, deployAPI{opts.Deployer}.routes()...)
 	}
+	return rs
+}
+
+// AllRoutes lists every pattern the admin API serves with a Deployer.
+func AllRoutes() []string {
+	var patterns []string
+	for _, r := range routes(AdminOptions{Deployer: noDeployer{}}) {
+		patterns = append(patterns, r.pattern)
+	}
+	return patterns
+}
+
+// noDeployer stands for a Deployer where only the routes are wanted.
+type noDeployer struct{ Deployer }
+
+// Admin returns the admin listener's handler.
+func Admin(opts AdminOptions) http.Handler {
 	mux := http.NewServeMux()
 	allowed := map[string][]string{} // path -> methods
-	for pattern, h := range handlers {
-		mux.Handle(pattern, h)
-		method, path, _ := strings.Cut(pattern, " ")
+	for _, r := range routes(opts) {
+		if r.handler == nil {
+			continue
+		}
+		mux.Handle(r.pattern, r.handler)
+		method, path, _ := strings.Cut(r.pattern, " ")
 		allowed[path] = append(allowed[path], method)
 	}
 	for path, methods := range allowed {
@@ -194,7 +202,7 @@ func (a *admin) close(w http.ResponseWriter, r *http.Request) {
 		}
 		code = n
 	}
-	if err := a.opts.Service.Close(r.Context(), r.PathValue("socket_id"), code, q.Get("reason")); err != nil {
+	if err := a.opts.Service.CloseSocket(r.Context(), r.PathValue("socket_id"), code, q.Get("reason")); err != nil {
 		writeError(w, err)
 		return
 	}

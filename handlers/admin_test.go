@@ -22,6 +22,7 @@ import (
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/handlers"
 	"github.com/wsgw/wsgw/internal/gwtest"
+	"github.com/wsgw/wsgw/internal/httperr"
 )
 
 // idScript tells each client its socket_id and logs its close event.
@@ -43,8 +44,8 @@ func newAPI(t *testing.T, token string) *api {
 		Limits:  gateway.Limits{MaxMessageBytes: 1024},
 	})
 	srv := httptest.NewServer(handlers.Admin(handlers.AdminOptions{
-		Service:         h.GW,
-		Deployer:        h.GW,
+		Service:         h.Service,
+		Deployer:        h.Deploys,
 		Health:          h.GW.Health,
 		Gatherer:        prometheus.NewRegistry(),
 		Token:           token,
@@ -156,7 +157,7 @@ func TestInfo(t *testing.T) {
 	a.do("POST", "/api/v1/websocket/sockets/"+id+"/send", "application/json", `{"message": "m"}`)
 	c.ReadText()
 	gwtest.Eventually(t, "the send counted", func() bool {
-		s, _ := a.h.GW.Info(context.Background(), id)
+		s, _ := a.h.Service.Info(context.Background(), id)
 		return s != nil && s.MessagesOut == 2
 	})
 	status, _, body := a.do("GET", "/api/v1/websocket/sockets/"+id, "", "")
@@ -393,7 +394,7 @@ func FuzzDecodeSend(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
 		req, err := handlers.DecodeSend(body, contentType)
 		if err != nil {
-			switch status := wsgw.ErrorStatus(err); status {
+			switch status := httperr.Status(err); status {
 			case 400, 413, 415:
 			default:
 				t.Fatalf("DecodeSend error %v maps to %d", err, status)

@@ -25,20 +25,9 @@ type Deployer interface {
 // maxScriptBody caps a deploy request: scripts are code, not data.
 const maxScriptBody = 4 << 20
 
-// deployRoutes are the deploy API's patterns; {path} is the endpoint path
-// URL-encoded as one segment (/chat/{room} is %2Fchat%2F%7Broom%7D, / is %2F).
-var deployRoutes = []string{
-	"GET /api/v1/endpoints",
-	"GET /api/v1/endpoints/{path}",
-	"PUT /api/v1/endpoints/{path}",
-	"DELETE /api/v1/endpoints/{path}",
-	"GET /api/v1/event_handler",
-	"PUT /api/v1/event_handler",
-	"DELETE /api/v1/event_handler",
-}
-
-// endpointPrefix starts the one-endpoint routes, the {path} ones of
-// deployRoutes.
+// endpointPrefix starts the one-endpoint routes, whose {path} is the
+// endpoint path URL-encoded as one segment (/chat/{room} is
+// %2Fchat%2F%7Broom%7D, / is %2F).
 const endpointPrefix = "/api/v1/endpoints/"
 
 // encodeHint tells how a path goes into a one-endpoint route.
@@ -46,14 +35,17 @@ const encodeHint = "URL-encode the endpoint path as one segment: /chat/{room} is
 
 type deployAPI struct{ d Deployer }
 
-// handlers are the deploy routes the mux serves: all but the one-endpoint
-// routes, which endpoints serves.
-func (a deployAPI) handlers() map[string]http.Handler {
-	return map[string]http.Handler{
-		deployRoutes[0]: http.HandlerFunc(a.list),
-		deployRoutes[4]: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.get(w, r, "") }),
-		deployRoutes[5]: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.put(w, r, "") }),
-		deployRoutes[6]: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.delete(w, r, "") }),
+// routes are the deploy API's routes. The one-endpoint routes are served
+// by endpoints, ahead of the mux.
+func (a deployAPI) routes() []route {
+	return []route{
+		{"GET /api/v1/endpoints", http.HandlerFunc(a.list)},
+		{"GET " + endpointPrefix + "{path}", nil},
+		{"PUT " + endpointPrefix + "{path}", nil},
+		{"DELETE " + endpointPrefix + "{path}", nil},
+		{"GET /api/v1/event_handler", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.get(w, r, "") })},
+		{"PUT /api/v1/event_handler", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.put(w, r, "") })},
+		{"DELETE /api/v1/event_handler", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.delete(w, r, "") })},
 	}
 }
 

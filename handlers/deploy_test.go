@@ -15,6 +15,7 @@ import (
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/handlers"
 	"github.com/wsgw/wsgw/internal/gwtest"
+	"github.com/wsgw/wsgw/internal/httperr"
 )
 
 func endpointPath(p string) string { return "/api/v1/endpoints/" + url.PathEscape(p) }
@@ -293,10 +294,10 @@ func TestDeployEventHandlerAPI(t *testing.T) {
 	if status, _, _ := a.do("GET", "/api/v1/event_handler", "", ""); status != 404 {
 		t.Fatalf("handler still there after delete: %d", status)
 	}
-	ep, _ := a.h.GW.Deployment(context.Background(), "/x")
+	ep, _ := a.h.Deploys.Deployment(context.Background(), "/x")
 	c.Send("y") // idScript answers nothing to data: the version it ran shows in info
 	gwtest.Eventually(t, "the endpoint's own script to run again", func() bool {
-		s, err := a.h.GW.Info(context.Background(), id)
+		s, err := a.h.Service.Info(context.Background(), id)
 		return err == nil && s.MessagesIn == 2 && s.ScriptVersion == ep.Version
 	})
 }
@@ -311,7 +312,7 @@ func FuzzDecodeDeploy(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
 		dep, err := handlers.DecodeDeploy(body, contentType)
 		if err != nil {
-			if s := wsgw.ErrorStatus(err); s != 400 && s != 415 {
+			if s := httperr.Status(err); s != 400 && s != 415 {
 				t.Fatalf("error %v maps to %d", err, s)
 			}
 			return

@@ -15,13 +15,14 @@ import (
 
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/docs"
+	"github.com/wsgw/wsgw/internal/httperr"
 )
 
 // TestErrorTypesDocumented collects every error type the code can emit and
 // compares it with the enum of docs/openapi.yaml. Error types are the
 // wsgw.E* constants of error.go; the code may only emit those: an error
 // built with a string literal as its code (wsgw.Errorf("...", …),
-// wsgw.ErrorBody{Type: "..."}) fails here, so a new type cannot bypass the
+// httperr.Body{Type: "..."}) fails here, so a new type cannot bypass the
 // list.
 func TestErrorTypesDocumented(t *testing.T) {
 	fset := token.NewFileSet()
@@ -60,11 +61,11 @@ func TestErrorTypesDocumented(t *testing.T) {
 					}
 				}
 			case *ast.CompositeLit:
-				if isWsgw(n.Type, "ErrorBody", root) {
+				if isBody(n.Type, f.Name.Name == "httperr") {
 					for _, el := range n.Elts {
 						if kv, ok := el.(*ast.KeyValueExpr); ok && kv.Key.(*ast.Ident).Name == "Type" {
 							if lit, ok := kv.Value.(*ast.BasicLit); ok {
-								literal = append(literal, fset.Position(lit.Pos()).String()+": ErrorBody{Type: "+lit.Value)
+								literal = append(literal, fset.Position(lit.Pos()).String()+": Body{Type: "+lit.Value)
 							}
 						}
 					}
@@ -83,8 +84,8 @@ func TestErrorTypesDocumented(t *testing.T) {
 	var emitted []string
 	for v, name := range consts {
 		emitted = append(emitted, v)
-		if status := wsgw.ErrorStatus(wsgw.Errorf(v, "x")); status == 500 && v != wsgw.EInternal {
-			t.Errorf("wsgw.%s (%s) has no HTTP status in ErrorStatus", name, v)
+		if status := httperr.Status(wsgw.Errorf(v, "x")); status == 500 && v != wsgw.EInternal {
+			t.Errorf("wsgw.%s (%s) has no HTTP status in internal/httperr", name, v)
 		}
 	}
 	if len(emitted) < 8 {
@@ -124,6 +125,19 @@ func isWsgw(e ast.Expr, name string, inWsgw bool) bool {
 		return ok && x.Name == "wsgw" && e.Sel.Name == name
 	case *ast.Ident:
 		return inWsgw && e.Name == name
+	}
+	return false
+}
+
+// isBody reports whether e names internal/httperr's Body: httperr.Body, or
+// Body itself in package httperr.
+func isBody(e ast.Expr, inHTTPErr bool) bool {
+	switch e := e.(type) {
+	case *ast.SelectorExpr:
+		x, ok := e.X.(*ast.Ident)
+		return ok && x.Name == "httperr" && e.Sel.Name == "Body"
+	case *ast.Ident:
+		return inHTTPErr && e.Name == "Body"
 	}
 	return false
 }

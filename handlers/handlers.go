@@ -1,7 +1,7 @@
 // Package handlers is the HTTP side of the gateway: the admin REST API of the
-// Websocket service, the health probe and Prometheus metrics. It calls the
-// service through the Service interface and knows nothing of WebSocket
-// libraries, scripts or stores.
+// socket service, the deploy API, the health probe and Prometheus metrics. It
+// calls the service through wsgw.SocketService and knows nothing of
+// WebSocket libraries, scripts or stores.
 package handlers
 
 import (
@@ -13,16 +13,8 @@ import (
 	"strings"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/internal/httperr"
 )
-
-// Service is the Websocket service that the REST API exposes.
-type Service interface {
-	List(ctx context.Context, cursor string, limit int) (ids []string, next string, err error)
-	Info(ctx context.Context, id string) (*wsgw.Socket, error)
-	Send(ctx context.Context, id string, message []byte, binary bool) error
-	Close(ctx context.Context, id string, code int, reason string) error
-	CloseAll(ctx context.Context) (int, error)
-}
 
 // HealthFunc reports whether the node can serve; its error is the reason.
 type HealthFunc func(ctx context.Context) error
@@ -41,11 +33,8 @@ func Health(check HealthFunc) http.Handler {
 	})
 }
 
-// writeError answers err in the {type, error, status} shape, the status
-// coming from wsgw.ErrorStatus.
-func writeError(w http.ResponseWriter, err error) {
-	writeJSON(w, wsgw.ErrorStatus(err), wsgw.NewErrorBody(err))
-}
+// writeError answers err in the {type, error, status} shape.
+func writeError(w http.ResponseWriter, err error) { httperr.Write(w, err) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -8,7 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics are the collectors of SPEC §7. Create them with New.
+// Metrics are the gateway's collectors, one per name /metrics serves.
+// Create them with New.
 type Metrics struct {
 	ConnectionsOpen     prometheus.Gauge
 	ConnectionsOpened   prometheus.Counter

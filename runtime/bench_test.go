@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/runtime"
@@ -42,4 +43,38 @@ else if (websocketInfo.type === "data") { websocketInfo.send(websocketInfo.messa
 			}
 		})
 	}
+}
+
+// BenchmarkHandOff measures what running an event on one of the engine's
+// workers (Dispatch, as the gateway does) costs over running it on the
+// calling goroutine (Run): docs/BENCHMARKS.md, "Memory per idle
+// connection". Each iteration runs one data event of `return
+// websocketInfo.message` each way, timing each; alternating them keeps a
+// busy machine from favouring either. It reports both and their
+// difference, the hand-off, per event.
+func BenchmarkHandOff(b *testing.B) {
+	e := newEngine(b, runtime.Options{PoolSize: 4})
+	h := mustCompile(b, `return websocketInfo.message`)
+	conn := discardConn{newConn().info}
+	payload := []byte("hello, gateway: a 32-byte message")
+	var direct, handed time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		ev := runtime.Event{Type: runtime.Data, Conn: conn, Data: payload, Timestamp: 1}
+		t0 := time.Now()
+		if err := e.Run(context.Background(), h, &ev); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		ev = runtime.Event{Type: runtime.Data, Conn: conn, Data: payload, Timestamp: 1}
+		if err := e.Dispatch(h, &ev); err != nil {
+			b.Fatal(err)
+		}
+		direct += t1.Sub(t0)
+		handed += time.Since(t1)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(direct.Nanoseconds())/n, "direct-ns/event")
+	b.ReportMetric(float64(handed.Nanoseconds())/n, "handoff-ns/event")
+	b.ReportMetric(float64((handed-direct).Nanoseconds())/n, "extra-ns/event")
 }

@@ -7,7 +7,9 @@ import (
 	"strings"
 
 	"github.com/dop251/goja"
+
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/internal/httperr"
 )
 
 // newConsole makes console.log/info/warn/error/debug write structured log
@@ -58,7 +60,7 @@ func (v *vm) log(level slog.Level, args []goja.Value) {
 // returns the error object {type, error, status} instead of throwing.
 func (v *vm) newWebsocket() *goja.Object {
 	ws := v.rt.NewObject()
-	ops := map[string]func(Service, context.Context, goja.FunctionCall) (goja.Value, error){
+	ops := map[string]func(wsgw.SocketService, context.Context, goja.FunctionCall) (goja.Value, error){
 		"list":     v.wsList,
 		"info":     v.wsInfo,
 		"send":     v.wsSend,
@@ -67,7 +69,7 @@ func (v *vm) newWebsocket() *goja.Object {
 	}
 	for name, op := range ops {
 		_ = ws.Set(name, func(call goja.FunctionCall) goja.Value {
-			svc := v.eng.svc()
+			svc := v.eng.opts.Service
 			if svc == nil {
 				return v.errorValue(wsgw.Errorf(wsgw.EUnavailable, "the Websocket service is not available"))
 			}
@@ -97,7 +99,7 @@ func (v *vm) callContext() (context.Context, context.CancelFunc) {
 }
 
 func (v *vm) errorValue(err error) goja.Value {
-	b := wsgw.NewErrorBody(err)
+	b := httperr.BodyOf(err)
 	o := v.rt.NewObject()
 	_ = o.Set("type", b.Type)
 	_ = o.Set("error", b.Error)
@@ -145,7 +147,7 @@ func (v *vm) socketID(call goja.FunctionCall, op string) (*goja.Object, string, 
 	return obj, id.String(), nil
 }
 
-func (v *vm) wsList(svc Service, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {
+func (v *vm) wsList(svc wsgw.SocketService, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {
 	obj, err := v.argObject(call, "list", false)
 	if err != nil {
 		return nil, err
@@ -179,7 +181,7 @@ func (v *vm) wsList(svc Service, ctx context.Context, call goja.FunctionCall) (g
 	return page, nil
 }
 
-func (v *vm) wsInfo(svc Service, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {
+func (v *vm) wsInfo(svc wsgw.SocketService, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {
 	_, id, err := v.socketID(call, "info")
 	if err != nil {
 		return nil, err
@@ -205,7 +207,7 @@ func (v *vm) jsonValue(x any) (goja.Value, error) {
 	return v.plainValue(plain), nil
 }
 
-func (v *vm) wsSend(svc Service, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {
+func (v *vm) wsSend(svc wsgw.SocketService, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {
 	obj, id, err := v.socketID(call, "send")
 	if err != nil {
 		return nil, err
@@ -231,7 +233,7 @@ func (v *vm) wsSend(svc Service, ctx context.Context, call goja.FunctionCall) (g
 	return goja.Null(), nil
 }
 
-func (v *vm) wsClose(svc Service, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {
+func (v *vm) wsClose(svc wsgw.SocketService, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {
 	obj, id, err := v.socketID(call, "close")
 	if err != nil {
 		return nil, err
@@ -240,19 +242,19 @@ func (v *vm) wsClose(svc Service, ctx context.Context, call goja.FunctionCall) (
 	if c := field(obj, "code"); c != nil {
 		code = int(c.ToInteger())
 	}
-	if err := ValidCloseCode(code); err != nil {
+	if err := wsgw.ValidCloseCode(code); err != nil {
 		return nil, wsgw.Errorf(wsgw.EInvalid, "Websocket.close: %v", err)
 	}
 	if r := field(obj, "reason"); r != nil {
 		reason = r.String()
 	}
-	if err := svc.Close(ctx, id, code, reason); err != nil {
+	if err := svc.CloseSocket(ctx, id, code, reason); err != nil {
 		return nil, err
 	}
 	return goja.Null(), nil
 }
 
-func (v *vm) wsCloseAll(svc Service, ctx context.Context, _ goja.FunctionCall) (goja.Value, error) {
+func (v *vm) wsCloseAll(svc wsgw.SocketService, ctx context.Context, _ goja.FunctionCall) (goja.Value, error) {
 	n, err := svc.CloseAll(ctx)
 	if err != nil {
 		return nil, err

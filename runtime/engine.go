@@ -1,8 +1,10 @@
 // Package runtime runs endpoint scripts in goja: each script compiled once,
-// a bounded pool of runtimes, the websocketInfo and Websocket bindings, console
-// logging and a watchdog that interrupts scripts past their timeout. It knows
-// nothing of WebSocket libraries or stores: connections and the Websocket
-// service reach it through the Conn and Service interfaces.
+// a bounded pool of runtimes and the worker goroutines that run events on
+// them, the websocketInfo and Websocket bindings, console logging and a
+// watchdog that interrupts scripts past their time or memory. It knows
+// nothing of WebSocket libraries or stores: connections reach it through
+// the Conn interface, and the Websocket global calls the wsgw.SocketService
+// it is given at construction.
 package runtime
 
 import (
@@ -19,6 +21,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/metrics"
 )
@@ -58,15 +61,6 @@ type Conn interface {
 	Close(code int, reason string) error
 }
 
-// Service is the Websocket service that scripts call as the global Websocket.
-type Service interface {
-	List(ctx context.Context, cursor string, limit int) (ids []string, next string, err error)
-	Info(ctx context.Context, id string) (*wsgw.Socket, error)
-	Send(ctx context.Context, id string, message []byte, binary bool) error
-	Close(ctx context.Context, id string, code int, reason string) error
-	CloseAll(ctx context.Context) (int, error)
-}
-
 // Event is one connection event handed to a script.
 type Event struct {
 	Type EventType
@@ -80,27 +74,59 @@ type Event struct {
 	CloseReason string
 }
 
-// Options configure an Engine. The zero value works: defaults are filled in by New.
-type Options struct {
-	// PoolSize is how many scripts may run at once (default 4 per CPU, at least 8).
-	PoolSize int
-	// Timeout interrupts a script that runs longer (default 1s).
-	Timeout time.Duration
-	// MaxCallStack caps the JavaScript call depth (default 1024).
-	MaxCallStack int
+// Limits bound what one event of a script may do: the limits.script_*
+// settings of the configuration, which reads them into this type.
+type Limits struct {
+	// Timeout interrupts a script that runs longer (default DefaultTimeout).
+	Timeout time.Duration `yaml:"script_timeout"`
 	// MaxSendsPerEvent and MaxSendBytesPerEvent cap the frames and payload
 	// bytes one event may send, through websocketInfo.send, its return value
-	// and Websocket.send together (defaults 10000 and 16 MiB). goja has no
-	// heap limit; this keeps a script from queueing unbounded memory in a loop.
-	MaxSendsPerEvent     int
-	MaxSendBytesPerEvent int
-	// MaxMemory bounds what one event may allocate, in bytes (default 64
-	// MiB): the watchdog interrupts an event once the process has allocated
-	// more than this since it started, and the built-ins that allocate a
-	// script-chosen amount in one call refuse a result over it (memory.go).
-	MaxMemory int64
+	// and Websocket.send together. goja has no heap limit; this keeps a
+	// script from queueing unbounded memory in a loop.
+	MaxSendsPerEvent     int `yaml:"max_sends_per_event"`
+	MaxSendBytesPerEvent int `yaml:"max_send_bytes_per_event"`
+	// MaxMemory bounds what one event may allocate, in bytes: the watchdog
+	// interrupts an event once the process has allocated more than this
+	// since it started, and the built-ins that allocate a script-chosen
+	// amount in one call refuse a result over it (memory.go).
+	MaxMemory int64 `yaml:"script_memory"`
+}
+
+// The defaults of Limits.
+const (
+	DefaultTimeout              = time.Second
+	DefaultMaxSendsPerEvent     = 10000
+	DefaultMaxSendBytesPerEvent = 16 << 20
+	DefaultMaxMemory            = 64 << 20
+)
+
+// WithDefaults returns l with every zero field set to its default.
+func (l Limits) WithDefaults() Limits {
+	if l.Timeout <= 0 {
+		l.Timeout = DefaultTimeout
+	}
+	if l.MaxSendsPerEvent <= 0 {
+		l.MaxSendsPerEvent = DefaultMaxSendsPerEvent
+	}
+	if l.MaxSendBytesPerEvent <= 0 {
+		l.MaxSendBytesPerEvent = DefaultMaxSendBytesPerEvent
+	}
+	if l.MaxMemory <= 0 {
+		l.MaxMemory = DefaultMaxMemory
+	}
+	return l
+}
+
+// Options configure an Engine. The zero value works: defaults are filled in by New.
+type Options struct {
+	// PoolSize is how many scripts may run at once (default 4 per CPU, at
+	// least 8).
+	PoolSize int
+	Limits
+	// MaxCallStack caps the JavaScript call depth (default 1024).
+	MaxCallStack int
 	// Service answers the Websocket global; nil makes every call answer 503.
-	Service Service
+	Service wsgw.SocketService
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 }
@@ -109,20 +135,9 @@ func (o *Options) setDefaults() {
 	if o.PoolSize <= 0 {
 		o.PoolSize = max(8, 4*runtime.GOMAXPROCS(0))
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = time.Second
-	}
+	o.Limits = o.Limits.WithDefaults()
 	if o.MaxCallStack <= 0 {
 		o.MaxCallStack = 1024
-	}
-	if o.MaxSendsPerEvent <= 0 {
-		o.MaxSendsPerEvent = 10000
-	}
-	if o.MaxSendBytesPerEvent <= 0 {
-		o.MaxSendBytesPerEvent = 16 << 20
-	}
-	if o.MaxMemory <= 0 {
-		o.MaxMemory = DefaultMaxMemory
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -131,9 +146,6 @@ func (o *Options) setDefaults() {
 		o.Metrics = metrics.New(nil)
 	}
 }
-
-// DefaultMaxMemory is the default of Options.MaxMemory (limits.script_memory).
-const DefaultMaxMemory = 64 << 20
 
 // Engine runs scripts on a pool of goja runtimes.
 type Engine struct {
@@ -148,13 +160,17 @@ type Engine struct {
 	done chan struct{}
 	once sync.Once
 
-	service atomic.Value // Service, settable after New to break the gateway↔runtime cycle
+	// work hands dispatched events to the workers (dispatch.go).
+	work       chan *dispatch
+	dispatches sync.Pool
+
 	// allocs is the process's cumulative heap allocations as the watchdog
 	// last read them (memory.go).
 	allocs atomic.Int64
 }
 
-// New starts an engine and its watchdog. Call Close to stop it.
+// New starts an engine, its workers and its watchdog. Call Close to stop
+// them.
 func New(opts Options) *Engine {
 	opts.setDefaults()
 	e := &Engine{
@@ -162,9 +178,11 @@ func New(opts Options) *Engine {
 		idle:  make(chan *vm, opts.PoolSize),
 		slots: make(chan struct{}, opts.PoolSize),
 		done:  make(chan struct{}),
+		work:  make(chan *dispatch),
 	}
-	if opts.Service != nil {
-		e.SetService(opts.Service)
+	e.dispatches.New = func() any { return &dispatch{done: make(chan struct{}, 1)} }
+	for range opts.PoolSize {
+		go e.worker()
 	}
 	reader := newAllocReader()
 	e.allocs.Store(reader.read())
@@ -174,16 +192,6 @@ func New(opts Options) *Engine {
 
 // PoolSize is how many scripts may run at once.
 func (e *Engine) PoolSize() int { return e.opts.PoolSize }
-
-// SetService sets the service behind the Websocket global.
-func (e *Engine) SetService(s Service) { e.service.Store(&s) }
-
-func (e *Engine) svc() Service {
-	if p, _ := e.service.Load().(*Service); p != nil {
-		return *p
-	}
-	return nil
-}
 
 // Errors a run can end with, besides *ScriptError.
 var (
@@ -336,7 +344,8 @@ func (e *Engine) put(v *vm) { e.idle <- v }
 // for busy scripts.
 func (e *Engine) Interrupt() { e.interruptAll(reasonShutdown) }
 
-// Close interrupts every running script and makes later runs fail with ErrClosed.
+// Close interrupts every running script, stops the workers and makes later
+// runs fail with ErrClosed.
 func (e *Engine) Close() {
 	e.once.Do(func() { close(e.done) })
 	e.interruptAll(reasonClosed)

@@ -6,10 +6,11 @@ import (
 	"unsafe"
 
 	"github.com/dop251/goja"
+
 	"github.com/wsgw/wsgw"
 )
 
-// infoKeys are the fields of websocketInfo, in the order SPEC §3 lists them.
+// infoKeys are the fields of websocketInfo, in a fixed order for Keys().
 var infoKeys = []string{"uri", "type", "route", "headers", "message", "message_type", "socket_id",
 	"timestamp", "parameters", "close_code", "close_reason", "auth", "send", "close"}
 
@@ -172,21 +173,11 @@ func (v *vm) jsClose(call goja.FunctionCall) goja.Value {
 	if r := call.Argument(1); !goja.IsUndefined(r) && !goja.IsNull(r) {
 		reason = r.String()
 	}
-	if err := ValidCloseCode(code); err != nil {
+	if err := wsgw.ValidCloseCode(code); err != nil {
 		panic(v.rt.NewTypeError("websocketInfo.close: " + err.Error()))
 	}
 	_ = v.cur.Conn.Close(code, reason)
 	return goja.Undefined()
-}
-
-// ValidCloseCode reports whether a script or REST caller may close with code:
-// the codes RFC 6455 lets an endpoint send (1000-1003, 1007-1014) and the
-// application range 3000-4999.
-func ValidCloseCode(code int) error {
-	if (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999) {
-		return nil
-	}
-	return errors.New("close code must be 1000-1003, 1007-1014 or 3000-4999")
 }
 
 // sendValue sends val to the current connection: strings as they are, other

@@ -15,7 +15,7 @@ import (
 // end as a memory error (the watchdog, or a capped built-in), even when the
 // script catches the RangeError, and well within its timeout.
 func TestMemoryLimit(t *testing.T) {
-	eng := newEngine(t, runtime.Options{PoolSize: 2, Timeout: 30 * time.Second, MaxMemory: 32 << 20})
+	eng := newEngine(t, runtime.Options{PoolSize: 2, Limits: runtime.Limits{Timeout: 30 * time.Second, MaxMemory: 32 << 20}})
 	tests := []struct{ name, src string }{
 		{"doubling loop", `var t = "x"; while (true) t = t + t;`},
 		{"doubling template", "var t = 'x'; while (true) t = `${t}${t}`;"},
@@ -68,7 +68,7 @@ func TestMemoryLimit(t *testing.T) {
 // the originals below the cap. Each case is a function body that returns a
 // string.
 func TestCappedBuiltinsStillWork(t *testing.T) {
-	eng := newEngine(t, runtime.Options{PoolSize: 1, MaxMemory: 1 << 20})
+	eng := newEngine(t, runtime.Options{PoolSize: 1, Limits: runtime.Limits{MaxMemory: 1 << 20}})
 	tests := []struct{ src, want string }{
 		{`return "ab".repeat(3)`, "ababab"},
 		{`return "ab".repeat(0)`, ""},
@@ -113,7 +113,7 @@ func TestCappedBuiltinsStillWork(t *testing.T) {
 // interrupted runtime keeps its stack, so it must not go back to the pool.
 func TestInterruptedRuntimeMemoryIsFreed(t *testing.T) {
 	const limit = 32 << 20
-	eng := newEngine(t, runtime.Options{PoolSize: 4, Timeout: 30 * time.Second, MaxMemory: limit})
+	eng := newEngine(t, runtime.Options{PoolSize: 4, Limits: runtime.Limits{Timeout: 30 * time.Second, MaxMemory: limit}})
 	h := mustCompile(t, `var a = [], s = "x".repeat(65536); while (true) a.push(s + a.length);`)
 	heap := func() uint64 {
 		goruntime.GC()

@@ -10,7 +10,7 @@ import (
 )
 
 // panickingService panics in Info, as a buggy binding or store would.
-type panickingService struct{ runtime.Service }
+type panickingService struct{ wsgw.SocketService }
 
 func (panickingService) Info(context.Context, string) (*wsgw.Socket, error) {
 	panic("bug in a binding")

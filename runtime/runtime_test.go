@@ -297,7 +297,7 @@ func TestExceptionIsScriptError(t *testing.T) {
 }
 
 func TestTimeoutInterruptsAndDoesNotLeak(t *testing.T) {
-	e := newEngine(t, runtime.Options{PoolSize: 1, Timeout: 250 * time.Millisecond})
+	e := newEngine(t, runtime.Options{PoolSize: 1, Limits: runtime.Limits{Timeout: 250 * time.Millisecond}})
 	err := run(t, e, mustCompile(t, `while (true) {}`), newConn(), runtime.Event{Type: runtime.Data})
 	var se *runtime.ScriptError
 	if !errors.As(err, &se) || !se.Timeout {
@@ -369,7 +369,7 @@ function handle_websocket_websocket_info(info) {
 
 func TestPoolBoundsConcurrentScripts(t *testing.T) {
 	svc := &blockingService{entered: make(chan struct{}, 4), release: make(chan struct{})}
-	e := newEngine(t, runtime.Options{PoolSize: 2, Timeout: time.Minute, Service: svc})
+	e := newEngine(t, runtime.Options{PoolSize: 2, Limits: runtime.Limits{Timeout: time.Minute}, Service: svc})
 	h := mustCompile(t, `Websocket.closeAll()`)
 	var wg sync.WaitGroup
 	for range 2 {
@@ -390,7 +390,7 @@ func TestPoolBoundsConcurrentScripts(t *testing.T) {
 
 // blockingService blocks CloseAll until released, to hold runtimes busy.
 type blockingService struct {
-	runtime.Service
+	wsgw.SocketService
 	entered chan struct{}
 	release chan struct{}
 }

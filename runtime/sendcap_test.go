@@ -6,12 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/runtime"
 )
 
 // countingService counts Websocket.send calls that reach it.
 type countingService struct {
-	runtime.Service
+	wsgw.SocketService
 	sends int
 }
 
@@ -26,7 +27,7 @@ func (s *countingService) Send(context.Context, string, []byte, bool) error {
 // event starts with a fresh budget.
 func TestSendCapsPerEvent(t *testing.T) {
 	svc := &countingService{}
-	e := newEngine(t, runtime.Options{MaxSendsPerEvent: 5, MaxSendBytesPerEvent: 100, Service: svc})
+	e := newEngine(t, runtime.Options{Limits: runtime.Limits{MaxSendsPerEvent: 5, MaxSendBytesPerEvent: 100}, Service: svc})
 	tests := []struct {
 		name      string
 		src       string

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/dop251/goja"
+
+	"github.com/wsgw/wsgw"
 )
 
 // vm is one pooled goja runtime with the bindings it was set up with. It runs
@@ -84,8 +86,8 @@ func (e *Engine) newVM() (*vm, error) {
 	for t := Open; t <= Close; t++ {
 		v.types[t] = rt.ToValue(t.String())
 	}
-	v.textType = rt.ToValue("data-text")
-	v.binType = rt.ToValue("data-binary")
+	v.textType = rt.ToValue(wsgw.MessageText)
+	v.binType = rt.ToValue(wsgw.MessageBinary)
 	v.send = rt.ToValue(v.jsSend)
 	v.close = rt.ToValue(v.jsClose)
 	v.info = rt.NewDynamicObject(infoObject{v})

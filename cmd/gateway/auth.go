@@ -4,14 +4,16 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/auth"
 	"github.com/wsgw/wsgw/config"
+	"github.com/wsgw/wsgw/deploy"
 )
+
+var _ deploy.Authenticator = (*auth.Verifier)(nil)
 
 // authenticator builds the token verifier of endpoint i, nil when it has no
 // auth. Its errors name the configuration file, the key, and the key file.
-func authenticator(cfg *config.Config, i int) (wsgw.Authenticator, error) {
+func authenticator(cfg *config.Config, i int) (deploy.Authenticator, error) {
 	a := cfg.Endpoints[i].Auth
 	if !a.Enabled() {
 		return nil, nil

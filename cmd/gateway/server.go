@@ -18,10 +18,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/wsgw/wsgw/config"
+	"github.com/wsgw/wsgw/deploy"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/handlers"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
+	"github.com/wsgw/wsgw/service"
 	"github.com/wsgw/wsgw/store"
 	"github.com/wsgw/wsgw/store/memory"
 	redisstore "github.com/wsgw/wsgw/store/redis"
@@ -59,7 +61,10 @@ func loadConfig(f cliFlags, environ []string) (*config.Config, error) {
 type server struct {
 	cfg     *config.Config
 	log     *slog.Logger
-	store   store.Store
+	stores  *stores
+	engine  *runtime.Engine
+	deploys *deploy.Manager
+	auths   *authTable
 	gateway *gateway.Gateway
 	public  *http.Server
 	admin   *http.Server
@@ -84,61 +89,62 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
 
-	node := nodeID(cfg)
-	st, cluster, deploys, err := openStore(cfg, node, logger, m)
+	deps, keys, auths, err := configDeployments(cfg, "config")
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Runtime.MemoryLimit > 0 {
 		debug.SetMemoryLimit(int64(cfg.Runtime.MemoryLimit)) // GOMEMLIMIT from the configuration
 	}
-	engine := runtime.New(runtime.Options{
-		PoolSize:             cfg.Runtime.PoolSize,
-		Timeout:              cfg.Limits.ScriptTimeout,
-		MaxSendsPerEvent:     cfg.Limits.MaxSendsPerEvent,
-		MaxSendBytesPerEvent: cfg.Limits.MaxSendBytesPerEvent,
-		MaxMemory:            int64(cfg.Limits.ScriptMemory),
-		Logger:               logger,
-		Metrics:              m,
+	// The parts, each built from those before it: the store, the
+	// connection table (the bus's Local), the socket service, the script
+	// engine that scripts reach the service through, the deploy manager,
+	// and the gateway that serves the deployed endpoints.
+	node := nodeID(cfg)
+	conns := gateway.NewConns()
+	sp, err := openStores(cfg, node, conns, logger, m)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := service.New(service.Options{
+		Node: node, Local: conns, Registry: sp.registry, Bus: sp.bus,
+		MaxMessageBytes: cfg.Limits.MaxMessageBytes, Logger: logger, Metrics: m,
 	})
-	l := cfg.Limits
+	if err != nil {
+		_ = sp.close()
+		return nil, err
+	}
+	engine := runtime.New(runtime.Options{
+		PoolSize: cfg.Runtime.PoolSize, Limits: cfg.Limits.Script, Service: svc, Logger: logger, Metrics: m,
+	})
+	authTab := newAuthTable(auths)
+	deploys, err := deploy.New(deploy.Options{
+		Registry: sp.deploys, Sockets: conns, Auth: authTab.lookup, Logger: logger, Metrics: m,
+	})
+	if err != nil {
+		engine.Close()
+		_ = sp.close()
+		return nil, err
+	}
 	g, err := gateway.New(gateway.Options{
-		NodeID: node,
-		Limits: gateway.Limits{
-			MessagesPerSecond:   l.MessagesPerSecond,
-			Burst:               l.Burst,
-			OnExceed:            gateway.OnExceed(l.OnExceed),
-			MaxDelay:            l.MaxDelay,
-			MaxMessageBytes:     l.MaxMessageBytes,
-			MaxPendingSends:     l.MaxPendingSends,
-			IdleTimeout:         l.IdleTimeout,
-			CloseTimeout:        l.CloseTimeout,
-			MaxConnections:      l.MaxConnections,
-			MaxConnectionsPerIP: l.MaxConnectionsPerIP,
-
-			UpgradesPerIPPerSecond: l.UpgradesPerIPPerSecond,
-			UpgradesPerIPBurst:     l.UpgradesPerIPBurst,
-			HandshakeTimeout:       l.HandshakeTimeout,
-
-			ScriptWorkersPerEndpoint: l.ScriptWorkersPerEndpoint,
-			MaxScriptInterrupts:      l.MaxScriptInterrupts,
-		},
-		Engine:  engine,
-		Store:   st,
-		Cluster: cluster,
-		Deploys: deploys,
-		Logger:  logger,
-		Metrics: m,
+		NodeID:   node,
+		Conns:    conns,
+		Limits:   cfg.Limits.Limits,
+		Engine:   engine,
+		Registry: sp.registry,
+		Routes:   deploys,
+		Logger:   logger,
+		Metrics:  m,
 	})
 	if err == nil {
-		err = deployConfig(context.Background(), g, cfg, "config")
+		err = deployConfig(context.Background(), deploys, cfg, deps, keys)
 	}
 	if err != nil {
 		if g != nil {
 			_ = g.Shutdown(context.Background())
 		}
 		engine.Close()
-		_ = st.Close()
+		_ = sp.close()
 		return nil, err
 	}
 
@@ -147,18 +153,21 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	publicMux.Handle("GET /api/v1/solution/health", health)
 	publicMux.Handle("/", g)
 	adminHandler := handlers.Admin(handlers.AdminOptions{
-		Service:         g,
-		Deployer:        g,
+		Service:         svc,
+		Deployer:        deploys,
 		Health:          g.Health,
 		Gatherer:        reg,
 		Token:           cfg.Admin.Token,
-		MaxMessageBytes: l.MaxMessageBytes,
+		MaxMessageBytes: cfg.Limits.MaxMessageBytes,
 	})
 	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelDebug)
 	return &server{
 		cfg:       cfg,
 		log:       logger,
-		store:     st,
+		stores:    sp,
+		engine:    engine,
+		deploys:   deploys,
+		auths:     authTab,
 		gateway:   g,
 		publicTLS: publicTLS,
 		adminTLS:  adminTLS,
@@ -168,8 +177,8 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 			// (and finish TLS), and an idle keep-alive connection is dropped
 			// after as long: a slowloris holds a socket for that long at most.
 			// Upgrade requests have no body, so no ReadTimeout is needed.
-			ReadHeaderTimeout: l.HandshakeTimeout,
-			IdleTimeout:       l.HandshakeTimeout,
+			ReadHeaderTimeout: cfg.Limits.HandshakeTimeout,
+			IdleTimeout:       cfg.Limits.HandshakeTimeout,
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          errorLog,
 		},
@@ -185,15 +194,26 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	}, nil
 }
 
-// openStore builds the registry: the memory store of a single node, or the
-// Redis store and its cluster bus.
-func openStore(cfg *config.Config, node string, logger *slog.Logger, m *metrics.Metrics) (store.Store, gateway.Cluster, gateway.DeployStore, error) {
+// stores are the parts of the store a node uses, and what closes them.
+type stores struct {
+	registry store.Registry
+	bus      store.Bus
+	deploys  store.DeployRegistry
+	close    func() error
+}
+
+// openStores builds the store: a single node's in memory, or a cluster
+// node's on Redis. The bus delivers other nodes' commands to local.
+func openStores(cfg *config.Config, node string, local store.Local, logger *slog.Logger, m *metrics.Metrics) (*stores, error) {
 	sc := cfg.Store
 	if len(sc.Redis) == 0 {
-		return memory.New(), nil, nil, nil
+		bus, deploys := memory.NewBus(node, local), memory.NewDeploys()
+		return &stores{memory.NewRegistry(), bus, deploys, func() error {
+			return errors.Join(deploys.Close(), bus.Close())
+		}}, nil
 	}
 	redisstore.LogDriverTo(logger)
-	st, err := redisstore.New(redisstore.Options{
+	sh, err := redisstore.NewShard(redisstore.Options{
 		Addrs:             sc.Redis,
 		Cluster:           sc.Cluster,
 		SentinelMaster:    sc.SentinelMaster,
@@ -206,9 +226,16 @@ func openStore(cfg *config.Config, node string, logger *slog.Logger, m *metrics.
 		Metrics:           m,
 	})
 	if err != nil {
-		return nil, nil, nil, cfg.Errorf("store.redis", "%v", err)
+		return nil, cfg.Errorf("store.redis", "%v", err)
 	}
-	return st, st.Bus(), st.Deploys(), nil
+	registry := redisstore.NewRegistry(sh)
+	bus := redisstore.NewBus(sh, local)
+	deploys := redisstore.NewDeploys(sh)
+	return &stores{registry, bus, deploys, func() error {
+		// The roles before the shard they share; the bus first, so that
+		// no command arrives while the registry leaves the cluster.
+		return errors.Join(bus.Close(), registry.Close(), deploys.Close(), sh.Close())
+	}}, nil
 }
 
 // nodeID names this node: node_id, or the host name and public port, which
@@ -294,15 +321,17 @@ func (s *server) reloadTLS() {
 }
 
 // shutdown stops accepting, closes every socket with 1001 and waits for their
-// close events, then stops the admin listener and the store.
+// close events, then stops the admin listener, the script engine and the
+// store.
 func (s *server) shutdown(ctx context.Context) error {
 	errs := []error{s.public.Shutdown(ctx), s.gateway.Shutdown(ctx), s.admin.Shutdown(ctx)}
+	s.engine.Close()
 	s.closeStore()
 	return errors.Join(errs...)
 }
 
 func (s *server) closeStore() {
-	if err := s.store.Close(); err != nil {
+	if err := s.stores.close(); err != nil {
 		s.log.Error("closing the store", "err", err)
 	}
 }

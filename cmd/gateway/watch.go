@@ -25,6 +25,7 @@ type watcher struct {
 	path    string
 	load    func() (*config.Config, error)
 	d       deployer
+	auths   *authTable
 	log     *slog.Logger
 	current *config.Config
 	stamps  map[string]stamp
@@ -35,8 +36,8 @@ type stamp [sha256.Size]byte
 
 // newWatcher watches cfg's files; load reads the configuration again, with
 // the same flags and environment as at start.
-func newWatcher(cfg *config.Config, load func() (*config.Config, error), d deployer, log *slog.Logger) *watcher {
-	w := &watcher{path: cfg.File, load: load, d: d, log: log, current: cfg}
+func newWatcher(cfg *config.Config, load func() (*config.Config, error), d deployer, auths *authTable, log *slog.Logger) *watcher {
+	w := &watcher{path: cfg.File, load: load, d: d, auths: auths, log: log, current: cfg}
 	w.stamps = w.stat()
 	return w
 }
@@ -103,7 +104,7 @@ func (w *watcher) reload(ctx context.Context) {
 		w.log.Error("configuration change refused; the running version stays", "err", err)
 		return
 	}
-	deps, keys, err := configDeployments(cfg, "file")
+	deps, keys, auths, err := configDeployments(cfg, "file")
 	if err != nil {
 		w.log.Error("configuration change refused; the running version stays", "err", err)
 		return
@@ -116,14 +117,16 @@ func (w *watcher) reload(ctx context.Context) {
 			sameAuth(w.current, cfg, dep.Path) {
 			continue
 		}
+		before := w.auths.set(dep.Path, auths[dep.Path])
 		out, _, err := w.d.Deploy(ctx, dep)
 		if err != nil {
+			w.auths.set(dep.Path, before)
 			w.log.Error("deploy refused; the running version stays", "key", keys[i], "file", dep.Name, "err", err)
 			continue
 		}
 		w.log.Info("deployed", "path", out.Path, "version", out.Version, "file", dep.Name)
 	}
-	old, _, _ := configDeployments(w.current, "file") // it loaded before
+	old, _, _, _ := configDeployments(w.current, "file") // it loaded before
 	for _, dep := range old {
 		if wanted[dep.Path] {
 			continue
@@ -136,6 +139,7 @@ func (w *watcher) reload(ctx context.Context) {
 			w.log.Error("undeploy failed", "path", dep.Path, "err", err)
 			continue
 		}
+		w.auths.set(dep.Path, nil)
 		w.log.Info("undeployed", "path", dep.Path)
 	}
 	if restartOnly(w.current, cfg) {

@@ -1,5 +1,6 @@
-// Package gwtest runs gateways on loopback for end-to-end tests: a gateway
-// behind an httptest server, clients from an independent WebSocket library,
+// Package gwtest runs gateway nodes on loopback for end-to-end tests: a
+// node wired as cmd/gateway wires one, on memory stores or any others,
+// behind an httptest server; clients from an independent WebSocket library;
 // and captured logs to wait on as signals.
 package gwtest
 
@@ -20,9 +21,11 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/deploy"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
+	"github.com/wsgw/wsgw/service"
 	"github.com/wsgw/wsgw/store"
 	"github.com/wsgw/wsgw/store/memory"
 )
@@ -31,16 +34,21 @@ import (
 // instead of hanging it.
 const WaitFor = 15 * time.Second
 
-// harness is a gateway on a loopback httptest server, with its logs captured.
+// Harness is a node on a loopback httptest server, with its logs captured.
 type Harness struct {
-	t      testing.TB
-	GW     *gateway.Gateway
-	Srv    *httptest.Server
-	Store  store.Store
-	Engine *runtime.Engine
-	Logs   *LogSink
+	t        testing.TB
+	GW       *gateway.Gateway
+	Deploys  *deploy.Manager
+	Conns    *gateway.Conns
+	Srv      *httptest.Server
+	Registry store.Registry
+	Service  *service.Service
+	Engine   *runtime.Engine
+	Logs     *LogSink
 }
 
+// Options are what a test sets of its node; the zero value is one node on
+// memory stores with default limits.
 type Options struct {
 	Scripts      map[string]string // endpoint path -> script
 	EventHandler string
@@ -50,54 +58,104 @@ type Options struct {
 	Timeout      time.Duration
 	// ScriptMemory is the engine's per-event memory limit (0 = its default).
 	ScriptMemory int64
-	// Store is the registry; nil makes a memory store.
-	Store store.Store
-	// NodeID names the gateway (default "test-node").
+	// NodeID names the node (default "test-node").
 	NodeID string
-	// Cluster reaches other nodes; nil is a single node.
-	Cluster gateway.Cluster
+	// Registry is the registry of sockets; nil makes a memory one.
+	Registry store.Registry
+	// Bus reaches other nodes; when nil, NewBus makes it for the node's
+	// connection table, or a single node's memory bus is made.
+	Bus    store.Bus
+	NewBus func(local store.Local) store.Bus
+	// Deploys is the deploy registry; nil makes a memory one.
+	Deploys store.DeployRegistry
 	// Auth is each endpoint path's credential check.
-	Auth map[string]wsgw.Authenticator
+	Auth map[string]deploy.Authenticator
+	// Logger and Metrics, when set, replace the captured logs (Logs then
+	// sees nothing) and a fresh set of metrics.
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
 }
 
+// New wires a node as cmd/gateway does, from the store parts of o (memory
+// ones where o gives none), and serves it on a loopback httptest server:
+// connection table, bus, socket service, script engine, deploy manager,
+// gateway. The scripts of o are deployed as a configuration's; everything
+// stops when the test ends.
 func New(t testing.TB, o Options) *Harness {
 	t.Helper()
 	logs := NewLogSink()
-	logger := slog.New(logs)
-	m := metrics.New(nil)
-	engine := runtime.New(runtime.Options{PoolSize: o.PoolSize, Timeout: o.Timeout, MaxMemory: o.ScriptMemory, Logger: logger, Metrics: m})
-	st := o.Store
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(logs)
+	}
+	m := o.Metrics
+	if m == nil {
+		m = metrics.New(nil)
+	}
+	st := o.Registry
 	if st == nil {
-		st = memory.New()
+		st = memory.NewRegistry()
 	}
 	if o.NodeID == "" {
 		o.NodeID = "test-node"
 	}
-	gw, err := gateway.New(gateway.Options{
-		NodeID: o.NodeID, Limits: o.Limits, Engine: engine, Store: st, Cluster: o.Cluster, Logger: logger, Metrics: m,
+	conns := gateway.NewConns()
+	switch {
+	case o.Bus != nil:
+	case o.NewBus != nil:
+		o.Bus = o.NewBus(conns)
+	default:
+		o.Bus = memory.NewBus(o.NodeID, conns)
+	}
+	if o.Deploys == nil {
+		d := memory.NewDeploys()
+		t.Cleanup(func() { _ = d.Close() })
+		o.Deploys = d
+	}
+	svc, err := service.New(service.Options{
+		Node: o.NodeID, Local: conns, Registry: st, Bus: o.Bus,
+		MaxMessageBytes: o.Limits.WithDefaults().MaxMessageBytes, Logger: logger, Metrics: m,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for path, src := range o.Scripts {
-		dep := wsgw.Deployment{Path: path, Script: src, Options: wsgw.Options{AllowedOrigins: o.Origins[path]}, Source: "config", Auth: o.Auth[path]}
-		if _, _, err := gw.Deploy(context.Background(), dep); err != nil {
-			t.Fatalf("deploy %s: %v", path, err)
-		}
+	engine := runtime.New(runtime.Options{
+		PoolSize: o.PoolSize, Limits: runtime.Limits{Timeout: o.Timeout, MaxMemory: o.ScriptMemory}, Service: svc, Logger: logger, Metrics: m,
+	})
+	deploys, err := deploy.New(deploy.Options{
+		Registry: o.Deploys, Sockets: conns, Auth: func(path string) deploy.Authenticator { return o.Auth[path] },
+		Logger: logger, Metrics: m,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if o.EventHandler != "" {
-		if _, _, err := gw.Deploy(context.Background(), wsgw.Deployment{Script: o.EventHandler, Name: "handler.js", Source: "config"}); err != nil {
-			t.Fatal(err)
-		}
+	gw, err := gateway.New(gateway.Options{
+		NodeID: o.NodeID, Conns: conns, Limits: o.Limits, Engine: engine,
+		Registry: st, Routes: deploys, Logger: logger, Metrics: m,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	srv := httptest.NewServer(gw)
-	h := &Harness{t: t, GW: gw, Srv: srv, Store: st, Engine: engine, Logs: logs}
+	h := &Harness{t: t, GW: gw, Deploys: deploys, Conns: conns, Srv: srv, Registry: st, Service: svc, Engine: engine, Logs: logs}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
 		defer cancel()
 		_ = gw.Shutdown(ctx)
+		engine.Close()
 		srv.Close()
 	})
+	for path, src := range o.Scripts {
+		dep := wsgw.Deployment{Path: path, Script: src, Options: wsgw.Options{AllowedOrigins: o.Origins[path]}, Source: "config"}
+		if _, _, err := deploys.Deploy(context.Background(), dep); err != nil {
+			t.Fatalf("deploy %s: %v", path, err)
+		}
+	}
+	if o.EventHandler != "" {
+		if _, _, err := deploys.Deploy(context.Background(), wsgw.Deployment{Script: o.EventHandler, Name: "handler.js", Source: "config"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return h
 }
 

@@ -8,19 +8,46 @@ import (
 	"github.com/wsgw/wsgw/store/storetest"
 )
 
-func TestContract(t *testing.T) {
-	storetest.Run(t, func(*testing.T) store.Store { return memory.New() })
+func TestRegistry(t *testing.T) {
+	storetest.RunRegistry(t, func(*testing.T) store.Registry { return memory.NewRegistry() })
 }
 
-// TestContractNodes shares one memory store between in-process nodes, the
-// only way several nodes can share it.
-func TestContractNodes(t *testing.T) {
-	storetest.RunNodes(t, func(_ *testing.T, nodes ...string) []store.Store {
-		s := memory.New()
-		stores := make([]store.Store, len(nodes))
+// TestRegistryNodes shares one memory registry between in-process nodes,
+// the only way several nodes can share it.
+func TestRegistryNodes(t *testing.T) {
+	storetest.RunRegistryNodes(t, func(_ *testing.T, nodes ...string) []store.Registry {
+		s := memory.NewRegistry()
+		stores := make([]store.Registry, len(nodes))
 		for i := range stores {
 			stores[i] = s
 		}
 		return stores
+	})
+}
+
+// TestBus joins the nodes on one hub.
+func TestBus(t *testing.T) {
+	storetest.RunBus(t, func(t *testing.T, locals map[string]store.Local) map[string]store.Bus {
+		hub := memory.NewHub()
+		buses := map[string]store.Bus{}
+		for node, local := range locals {
+			b := hub.Join(node, local)
+			t.Cleanup(func() { _ = b.Close() })
+			buses[node] = b
+		}
+		return buses
+	})
+}
+
+// TestDeploys shares one memory deploy registry between the nodes.
+func TestDeploys(t *testing.T) {
+	storetest.RunDeploys(t, func(t *testing.T, n int) []store.DeployRegistry {
+		d := memory.NewDeploys()
+		t.Cleanup(func() { _ = d.Close() })
+		nodes := make([]store.DeployRegistry, n)
+		for i := range nodes {
+			nodes[i] = d
+		}
+		return nodes
 	})
 }

@@ -152,7 +152,7 @@ func testOwnerRefusalReachesTheCaller(t *testing.T, b backend) {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 			defer cancel()
-			errs <- a.gw.Send(ctx, onB.id, []byte(fmt.Sprint(i)), false)
+			errs <- a.svc.Send(ctx, onB.id, []byte(fmt.Sprint(i)), false)
 		}()
 	}
 	for range n {

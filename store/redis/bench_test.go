@@ -32,7 +32,7 @@ import (
 // connect storm would, and counts until every one is written to Redis.
 func BenchmarkRegisterStorm(b *testing.B) {
 	be := sharedBackend(b)
-	s := be.open(b, redistest.Prefix(), storetest.Node, redisstore.Options{HeartbeatInterval: time.Second})
+	s := be.open(b, redistest.Prefix(), storetest.Node, redisstore.Options{HeartbeatInterval: time.Second}).registry
 	infos := make([]*wsgw.SocketInfo, b.N)
 	for i := range infos {
 		infos[i] = storetest.Info("storm-" + strconv.Itoa(i))
@@ -133,7 +133,7 @@ func crossNodeSend(b *testing.B, senders int) {
 			defer wg.Done()
 			for range per {
 				msg := strconv.FormatInt(time.Now().UnixNano(), 10)
-				if err := a.gw.Send(context.Background(), c.id, []byte(msg), false); err != nil {
+				if err := a.svc.Send(context.Background(), c.id, []byte(msg), false); err != nil {
 					b.Error(err)
 					return
 				}

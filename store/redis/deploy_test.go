@@ -15,11 +15,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/deploy"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/internal/gwtest"
 	"github.com/wsgw/wsgw/internal/redistest"
 	"github.com/wsgw/wsgw/metrics"
-	"github.com/wsgw/wsgw/runtime"
 	redisstore "github.com/wsgw/wsgw/store/redis"
 )
 
@@ -37,7 +37,7 @@ func (n *node) dialPath(path string) *client {
 
 func (n *node) deploy(path, script string) wsgw.Deployment {
 	n.t.Helper()
-	dep, _, err := n.gw.Deploy(context.Background(), wsgw.Deployment{Path: path, Script: script, Source: "api"})
+	dep, _, err := n.deploys.Deploy(context.Background(), wsgw.Deployment{Path: path, Script: script, Source: "api"})
 	if err != nil {
 		n.t.Fatalf("deploy %s on %s: %v", path, n.id, err)
 	}
@@ -48,7 +48,7 @@ func (n *node) deploy(path, script string) wsgw.Deployment {
 func (n *node) runs(path string, v int64) {
 	n.t.Helper()
 	eventually(n.t, fmt.Sprintf("%s to run version %d of %s", n.id, v, path), func() bool {
-		cur, err := n.gw.Deployment(context.Background(), path)
+		cur, err := n.deploys.Deployment(context.Background(), path)
 		return err == nil && cur.Version >= v
 	})
 }
@@ -142,7 +142,7 @@ func testRefusedDeploy(t *testing.T, b backend) {
 	nodes := b.startNodes(t, 2)
 	v1 := nodes[0].deploy("/v", versioned("v1"))
 	nodes[1].runs("/v", v1.Version)
-	_, _, err := nodes[1].gw.Deploy(context.Background(), wsgw.Deployment{Path: "/v", Script: "return (", Source: "api"})
+	_, _, err := nodes[1].deploys.Deploy(context.Background(), wsgw.Deployment{Path: "/v", Script: "return (", Source: "api"})
 	if wsgw.ErrorCode(err) != wsgw.EInvalid {
 		t.Fatalf("broken deploy: %v, want invalid_request", err)
 	}
@@ -162,14 +162,14 @@ func testUndeployAcross(t *testing.T, b backend) {
 	far := nodes[1].dialPath("/v")
 	far.Send("x")
 	far.ReadText()
-	if err := nodes[0].gw.Undeploy(context.Background(), "/v"); err != nil {
+	if err := nodes[0].deploys.Undeploy(context.Background(), "/v"); err != nil {
 		t.Fatal(err)
 	}
 	if code, reason := far.ExpectClose(); code != websocket.StatusGoingAway || reason != "endpoint removed" {
 		t.Fatalf("socket on the other node closed with %d %q, want 1001 endpoint removed", code, reason)
 	}
 	for _, n := range nodes {
-		if _, err := n.gw.Deployment(context.Background(), "/v"); wsgw.ErrorCode(err) != wsgw.ENotFound {
+		if _, err := n.deploys.Deployment(context.Background(), "/v"); wsgw.ErrorCode(err) != wsgw.ENotFound {
 			t.Fatalf("%s still has /v: %v", n.id, err)
 		}
 	}
@@ -203,14 +203,14 @@ func testMissedNotice(t *testing.T, b backend) {
 // endpoint of startNodes is such a configuration endpoint.
 func testRestartAdopts(t *testing.T, b backend) {
 	nodes := b.startNodes(t, 2)
-	a, _ := nodes[0].gw.Deployment(context.Background(), "/relay")
-	c, _ := nodes[1].gw.Deployment(context.Background(), "/relay")
+	a, _ := nodes[0].deploys.Deployment(context.Background(), "/relay")
+	c, _ := nodes[1].deploys.Deployment(context.Background(), "/relay")
 	if a.Version != c.Version {
 		t.Fatalf("two nodes with the same configuration run versions %d and %d of /relay", a.Version, c.Version)
 	}
 	prefix := nodes[0].store.KeyPrefix()
 	third := b.startNodeWith(t, prefix, "node-2", testHeartbeat)
-	if d, _ := third.gw.Deployment(context.Background(), "/relay"); d.Version != a.Version {
+	if d, _ := third.deploys.Deployment(context.Background(), "/relay"); d.Version != a.Version {
 		t.Fatalf("a third node deployed /relay as version %d, want the cluster's %d", d.Version, a.Version)
 	}
 }
@@ -224,11 +224,11 @@ func testEventHandlerAcross(t *testing.T, b backend) {
 	if got := c.ReadText(); got != "handled /relay" {
 		t.Fatalf("the other node answered %q, want its event handler's answer", got)
 	}
-	if err := nodes[1].gw.Undeploy(context.Background(), ""); err != nil {
+	if err := nodes[1].deploys.Undeploy(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the first node to drop the event handler", func() bool {
-		_, err := nodes[0].gw.Deployment(context.Background(), "")
+		_, err := nodes[0].deploys.Deployment(context.Background(), "")
 		return wsgw.ErrorCode(err) == wsgw.ENotFound
 	})
 }
@@ -245,24 +245,16 @@ func testColdStart(t *testing.T, b backend) {
 	}
 	for round := range 20 {
 		prefix := redistest.Prefix()
-		gws := make([]*gateway.Gateway, 2)
+		gws := make([]*deploy.Manager, 2) // the deploy managers of two nodes
 		for i := range gws {
 			logger := testLogger()
 			m := metrics.New(prometheus.NewRegistry())
 			st := b.open(t, prefix, fmt.Sprintf("cold-%d", i), redisstore.Options{Logger: logger, Metrics: m})
-			gw, err := gateway.New(gateway.Options{
-				NodeID: fmt.Sprintf("cold-%d", i), Engine: runtime.New(runtime.Options{Logger: logger, Metrics: m}),
-				Store: st, Cluster: st.Bus(), Deploys: st.Deploys(), Logger: logger, Metrics: m,
-			})
+			d, err := deploy.New(deploy.Options{Registry: st.deploys, Sockets: gateway.NewConns(), Logger: logger, Metrics: m})
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-				defer cancel()
-				_ = gw.Shutdown(ctx)
-			})
-			gws[i] = gw
+			gws[i] = d
 		}
 		start := make(chan struct{})
 		errs := make(chan error, len(gws)*len(config))
@@ -311,7 +303,7 @@ func testNewPathIs201(t *testing.T, b backend) {
 			t.Fatalf("PUT of the new path %s = %d, want 201", path, status)
 		}
 		// The other node learns of it, and a second PUT there replaces it.
-		dep, _ := nodes[i%2].gw.Deployment(context.Background(), path)
+		dep, _ := nodes[i%2].deploys.Deployment(context.Background(), path)
 		nodes[(i+1)%2].runs(path, dep.Version)
 		if status := put(nodes[(i+1)%2], path); status != http.StatusOK {
 			t.Fatalf("PUT of the deployed path %s on the other node = %d, want 200", path, status)

@@ -5,15 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/wsgw/wsgw"
-	"github.com/wsgw/wsgw/gateway"
+	"github.com/wsgw/wsgw/store"
 )
 
-// Deploys shares endpoint deploys between the nodes (gateway.DeployStore).
+// Deploys shares endpoint deploys between the nodes (store.DeployRegistry).
 // Its keys share the hash tag {deploys}, so the scripts below touch them
 // atomically on a Redis Cluster too:
 //
@@ -25,12 +27,26 @@ import (
 // The event handler is stored under the field "event_handler" (paths start
 // with /). Notices make other nodes switch at once; every node also polls
 // seq each second, so one that missed a notice catches up within a second.
-type Deploys struct{ s *Store }
+type Deploys struct {
+	sh     *Shard
+	stop   chan struct{}
+	closed atomic.Bool
+	wg     sync.WaitGroup
+}
 
-var _ gateway.DeployStore = (*Deploys)(nil)
+var _ store.DeployRegistry = (*Deploys)(nil)
 
-// Deploys returns the store's deploy sharing.
-func (s *Store) Deploys() *Deploys { return &Deploys{s: s} }
+// NewDeploys returns the deploy registry of the cluster on sh.
+func NewDeploys(sh *Shard) *Deploys { return &Deploys{sh: sh, stop: make(chan struct{})} }
+
+// Close stops Watch.
+func (d *Deploys) Close() error {
+	if d.closed.CompareAndSwap(false, true) {
+		close(d.stop)
+		d.wg.Wait()
+	}
+	return nil
+}
 
 // deployPoll is how often a node checks that it has not missed a deploy.
 const deployPoll = time.Second
@@ -87,7 +103,7 @@ type notice struct {
 
 // NextVersion returns a version above floor and every version before it.
 func (d *Deploys) NextVersion(ctx context.Context, floor int64) (int64, error) {
-	s := d.s
+	s := d.sh
 	v, err := nextVersion.Run(ctx, s.client, []string{s.keys.deploySeq()}, floor).Int64()
 	if err != nil {
 		return 0, d.fail("deploy_version", err)
@@ -98,7 +114,7 @@ func (d *Deploys) NextVersion(ctx context.Context, floor int64) (int64, error) {
 // Save stores dep unless a newer version is recorded, then tells every
 // node; created reports that the path had no stored deployment.
 func (d *Deploys) Save(ctx context.Context, dep wsgw.Deployment) (saved, created bool, err error) {
-	s := d.s
+	s := d.sh
 	data, err := json.Marshal(dep)
 	if err != nil {
 		return false, false, fmt.Errorf("redis deploys: %w", err)
@@ -118,7 +134,7 @@ func (d *Deploys) Save(ctx context.Context, dep wsgw.Deployment) (saved, created
 // Delete removes path as of version unless a newer version is recorded,
 // then tells every node.
 func (d *Deploys) Delete(ctx context.Context, path string, version int64) (bool, error) {
-	s := d.s
+	s := d.sh
 	ok, err := deleteDeploy.Run(ctx, s.client, []string{s.keys.deployScripts(), s.keys.deployVersions()},
 		field(path), version).Int()
 	if err != nil {
@@ -134,14 +150,14 @@ func (d *Deploys) Delete(ctx context.Context, path string, version int64) (bool,
 // publish tells the other nodes; one that misses it catches up by polling.
 func (d *Deploys) publish(ctx context.Context, n notice) {
 	data, _ := json.Marshal(n)
-	if err := d.s.client.SPublish(ctx, d.s.keys.deployNotices(), data).Err(); err != nil {
-		d.s.fail("deploy_notice", err)
+	if err := d.sh.client.SPublish(ctx, d.sh.keys.deployNotices(), data).Err(); err != nil {
+		d.sh.fail("deploy_notice", err)
 	}
 }
 
 // Load returns every stored deployment and the versions of deleted paths.
 func (d *Deploys) Load(ctx context.Context) ([]wsgw.Deployment, map[string]int64, error) {
-	s := d.s
+	s := d.sh
 	var scripts *goredis.MapStringStringCmd
 	var versions *goredis.MapStringStringCmd
 	_, err := s.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
@@ -178,13 +194,16 @@ func (d *Deploys) Load(ctx context.Context) ([]wsgw.Deployment, map[string]int64
 	return deps, deleted, nil
 }
 
-// Watch delivers every node's changes until the store closes: notices as they
+// Watch delivers every node's changes until Close: notices as they
 // come, and a resync whenever some may have been missed.
 func (d *Deploys) Watch(changed func(wsgw.Deployment, bool), resync func()) {
-	s := d.s
-	s.wg.Add(1)
+	s := d.sh
+	if d.closed.Load() {
+		return
+	}
+	d.wg.Add(1)
 	go func() {
-		defer s.wg.Done()
+		defer d.wg.Done()
 		ps := s.client.SSubscribe(context.Background(), s.keys.deployNotices())
 		defer ps.Close()
 		msgs := ps.ChannelWithSubscriptions(goredis.WithChannelSize(1024))
@@ -193,7 +212,7 @@ func (d *Deploys) Watch(changed func(wsgw.Deployment, bool), resync func()) {
 		last := ""
 		for {
 			select {
-			case <-s.stop:
+			case <-d.stop:
 				return
 			case m := <-msgs:
 				switch m := m.(type) {
@@ -226,6 +245,6 @@ func (d *Deploys) Watch(changed func(wsgw.Deployment, bool), resync func()) {
 }
 
 func (d *Deploys) fail(op string, err error) error {
-	d.s.fail(op, err)
+	d.sh.fail(op, err)
 	return unavailable(err)
 }

@@ -1,12 +1,13 @@
 package redis
 
-// Kill stops the store as SIGKILL would stop its process: its goroutines end
-// and its connections close, but nothing is removed from the registry.
-func (s *Store) Kill() {
-	s.killed.Store(true)
-	_ = s.Close()
-}
+// Kill stops the registry as SIGKILL would stop its process: its writer
+// ends, but nothing is removed from Redis.
+func (r *Registry) Kill() { r.shutdown(false) }
 
-// KnownPeers are the other nodes the store remembers, for tests that need
-// it to have seen them.
-func (s *Store) KnownPeers() []string { return s.knownPeers() }
+// KnownPeers are the other nodes the registry remembers, for tests that
+// need it to have seen them.
+func (r *Registry) KnownPeers() []string { return r.knownPeers() }
+
+// InboxReady is closed once the node's inbox is subscribed: other nodes'
+// commands reach it.
+func (b *Bus) InboxReady() <-chan struct{} { return b.sh.inbox.up.ready() }

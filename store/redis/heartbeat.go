@@ -12,53 +12,53 @@ import (
 // gone (it expired during a long pause, Redis lost it, or another node
 // purged this one) means the registry may have lost this node's sockets: a
 // resync follows.
-func (s *Store) heartbeat() {
+func (r *Registry) heartbeat() {
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()
 	began := time.Now()
 	defer func() {
-		if took := time.Since(began); took > s.opts.HeartbeatInterval {
-			s.log.Warn("a heartbeat took longer than heartbeat_interval: Redis or this process is overloaded, and other nodes may take this one for dead", "took", took)
+		if took := time.Since(began); took > r.sh.opts.HeartbeatInterval {
+			r.sh.log.Warn("a heartbeat took longer than heartbeat_interval: Redis or this process is overloaded, and other nodes may take this one for dead", "took", took)
 		}
 	}()
-	if s.needResync.Load() {
-		s.resync(ctx)
+	if r.sh.needResync.Load() {
+		r.resync(ctx)
 		return
 	}
-	pipe := s.client.Pipeline()
-	value := s.aliveValue()
-	renewed := pipe.SetXX(ctx, s.keys.alive(s.node), value, s.ttl)
-	pipe.SAdd(ctx, s.keys.nodes(), s.node)
-	members := pipe.SMembers(ctx, s.keys.nodes())
+	pipe := r.sh.client.Pipeline()
+	value := r.aliveValue()
+	renewed := pipe.SetXX(ctx, r.sh.keys.alive(r.sh.node), value, r.sh.ttl)
+	pipe.SAdd(ctx, r.sh.keys.nodes(), r.sh.node)
+	members := pipe.SMembers(ctx, r.sh.keys.nodes())
 	var ping *goredis.IntCmd
-	if s.handler.Load() != nil {
-		ping = pipe.SPublish(ctx, s.keys.inbox(s.node), (&command{op: opPing}).encode(nil))
+	if r.sh.inbox.served.Load() {
+		ping = pipe.SPublish(ctx, r.sh.keys.inbox(r.sh.node), (&command{op: opPing}).encode(nil))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		s.needResync.Store(true)
-		s.inboxUp.set(false)
-		s.fail("heartbeat", err)
+		r.sh.needResync.Store(true)
+		r.sh.inbox.up.set(false)
+		r.sh.fail("heartbeat", err)
 		return
 	}
 	if !renewed.Val() {
-		s.log.Warn("this node's heartbeat had expired or was purged from Redis; re-registering its sockets")
-		s.needResync.Store(true)
-		s.resync(ctx)
+		r.sh.log.Warn("this node's heartbeat had expired or was purged from Redis; re-registering its sockets")
+		r.sh.needResync.Store(true)
+		r.resync(ctx)
 		return
 	}
-	s.rejoiningShown.Store(value == rejoiningMark)
+	r.rejoiningShown.Store(value == rejoiningMark)
 	if ping != nil {
-		s.checkInbox(ping.Val() > 0)
-		if value == rejoiningMark && s.inboxUp.is() { // proven now: tell the others at once
-			if err := s.client.SetXX(ctx, s.keys.alive(s.node), s.joined, s.ttl).Err(); err != nil {
-				s.fail("heartbeat", err)
+		r.checkInbox(ping.Val() > 0)
+		if value == rejoiningMark && r.sh.inbox.up.is() { // proven now: tell the others at once
+			if err := r.sh.client.SetXX(ctx, r.sh.keys.alive(r.sh.node), r.joined, r.sh.ttl).Err(); err != nil {
+				r.sh.fail("heartbeat", err)
 				return
 			}
-			s.rejoiningShown.Store(false)
+			r.rejoiningShown.Store(false)
 		}
 	}
-	s.notePeers(members.Val())
-	s.findDead(ctx, members.Val())
+	r.notePeers(members.Val())
+	r.findDead(ctx, members.Val())
 }
 
 // checkInbox takes the result of the heartbeat's ping to this node's own
@@ -66,50 +66,50 @@ func (s *Store) heartbeat() {
 // resubscribes by itself after a lost connection; if the inbox stays
 // without a subscriber for two heartbeat intervals, it is subscribed again
 // from scratch.
-func (s *Store) checkInbox(reached bool) {
+func (r *Registry) checkInbox(reached bool) {
 	if reached {
-		s.inboxUp.set(true)
-		s.silentSince = time.Time{}
+		r.sh.inbox.up.set(true)
+		r.silentSince = time.Time{}
 		return
 	}
-	s.inboxUp.set(false)
+	r.sh.inbox.up.set(false)
 	now := time.Now()
-	if s.silentSince.IsZero() {
-		s.silentSince = now
+	if r.silentSince.IsZero() {
+		r.silentSince = now
 		return
 	}
-	if now.Sub(s.silentSince) >= 2*s.opts.HeartbeatInterval {
-		s.silentSince = time.Time{}
-		s.errs("subscribe").Inc()
-		s.log.Warn("this node's inbox has had no subscriber in Redis for two heartbeats; subscribing again")
-		s.signal(s.resub)
+	if now.Sub(r.silentSince) >= 2*r.sh.opts.HeartbeatInterval {
+		r.silentSince = time.Time{}
+		r.sh.errs("subscribe").Inc()
+		r.sh.log.Warn("this node's inbox has had no subscriber in Redis for two heartbeats; subscribing again")
+		signal(r.sh.resub)
 	}
 }
 
 // findDead checks the heartbeat of every other node and purges those
 // whose heartbeat expired.
-func (s *Store) findDead(ctx context.Context, nodes []string) {
+func (r *Registry) findDead(ctx context.Context, nodes []string) {
 	var others []string
 	for _, n := range nodes {
-		if n != s.node {
+		if n != r.sh.node {
 			others = append(others, n)
 		}
 	}
 	if len(others) == 0 {
 		return
 	}
-	pipe := s.client.Pipeline()
+	pipe := r.sh.client.Pipeline()
 	alive := make([]*goredis.IntCmd, len(others))
 	for i, n := range others {
-		alive[i] = pipe.Exists(ctx, s.keys.alive(n))
+		alive[i] = pipe.Exists(ctx, r.sh.keys.alive(n))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		s.fail("heartbeat", err)
+		r.sh.fail("heartbeat", err)
 		return
 	}
 	for i, n := range others {
 		if alive[i].Val() == 0 {
-			s.schedulePurge(n, false)
+			r.sh.schedulePurge(n, false)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wsgw/wsgw/internal/redistest"
 	"github.com/wsgw/wsgw/metrics"
+	"github.com/wsgw/wsgw/store"
 	redisstore "github.com/wsgw/wsgw/store/redis"
 )
 
@@ -52,9 +53,17 @@ func (b backend) client(t testing.TB) goredis.UniversalClient {
 	return c
 }
 
-// open makes the store of node under prefix, closed (and the prefix wiped)
-// when the test ends.
-func (b backend) open(t testing.TB, prefix, node string, o redisstore.Options) *redisstore.Store {
+// parts are one node's store on a backend: its shard, and the roles on it.
+type parts struct {
+	*redisstore.Shard
+	registry *redisstore.Registry
+	deploys  *redisstore.Deploys
+	bus      *redisstore.Bus // nil until serve
+}
+
+// open makes the shard, registry and deploy registry of node under prefix,
+// closed (and the prefix wiped) when the test ends.
+func (b backend) open(t testing.TB, prefix, node string, o redisstore.Options) *parts {
 	t.Helper()
 	o.Addrs, o.Cluster, o.KeyPrefix, o.NodeID = b.addrs, b.cluster, prefix, node
 	if o.HeartbeatInterval == 0 {
@@ -66,20 +75,43 @@ func (b backend) open(t testing.TB, prefix, node string, o redisstore.Options) *
 	if o.Metrics == nil {
 		o.Metrics = metrics.New(nil)
 	}
-	s, err := redisstore.New(o)
+	sh, err := redisstore.NewShard(o)
 	if err != nil {
 		t.Fatal(err)
 	}
+	p := &parts{Shard: sh, registry: redisstore.NewRegistry(sh), deploys: redisstore.NewDeploys(sh)}
 	admin := b.client(t)
 	t.Cleanup(func() {
-		_ = s.Close()
+		p.close(true)
 		if b.owned == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			_ = redistest.DeletePrefix(ctx, admin, prefix)
 		}
 	})
-	return s
+	return p
+}
+
+// serve starts the node's bus, whose commands go to local.
+func (p *parts) serve(local store.Local) *redisstore.Bus {
+	p.bus = redisstore.NewBus(p.Shard, local)
+	return p.bus
+}
+
+// close closes the roles, then the shard; without leave, as a killed
+// process would stop: nothing is removed from Redis.
+func (p *parts) close(leave bool) {
+	if !leave {
+		p.registry.Kill() // first: its heartbeat must not tell of the bus's end
+	}
+	if p.bus != nil {
+		_ = p.bus.Close()
+	}
+	if leave {
+		_ = p.registry.Close()
+	}
+	_ = p.deploys.Close()
+	_ = p.Shard.Close()
 }
 
 // testLogger discards the stores' logs unless WSGW_TEST_LOG is set.

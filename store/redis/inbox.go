@@ -5,8 +5,6 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
-
-	"github.com/wsgw/wsgw/gateway"
 )
 
 // inboxSendTimeout is how long go-redis waits for room in the inbox buffer
@@ -17,22 +15,22 @@ import (
 const inboxSendTimeout = time.Hour
 
 // runInbox keeps this node's inbox subscribed and hands its commands to
-// local. go-redis resubscribes by itself after a lost connection; a
+// the Local. go-redis resubscribes by itself after a lost connection; a
 // sunsubscribe pushed by Redis (the channel's slot moved to another shard)
 // or a failed self-check makes it subscribe again from scratch, after a
 // refresh of the cluster's slot map.
-func (s *Store) runInbox(local gateway.Local) {
-	defer s.wg.Done()
-	channel := s.keys.inbox(s.node)
+func (b *Bus) runInbox() {
+	defer b.wg.Done()
+	channel := b.sh.keys.inbox(b.sh.node)
 	for {
-		ps := s.client.SSubscribe(context.Background(), channel)
+		ps := b.sh.client.SSubscribe(context.Background(), channel)
 		msgs := ps.ChannelWithSubscriptions(
-			goredis.WithChannelSize(s.opts.InboxBuffer),
+			goredis.WithChannelSize(b.sh.opts.InboxBuffer),
 			goredis.WithChannelSendTimeout(inboxSendTimeout),
 		)
-		again := s.consume(local, channel, msgs)
-		s.inboxUp.set(false)
-		s.signal(s.beat) // the heartbeat tells the others at once: rejoining
+		again := b.consume(channel, msgs)
+		b.sh.inbox.up.set(false)
+		signal(b.sh.beat) // the heartbeat tells the others at once: rejoining
 		_ = ps.Close()
 		for range msgs {
 			// Let go-redis's receiving goroutine see the close and end.
@@ -40,25 +38,25 @@ func (s *Store) runInbox(local gateway.Local) {
 		if !again {
 			return
 		}
-		if cc, ok := s.client.(*goredis.ClusterClient); ok {
+		if cc, ok := b.sh.client.(*goredis.ClusterClient); ok {
 			cc.ReloadState(context.Background())
 		}
 		select {
-		case <-s.stop:
+		case <-b.stop:
 			return
-		case <-time.After(s.retry):
+		case <-time.After(b.sh.retry):
 		}
 	}
 }
 
-// consume reads the inbox until the store stops (false) or the
+// consume reads the inbox until the bus stops (false) or the
 // subscription must be made again (true).
-func (s *Store) consume(local gateway.Local, channel string, msgs <-chan any) bool {
+func (b *Bus) consume(channel string, msgs <-chan any) bool {
 	for {
 		select {
-		case <-s.stop:
+		case <-b.stop:
 			return false
-		case <-s.resub:
+		case <-b.sh.resub:
 			return true
 		case m, ok := <-msgs:
 			if !ok {
@@ -66,20 +64,20 @@ func (s *Store) consume(local gateway.Local, channel string, msgs <-chan any) bo
 			}
 			switch m := m.(type) {
 			case *goredis.Message:
-				s.deliver(local, m.Payload)
+				b.deliver(m.Payload)
 			case *goredis.Subscription:
 				if m.Channel != channel {
 					continue
 				}
 				switch m.Kind {
 				case "ssubscribe":
-					s.inboxUp.set(true)
-					s.log.Info("inbox subscribed", "channel", channel)
+					b.sh.inbox.up.set(true)
+					b.sh.log.Info("inbox subscribed", "channel", channel)
 					// Back from an outage, the registry may have lost this
 					// node: the heartbeat finds out at once.
-					s.signal(s.beat)
+					signal(b.sh.beat)
 				case "sunsubscribe":
-					s.log.Warn("Redis unsubscribed this node's inbox (its slot moved?); subscribing again", "channel", channel)
+					b.sh.log.Warn("Redis unsubscribed this node's inbox (its slot moved?); subscribing again", "channel", channel)
 					return true
 				}
 			}
@@ -90,34 +88,34 @@ func (s *Store) consume(local gateway.Local, channel string, msgs <-chan any) bo
 // deliver carries out one command. Nothing here waits on a client or on
 // Redis: frames and closes go to each connection's write queue, replies and
 // acknowledgements to the replier.
-func (s *Store) deliver(local gateway.Local, payload string) {
+func (b *Bus) deliver(payload string) {
 	c, err := decode(payload)
 	if err == nil && c.op == opBatch {
-		err = decodeBatch(c.body, func(c command) { s.carryOut(local, c) })
+		err = decodeBatch(c.body, func(c command) { b.carryOut(c) })
 	} else if err == nil {
-		s.carryOut(local, c)
+		b.carryOut(c)
 	}
 	if err != nil {
-		s.errs("inbox").Inc()
-		s.log.Warn("dropped a malformed inbox message", "err", err, "bytes", len(payload))
+		b.sh.errs("inbox").Inc()
+		b.sh.log.Warn("dropped a malformed inbox message", "err", err, "bytes", len(payload))
 	}
 }
 
 // carryOut does what one command says.
-func (s *Store) carryOut(local gateway.Local, c command) {
+func (b *Bus) carryOut(c command) {
 	switch c.op {
 	case opSend:
-		s.acknowledge(c, local.Send(c.id, []byte(c.body), c.binary))
+		b.acknowledge(c, b.local.Send(c.id, []byte(c.body), c.binary))
 	case opClose:
-		s.acknowledge(c, local.Close(c.id, c.code, c.body))
+		b.acknowledge(c, b.local.CloseSocket(c.id, c.code, c.body))
 	case opInfo:
-		s.answer(c, replyOf(local.Info(c.id)))
+		b.answer(c, replyOf(b.local.Info(c.id)))
 	case opCloseAll:
-		s.answer(c, reply{Count: local.CloseAll()})
+		b.answer(c, reply{Count: b.local.CloseAll()})
 	case opReply:
-		s.complete(c.req, c.body)
+		b.complete(c.req, c.body)
 	case opAcks:
-		s.completeAcks(c.body)
+		b.completeAcks(c.body)
 	case opPing:
 	}
 }

@@ -16,17 +16,17 @@ import (
 // the cursor on in one pipeline and the pages are merged, so a page costs
 // two round trips whatever the cluster's size. A node whose heartbeat has
 // expired is left out (and purged), so no ghost outlives the heartbeat TTL.
-func (s *Store) List(ctx context.Context, cursor string, limit int) ([]string, string, error) {
-	if err := s.Flush(ctx); err != nil {
+func (r *Registry) List(ctx context.Context, cursor string, limit int) ([]string, string, error) {
+	if err := r.Flush(ctx); err != nil {
 		return nil, "", unavailable(err)
 	}
-	nodes, err := s.client.SMembers(ctx, s.keys.nodes()).Result()
+	nodes, err := r.sh.client.SMembers(ctx, r.sh.keys.nodes()).Result()
 	if err != nil {
-		s.unreachable(err)
+		r.sh.unreachable(err)
 		return nil, "", unavailable(err)
 	}
-	if !slices.Contains(nodes, s.node) {
-		nodes = append(nodes, s.node)
+	if !slices.Contains(nodes, r.sh.node) {
+		nodes = append(nodes, r.sh.node)
 	}
 	rng := &goredis.ZRangeBy{Min: "-", Max: "+"}
 	if cursor != "" {
@@ -37,19 +37,19 @@ func (s *Store) List(ctx context.Context, cursor string, limit int) ([]string, s
 	}
 	alive := make([]*goredis.IntCmd, len(nodes))
 	pages := make([]*goredis.StringSliceCmd, len(nodes))
-	pipe := s.client.Pipeline()
+	pipe := r.sh.client.Pipeline()
 	for i, n := range nodes {
-		alive[i] = pipe.Exists(ctx, s.keys.alive(n))
-		pages[i] = pipe.ZRangeByLex(ctx, s.keys.sockets(n), rng)
+		alive[i] = pipe.Exists(ctx, r.sh.keys.alive(n))
+		pages[i] = pipe.ZRangeByLex(ctx, r.sh.keys.sockets(n), rng)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		s.unreachable(err)
+		r.sh.unreachable(err)
 		return nil, "", unavailable(err)
 	}
 	var ids []string
 	for i, n := range nodes {
-		if n != s.node && alive[i].Val() == 0 {
-			s.schedulePurge(n, false)
+		if n != r.sh.node && alive[i].Val() == 0 {
+			r.sh.schedulePurge(n, false)
 			continue
 		}
 		ids = append(ids, pages[i].Val()...)

@@ -17,14 +17,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/deploy"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/handlers"
 	"github.com/wsgw/wsgw/internal/gwtest"
 	"github.com/wsgw/wsgw/internal/redistest"
 	"github.com/wsgw/wsgw/metrics"
-	"github.com/wsgw/wsgw/runtime"
+	"github.com/wsgw/wsgw/service"
 	"github.com/wsgw/wsgw/store"
-	"github.com/wsgw/wsgw/store/memory"
 	redisstore "github.com/wsgw/wsgw/store/redis"
 )
 
@@ -53,9 +53,10 @@ if (websocketInfo.type === "data") {
 type node struct {
 	t        testing.TB
 	id       string
-	store    *redisstore.Store // nil on the memory store
-	registry store.Store
-	gw       *gateway.Gateway
+	store    *parts // nil on the memory store
+	registry store.Registry
+	svc      *service.Service
+	deploys  *deploy.Manager
 	public   *httptest.Server
 	admin    *httptest.Server
 	metrics  *metrics.Metrics
@@ -88,39 +89,31 @@ func (b backend) startNodeOpts(t testing.TB, prefix, id string, o nodeOptions) *
 	}
 	m := metrics.New(prometheus.NewRegistry())
 	st := b.open(t, prefix, id, redisstore.Options{Logger: logger, Metrics: m, HeartbeatInterval: o.heartbeat, RequestTimeout: o.requestTimeout})
-	n := newNode(t, id, st, st.Bus(), st.Deploys(), logger, m)
+	n := newNode(t, id, gwtest.Options{Registry: st.registry, NewBus: func(l store.Local) store.Bus { return st.serve(l) }, Deploys: st.deploys}, logger, m)
 	n.store = st
 	return n
 }
 
 // startMemoryNode starts a single node on the embedded memory store.
 func startMemoryNode(t testing.TB) *node {
-	return newNode(t, "memory", memory.New(), nil, nil, testLogger(), metrics.New(prometheus.NewRegistry()))
+	return newNode(t, "memory", gwtest.Options{}, testLogger(), metrics.New(prometheus.NewRegistry()))
 }
 
-func newNode(t testing.TB, id string, st store.Store, cluster gateway.Cluster, deploys gateway.DeployStore, logger *slog.Logger, m *metrics.Metrics) *node {
+// newNode wires node id on the store parts of o, as cmd/gateway does, with
+// the relay endpoint deployed and its admin REST API on a server of its own.
+func newNode(t testing.TB, id string, o gwtest.Options, logger *slog.Logger, m *metrics.Metrics) *node {
 	t.Helper()
-	engine := runtime.New(runtime.Options{Logger: logger, Metrics: m, Timeout: 5 * time.Second})
-	gw, err := gateway.New(gateway.Options{
-		NodeID: id, Engine: engine, Store: st, Cluster: cluster, Deploys: deploys, Logger: logger, Metrics: m,
-	})
-	if err != nil {
+	o.NodeID, o.Logger, o.Metrics, o.Timeout = id, logger, m, 5*time.Second
+	h := gwtest.New(t, o)
+	if _, err := h.Deploys.DeployConfig(context.Background(), wsgw.Deployment{Path: "/relay", Script: relayScript, Name: "relay.js", Source: "config"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := gw.DeployConfig(context.Background(), wsgw.Deployment{Path: "/relay", Script: relayScript, Name: "relay.js", Source: "config"}); err != nil {
-		t.Fatal(err)
+	n := &node{t: t, id: id, registry: h.Registry, svc: h.Service, deploys: h.Deploys, metrics: m, public: h.Srv,
+		admin: httptest.NewServer(handlers.Admin(handlers.AdminOptions{
+			Service: h.Service, Deployer: h.Deploys, Health: h.GW.Health, MaxMessageBytes: gateway.DefaultMaxMessageBytes,
+		})),
 	}
-	n := &node{t: t, id: id, registry: st, gw: gw, metrics: m,
-		public: httptest.NewServer(gw),
-		admin:  httptest.NewServer(handlers.Admin(handlers.AdminOptions{Service: gw, Deployer: gw, Health: gw.Health, MaxMessageBytes: 64 << 10})),
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		defer cancel()
-		_ = gw.Shutdown(ctx)
-		n.public.Close()
-		n.admin.Close()
-	})
+	t.Cleanup(n.admin.Close)
 	return n
 }
 
@@ -141,7 +134,7 @@ func (b backend) startNodesWith(t testing.TB, count int, heartbeat time.Duration
 // kill stops the node as SIGKILL would: the store stops without leaving
 // the registry, and every client connection drops.
 func (n *node) kill() {
-	n.store.Kill()
+	n.store.close(false)
 	n.public.CloseClientConnections()
 }
 

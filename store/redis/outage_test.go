@@ -155,7 +155,7 @@ func TestLookupsWhileTheRegistryResyncs(t *testing.T) {
 	if status, _ := a.info(onB.id); status != http.StatusOK {
 		t.Fatalf("info of B's socket on A before the outage = %d", status)
 	}
-	eventually(t, "node A to know node B", func() bool { return slices.Contains(a.store.KnownPeers(), bn.id) })
+	eventually(t, "node A to know node B", func() bool { return slices.Contains(a.store.registry.KnownPeers(), bn.id) })
 
 	// A lookup on A, over and over, from the outage until B is back: never
 	// a 404.

@@ -26,45 +26,45 @@ type outbound struct {
 
 // post sends a command to node: at once from the caller's goroutine when
 // no other caller is doing so, else through the outbox.
-func (s *Store) post(node string, o outbound) {
-	if s.direct.CompareAndSwap(false, true) {
+func (b *Bus) post(node string, o outbound) {
+	if b.direct.CompareAndSwap(false, true) {
 		ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
-		n, err := s.client.SPublish(ctx, s.keys.inbox(node), o.payload).Result()
+		n, err := b.sh.client.SPublish(ctx, b.sh.keys.inbox(node), o.payload).Result()
 		cancel()
-		s.direct.Store(false)
+		b.direct.Store(false)
 		o.ch <- answer{sent: true, delivered: n > 0, err: err}
 		return
 	}
-	s.outMu.Lock()
-	s.outbox[node] = append(s.outbox[node], o)
-	s.outMu.Unlock()
-	s.signal(s.outWake)
+	b.outMu.Lock()
+	b.outbox[node] = append(b.outbox[node], o)
+	b.outMu.Unlock()
+	signal(b.outWake)
 }
 
 // runPublisher is the publisher goroutine.
-func (s *Store) runPublisher() {
-	defer s.wg.Done()
+func (b *Bus) runPublisher() {
+	defer b.wg.Done()
 	for {
 		select {
-		case <-s.stop:
+		case <-b.stop:
 			return
-		case <-s.outWake:
-			s.publishOutbox()
+		case <-b.outWake:
+			b.publishOutbox()
 		}
 	}
 }
 
 // publishOutbox sends what waits in the outbox and tells each request
 // whether its command reached a subscriber.
-func (s *Store) publishOutbox() {
-	s.outMu.Lock()
-	box := s.outbox
+func (b *Bus) publishOutbox() {
+	b.outMu.Lock()
+	box := b.outbox
 	if len(box) == 0 {
-		s.outMu.Unlock()
+		b.outMu.Unlock()
 		return
 	}
-	s.outbox = make(map[string][]outbound, len(box))
-	s.outMu.Unlock()
+	b.outbox = make(map[string][]outbound, len(box))
+	b.outMu.Unlock()
 	type message struct {
 		published *goredis.IntCmd
 		waiting   []outbound
@@ -72,11 +72,11 @@ func (s *Store) publishOutbox() {
 	var msgs []message
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()
-	pipe := s.client.Pipeline()
+	pipe := b.sh.client.Pipeline()
 	for node, queued := range box {
 		for len(queued) > 0 {
 			n, payload := batch(queued)
-			msgs = append(msgs, message{pipe.SPublish(ctx, s.keys.inbox(node), payload), queued[:n]})
+			msgs = append(msgs, message{pipe.SPublish(ctx, b.sh.keys.inbox(node), payload), queued[:n]})
 			queued = queued[n:]
 		}
 	}

@@ -36,7 +36,7 @@ return ids
 // schedulePurge asks the purger to purge node, once at a time per node. It
 // never blocks: a request that finds the purger busy is made again by the
 // next heartbeat.
-func (s *Store) schedulePurge(node string, force bool) {
+func (s *Shard) schedulePurge(node string, force bool) {
 	if node == s.node {
 		return
 	}
@@ -54,7 +54,7 @@ func (s *Store) schedulePurge(node string, force bool) {
 
 // runPurger is the purger goroutine: dead nodes are purged off the writer's
 // goroutine, so a big purge never delays registrations.
-func (s *Store) runPurger() {
+func (s *Shard) runPurger() {
 	defer s.wg.Done()
 	for {
 		select {
@@ -71,7 +71,7 @@ func (s *Store) runPurger() {
 	}
 }
 
-func (s *Store) purgeNode(ctx context.Context, p purge) {
+func (s *Shard) purgeNode(ctx context.Context, p purge) {
 	const chunk = 1000
 	keys := []string{s.keys.alive(p.node), s.keys.sockets(p.node)}
 	total, first := 0, true

@@ -1,7 +1,9 @@
 package redis_test
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/wsgw/wsgw/internal/redistest"
 	"github.com/wsgw/wsgw/store"
@@ -27,18 +29,44 @@ func TestCluster(t *testing.T) {
 
 func runContract(t *testing.T, b backend) {
 	t.Run("Single", func(t *testing.T) {
-		storetest.Run(t, func(t *testing.T) store.Store {
-			return b.open(t, redistest.Prefix(), storetest.Node, redisstore.Options{})
+		storetest.RunRegistry(t, func(t *testing.T) store.Registry {
+			return b.open(t, redistest.Prefix(), storetest.Node, redisstore.Options{}).registry
 		})
 	})
 	t.Run("Nodes", func(t *testing.T) {
-		storetest.RunNodes(t, func(t *testing.T, nodes ...string) []store.Store {
+		storetest.RunRegistryNodes(t, func(t *testing.T, nodes ...string) []store.Registry {
 			prefix := redistest.Prefix()
-			stores := make([]store.Store, len(nodes))
+			stores := make([]store.Registry, len(nodes))
 			for i, n := range nodes {
-				stores[i] = b.open(t, prefix, n, redisstore.Options{})
+				stores[i] = b.open(t, prefix, n, redisstore.Options{}).registry
 			}
 			return stores
+		})
+	})
+	t.Run("Bus", func(t *testing.T) {
+		storetest.RunBus(t, func(t *testing.T, locals map[string]store.Local) map[string]store.Bus {
+			prefix := redistest.Prefix()
+			buses := map[string]store.Bus{}
+			for node, local := range locals {
+				bus := b.open(t, prefix, node, redisstore.Options{}).serve(local)
+				buses[node] = bus
+				select { // a node serves once its inbox is subscribed
+				case <-bus.InboxReady():
+				case <-time.After(waitFor):
+					t.Fatalf("the inbox of %s was not subscribed within %v", node, waitFor)
+				}
+			}
+			return buses
+		})
+	})
+	t.Run("Deploys", func(t *testing.T) {
+		storetest.RunDeploys(t, func(t *testing.T, n int) []store.DeployRegistry {
+			prefix := redistest.Prefix()
+			nodes := make([]store.DeployRegistry, n)
+			for i := range nodes {
+				nodes[i] = b.open(t, prefix, fmt.Sprintf("node-%d", i), redisstore.Options{}).deploys
+			}
+			return nodes
 		})
 	})
 }

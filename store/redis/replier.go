@@ -18,34 +18,34 @@ type outgoing struct {
 }
 
 // answer queues a reply to a request for the replier.
-func (s *Store) answer(c command, r reply) {
+func (b *Bus) answer(c command, r reply) {
 	if c.from == "" {
-		s.errs("inbox").Inc()
-		s.log.Warn("dropped a request with no node to answer")
+		b.sh.errs("inbox").Inc()
+		b.sh.log.Warn("dropped a request with no node to answer")
 		return
 	}
 	body, err := json.Marshal(r)
 	if err != nil {
-		s.errs("reply").Inc()
-		s.log.Error("encoding a reply", "err", err)
+		b.sh.errs("reply").Inc()
+		b.sh.log.Error("encoding a reply", "err", err)
 		return
 	}
 	out := command{op: opReply, req: c.req, body: string(body)}
 	select {
-	case s.replies <- outgoing{node: c.from, payload: out.encode(nil)}:
+	case b.replies <- outgoing{node: c.from, payload: out.encode(nil)}:
 	default:
-		s.errs("reply").Inc()
-		s.log.Warn("dropped a reply: too many waiting", "to_node", c.from)
+		b.sh.errs("reply").Inc()
+		b.sh.log.Warn("dropped a reply: too many waiting", "to_node", c.from)
 	}
 }
 
 // acknowledge queues the acknowledgement of a send or close for the
 // replier, which sends each node the ones it is owed in one message per
 // round trip. A command without a request (from an older node) wants none.
-func (s *Store) acknowledge(c command, err error) {
+func (b *Bus) acknowledge(c command, err error) {
 	if c.req == 0 || c.from == "" {
 		if err != nil {
-			s.log.Debug("a command from another node was refused", "socket_id", c.id, "err", err)
+			b.sh.log.Debug("a command from another node was refused", "socket_id", c.id, "err", err)
 		}
 		return
 	}
@@ -53,47 +53,47 @@ func (s *Store) acknowledge(c command, err error) {
 	if err != nil {
 		a.code, a.message = wsgw.ErrorCode(err), wsgw.ErrorMessage(err)
 	}
-	s.ackMu.Lock()
-	s.acks[c.from] = appendAck(s.acks[c.from], a)
-	s.ackMu.Unlock()
-	s.signal(s.ackWake)
+	b.ackMu.Lock()
+	b.acks[c.from] = appendAck(b.acks[c.from], a)
+	b.ackMu.Unlock()
+	signal(b.ackWake)
 }
 
 // takeAcks removes and returns the queued acknowledgements, by node.
-func (s *Store) takeAcks() map[string][]byte {
-	s.ackMu.Lock()
-	defer s.ackMu.Unlock()
-	if len(s.acks) == 0 {
+func (b *Bus) takeAcks() map[string][]byte {
+	b.ackMu.Lock()
+	defer b.ackMu.Unlock()
+	if len(b.acks) == 0 {
 		return nil
 	}
-	acks := s.acks
-	s.acks = make(map[string][]byte, len(acks))
+	acks := b.acks
+	b.acks = make(map[string][]byte, len(acks))
 	return acks
 }
 
 // runReplier publishes queued replies and acknowledgements, everything
 // that waits in one pipeline per round trip.
-func (s *Store) runReplier() {
-	defer s.wg.Done()
+func (b *Bus) runReplier() {
+	defer b.wg.Done()
 	for {
 		var batch []outgoing
 		select {
-		case <-s.stop:
+		case <-b.stop:
 			return
-		case o := <-s.replies:
+		case o := <-b.replies:
 			batch = append(batch, o)
-		case <-s.ackWake:
+		case <-b.ackWake:
 		}
 	more:
 		for len(batch) < 256 {
 			select {
-			case o := <-s.replies:
+			case o := <-b.replies:
 				batch = append(batch, o)
 			default:
 				break more
 			}
 		}
-		for node, body := range s.takeAcks() {
+		for node, body := range b.takeAcks() {
 			for len(body) > 0 {
 				n := ackBoundary(body, maxBatchBody)
 				c := command{op: opAcks, body: string(body[:n])}
@@ -105,13 +105,13 @@ func (s *Store) runReplier() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
-		pipe := s.client.Pipeline()
+		pipe := b.sh.client.Pipeline()
 		for _, o := range batch {
-			pipe.SPublish(ctx, s.keys.inbox(o.node), o.payload)
+			pipe.SPublish(ctx, b.sh.keys.inbox(o.node), o.payload)
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
-			s.errs("reply").Add(float64(len(batch) - 1))
-			s.fail("reply", err)
+			b.sh.errs("reply").Add(float64(len(batch) - 1))
+			b.sh.fail("reply", err)
 		}
 		cancel()
 	}

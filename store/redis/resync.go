@@ -19,32 +19,32 @@ import (
 // heartbeat, removes the records of sockets that are gone, and writes every
 // live one again. Writes queued before it are reflected in the snapshot and
 // dropped; writes queued during it follow it.
-func (s *Store) resync(ctx context.Context) {
-	s.mu.Lock()
-	snapshot := make([]*wsgw.SocketInfo, 0, len(s.local))
-	for _, info := range s.local {
+func (r *Registry) resync(ctx context.Context) {
+	r.mu.Lock()
+	snapshot := make([]*wsgw.SocketInfo, 0, len(r.local))
+	for _, info := range r.local {
 		snapshot = append(snapshot, info)
 	}
-	dropped := s.queue
-	s.queue = nil
-	s.mu.Unlock()
-	s.settle(dropped)
-	removed, err := s.rewrite(ctx, snapshot)
+	dropped := r.queue
+	r.queue = nil
+	r.mu.Unlock()
+	r.settle(dropped)
+	removed, err := r.rewrite(ctx, snapshot)
 	if err != nil {
-		s.fail("resync", err)
+		r.sh.fail("resync", err)
 		return
 	}
-	if s.joinedOnce {
-		s.recovered.Store(time.Now().UnixNano())
+	if r.joinedOnce {
+		r.recovered.Store(time.Now().UnixNano())
 	}
-	s.joinedOnce = true
-	s.needResync.Store(false)
-	s.signal(s.beat) // prove the inbox at once, for the health probe
-	if s.failing.CompareAndSwap(true, false) {
-		s.log.Info("Redis is back: this node's sockets are registered again", "sockets", len(snapshot), "stale_removed", removed,
-			"failures_since_last_line", s.failLog.Reset())
+	r.joinedOnce = true
+	r.sh.needResync.Store(false)
+	signal(r.sh.beat) // prove the inbox at once, for the health probe
+	if r.sh.failing.CompareAndSwap(true, false) {
+		r.sh.log.Info("Redis is back: this node's sockets are registered again", "sockets", len(snapshot), "stale_removed", removed,
+			"failures_since_last_line", r.sh.failLog.Reset())
 	} else {
-		s.log.Info("registry resynced", "sockets", len(snapshot), "stale_removed", removed)
+		r.sh.log.Info("registry resynced", "sockets", len(snapshot), "stale_removed", removed)
 	}
 }
 
@@ -52,12 +52,12 @@ func (s *Store) resync(ctx context.Context) {
 // it removed. The heartbeat key says rejoiningMark until every socket is
 // written and the inbox is proven, so that other nodes answer a miss, or a
 // command that finds no subscriber, with 503 rather than 404 meanwhile.
-func (s *Store) rewrite(ctx context.Context, snapshot []*wsgw.SocketInfo) (int, error) {
-	sockets := s.keys.sockets(s.node)
-	s.joined = strconv.FormatInt(time.Now().UnixMilli(), 10)
-	pipe := s.client.Pipeline()
-	pipe.Set(ctx, s.keys.alive(s.node), rejoiningMark, s.ttl)
-	pipe.SAdd(ctx, s.keys.nodes(), s.node)
+func (r *Registry) rewrite(ctx context.Context, snapshot []*wsgw.SocketInfo) (int, error) {
+	sockets := r.sh.keys.sockets(r.sh.node)
+	r.joined = strconv.FormatInt(time.Now().UnixMilli(), 10)
+	pipe := r.sh.client.Pipeline()
+	pipe.Set(ctx, r.sh.keys.alive(r.sh.node), rejoiningMark, r.sh.ttl)
+	pipe.SAdd(ctx, r.sh.keys.nodes(), r.sh.node)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return 0, err
 	}
@@ -69,7 +69,7 @@ func (s *Store) rewrite(ctx context.Context, snapshot []*wsgw.SocketInfo) (int, 
 	var stale []string
 	rng := &goredis.ZRangeBy{Min: "-", Max: "+", Count: 10_000}
 	for {
-		ids, err := s.client.ZRangeByLex(ctx, sockets, rng).Result()
+		ids, err := r.sh.client.ZRangeByLex(ctx, sockets, rng).Result()
 		if err != nil {
 			return 0, err
 		}
@@ -83,11 +83,11 @@ func (s *Store) rewrite(ctx context.Context, snapshot []*wsgw.SocketInfo) (int, 
 		}
 		rng.Min = "(" + ids[len(ids)-1]
 	}
-	for chunk := range chunks(stale, s.opts.BatchSize) {
-		pipe := s.client.Pipeline()
+	for chunk := range chunks(stale, r.sh.opts.BatchSize) {
+		pipe := r.sh.client.Pipeline()
 		args := make([]any, len(chunk))
 		for i, id := range chunk {
-			pipe.Del(ctx, s.keys.socket(id))
+			pipe.Del(ctx, r.sh.keys.socket(id))
 			args[i] = id
 		}
 		pipe.ZRem(ctx, sockets, args...)
@@ -95,15 +95,15 @@ func (s *Store) rewrite(ctx context.Context, snapshot []*wsgw.SocketInfo) (int, 
 			return 0, err
 		}
 	}
-	for chunk := range chunks(snapshot, s.opts.BatchSize) {
-		pipe := s.client.Pipeline()
+	for chunk := range chunks(snapshot, r.sh.opts.BatchSize) {
+		pipe := r.sh.client.Pipeline()
 		zs := make([]goredis.Z, len(chunk))
 		for i, info := range chunk {
 			data, err := json.Marshal(info)
 			if err != nil {
 				return 0, err
 			}
-			pipe.Set(ctx, s.keys.socket(info.ID), data, 0)
+			pipe.Set(ctx, r.sh.keys.socket(info.ID), data, 0)
 			zs[i] = goredis.Z{Member: info.ID}
 		}
 		pipe.ZAdd(ctx, sockets, zs...)
@@ -111,15 +111,15 @@ func (s *Store) rewrite(ctx context.Context, snapshot []*wsgw.SocketInfo) (int, 
 			return 0, err
 		}
 	}
-	value := s.aliveValue()
-	done, err := s.client.SetXX(ctx, s.keys.alive(s.node), value, s.ttl).Result()
+	value := r.aliveValue()
+	done, err := r.sh.client.SetXX(ctx, r.sh.keys.alive(r.sh.node), value, r.sh.ttl).Result()
 	if err != nil {
 		return 0, err
 	}
 	if !done { // a purge took this node for dead meanwhile
 		return 0, errors.New("this node was purged while it wrote its sockets")
 	}
-	s.rejoiningShown.Store(value == rejoiningMark)
+	r.rejoiningShown.Store(value == rejoiningMark)
 	return len(stale), nil
 }
 
@@ -130,11 +130,11 @@ const rejoiningMark = "rejoining"
 
 // aliveValue is what this node's heartbeat key says: when it joined, or
 // rejoiningMark while other nodes' commands may not reach it.
-func (s *Store) aliveValue() string {
-	if s.handler.Load() != nil && !s.inboxUp.is() {
+func (r *Registry) aliveValue() string {
+	if r.sh.inbox.served.Load() && !r.sh.inbox.up.is() {
 		return rejoiningMark
 	}
-	return s.joined
+	return r.joined
 }
 
 // settled reports whether a miss in the registry proves that a socket does
@@ -143,33 +143,33 @@ func (s *Store) aliveValue() string {
 // from an outage, while a node that was part of the cluster before has not
 // written its sockets again (Redis may have restarted empty): then the
 // answer is store.ErrResyncing.
-func (s *Store) settled(ctx context.Context) error {
-	if s.needResync.Load() {
+func (r *Registry) settled(ctx context.Context) error {
+	if r.sh.needResync.Load() {
 		return resyncing("this node has not written its sockets again yet")
 	}
-	peers := s.knownPeers()
-	pipe := s.client.Pipeline()
-	own := pipe.Get(ctx, s.keys.alive(s.node))
-	members := pipe.SMembers(ctx, s.keys.nodes())
+	peers := r.knownPeers()
+	pipe := r.sh.client.Pipeline()
+	own := pipe.Get(ctx, r.sh.keys.alive(r.sh.node))
+	members := pipe.SMembers(ctx, r.sh.keys.nodes())
 	alive := make([]*goredis.StringCmd, len(peers))
 	for i, p := range peers {
-		alive[i] = pipe.Get(ctx, s.keys.alive(p))
+		alive[i] = pipe.Get(ctx, r.sh.keys.alive(p))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
-		s.unreachable(err)
+		r.sh.unreachable(err)
 		return unavailable(err)
 	}
 	if errors.Is(own.Err(), goredis.Nil) {
 		// Redis lost this node's records (it restarted empty), or took
 		// this node for dead: the writer rewrites them at once.
-		s.needResync.Store(true)
-		s.signal(s.beat)
+		r.sh.needResync.Store(true)
+		signal(r.sh.beat)
 		return resyncing("the registry lost this node's sockets")
 	}
-	recovering := time.Since(time.Unix(0, s.recovered.Load())) < s.ttl
+	recovering := time.Since(time.Unix(0, r.recovered.Load())) < r.sh.ttl
 	var others []string
 	for _, m := range members.Val() {
-		if m != s.node && !slices.Contains(peers, m) {
+		if m != r.sh.node && !slices.Contains(peers, m) {
 			others = append(others, m)
 		}
 	}
@@ -185,13 +185,13 @@ func (s *Store) settled(ctx context.Context) error {
 	if len(others) == 0 {
 		return nil
 	}
-	pipe = s.client.Pipeline()
+	pipe = r.sh.client.Pipeline()
 	alive = alive[:0]
 	for _, p := range others {
-		alive = append(alive, pipe.Get(ctx, s.keys.alive(p)))
+		alive = append(alive, pipe.Get(ctx, r.sh.keys.alive(p)))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
-		s.unreachable(err)
+		r.sh.unreachable(err)
 		return unavailable(err)
 	}
 	for i, p := range others {
@@ -210,29 +210,29 @@ func resyncing(reason string) error {
 // forgets those gone from it for 3 heartbeat intervals, unless this node
 // came back from an outage less than that ago (they may be on their way
 // back).
-func (s *Store) notePeers(members []string) {
+func (r *Registry) notePeers(members []string) {
 	now := time.Now()
-	recovering := now.Sub(time.Unix(0, s.recovered.Load())) < s.ttl
-	s.peersMu.Lock()
-	defer s.peersMu.Unlock()
+	recovering := now.Sub(time.Unix(0, r.recovered.Load())) < r.sh.ttl
+	r.peersMu.Lock()
+	defer r.peersMu.Unlock()
 	for _, m := range members {
-		if m != s.node {
-			s.peers[m] = now
+		if m != r.sh.node {
+			r.peers[m] = now
 		}
 	}
-	for p, seen := range s.peers {
-		if now.Sub(seen) > s.ttl && !recovering {
-			delete(s.peers, p)
+	for p, seen := range r.peers {
+		if now.Sub(seen) > r.sh.ttl && !recovering {
+			delete(r.peers, p)
 		}
 	}
 }
 
 // knownPeers are the other nodes this one remembers.
-func (s *Store) knownPeers() []string {
-	s.peersMu.Lock()
-	defer s.peersMu.Unlock()
-	peers := make([]string, 0, len(s.peers))
-	for p := range s.peers {
+func (r *Registry) knownPeers() []string {
+	r.peersMu.Lock()
+	defer r.peersMu.Unlock()
+	peers := make([]string, 0, len(r.peers))
+	for p := range r.peers {
 		peers = append(peers, p)
 	}
 	return peers

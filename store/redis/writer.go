@@ -30,27 +30,26 @@ const (
 // runWriter is the writer goroutine: the only one that writes this node's part
 // of the registry, so that one socket's writes reach Redis in the order they
 // were made. It also heartbeats and resyncs.
-func (s *Store) runWriter() {
-	defer s.wg.Done()
-	beat := time.NewTicker(s.opts.HeartbeatInterval)
+func (r *Registry) runWriter() {
+	defer r.wg.Done()
+	beat := time.NewTicker(r.sh.opts.HeartbeatInterval)
 	defer beat.Stop()
-	retry := time.NewTicker(s.retry)
+	retry := time.NewTicker(r.sh.retry)
 	defer retry.Stop()
 	for {
 		select {
-		case <-s.stop:
-			s.leave()
+		case <-r.stop:
 			return
-		case <-s.wake:
-			s.flush()
+		case <-r.wake:
+			r.flush()
 		case <-beat.C:
-			s.heartbeat()
-		case <-s.beat:
-			s.heartbeat()
+			r.heartbeat()
+		case <-r.sh.beat:
+			r.heartbeat()
 		case <-retry.C:
-			if s.needResync.Load() {
+			if r.sh.needResync.Load() {
 				ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
-				s.resync(ctx)
+				r.resync(ctx)
 				cancel()
 			}
 		}
@@ -58,34 +57,34 @@ func (s *Store) runWriter() {
 }
 
 // take removes and returns everything queued.
-func (s *Store) take() []op {
-	s.mu.Lock()
-	batch := s.queue
-	s.queue = nil
-	s.mu.Unlock()
+func (r *Registry) take() []op {
+	r.mu.Lock()
+	batch := r.queue
+	r.queue = nil
+	r.mu.Unlock()
 	return batch
 }
 
 // flush writes the queue to Redis, BatchSize operations per round trip,
 // until it is empty. While a resync is pending the queue is dropped instead:
 // the resync writes this node's sockets as they are then.
-func (s *Store) flush() {
+func (r *Registry) flush() {
 	for {
-		batch := s.take()
+		batch := r.take()
 		if len(batch) == 0 {
 			return
 		}
 		for len(batch) > 0 {
-			n := min(len(batch), s.opts.BatchSize)
+			n := min(len(batch), r.sh.opts.BatchSize)
 			chunk := batch[:n]
 			batch = batch[n:]
-			if !s.needResync.Load() {
-				if err := s.writeChunk(chunk); err != nil {
-					s.needResync.Store(true)
-					s.countFailed(chunk, err)
+			if !r.sh.needResync.Load() {
+				if err := r.writeChunk(chunk); err != nil {
+					r.sh.needResync.Store(true)
+					r.countFailed(chunk, err)
 				}
 			}
-			s.settle(chunk)
+			r.settle(chunk)
 		}
 	}
 }
@@ -93,11 +92,11 @@ func (s *Store) flush() {
 // writeChunk sends one batch in one pipeline. Runs of registrations share
 // one ZADD and runs of unregistrations one ZREM; each socket's commands keep
 // their order.
-func (s *Store) writeChunk(chunk []op) error {
+func (r *Registry) writeChunk(chunk []op) error {
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()
-	pipe := s.client.Pipeline()
-	sockets := s.keys.sockets(s.node)
+	pipe := r.sh.client.Pipeline()
+	sockets := r.sh.keys.sockets(r.sh.node)
 	var run []any
 	var runKind opKind
 	endRun := func() {
@@ -128,10 +127,10 @@ func (s *Store) writeChunk(chunk []op) error {
 			if err != nil {
 				return err
 			}
-			pipe.Set(ctx, s.keys.socket(o.info.ID), data, 0)
+			pipe.Set(ctx, r.sh.keys.socket(o.info.ID), data, 0)
 			run = append(run, o.info.ID)
 		case opUnregister:
-			pipe.Del(ctx, s.keys.socket(o.id))
+			pipe.Del(ctx, r.sh.keys.socket(o.id))
 			run = append(run, o.id)
 		}
 	}
@@ -144,7 +143,7 @@ func (s *Store) writeChunk(chunk []op) error {
 }
 
 // countFailed counts the registrations and unregistrations of a failed batch.
-func (s *Store) countFailed(chunk []op, err error) {
+func (r *Registry) countFailed(chunk []op, err error) {
 	var reg, unreg float64
 	for _, o := range chunk {
 		switch o.kind {
@@ -154,23 +153,23 @@ func (s *Store) countFailed(chunk []op, err error) {
 			unreg++
 		}
 	}
-	s.errs("register").Add(reg)
-	s.errs("unregister").Add(unreg)
-	s.report("register", err)
+	r.sh.errs("register").Add(reg)
+	r.sh.errs("unregister").Add(unreg)
+	r.sh.report("register", err)
 }
 
 // settle finishes a batch, written or dropped: barriers are released and
 // unregistered sockets are no longer hidden from Get.
-func (s *Store) settle(chunk []op) {
-	s.mu.Lock()
+func (r *Registry) settle(chunk []op) {
+	r.mu.Lock()
 	for _, o := range chunk {
 		if o.kind == opUnregister {
-			if s.gone[o.id]--; s.gone[o.id] <= 0 {
-				delete(s.gone, o.id)
+			if r.gone[o.id]--; r.gone[o.id] <= 0 {
+				delete(r.gone, o.id)
 			}
 		}
 	}
-	s.mu.Unlock()
+	r.mu.Unlock()
 	for _, o := range chunk {
 		if o.kind == opBarrier {
 			close(o.done)
@@ -178,39 +177,36 @@ func (s *Store) settle(chunk []op) {
 	}
 }
 
-// leave removes this node from the registry when the store closes: the
+// leave removes this node from the registry when it closes: the
 // writes still queued, then its sockets, heartbeat and membership.
-func (s *Store) leave() {
-	if s.killed.Load() {
-		return
-	}
-	s.flush()
+func (r *Registry) leave() {
+	r.flush()
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()
-	s.mu.Lock()
+	r.mu.Lock()
 	var ids []string
-	for id := range s.local {
+	for id := range r.local {
 		ids = append(ids, id)
 	}
-	s.mu.Unlock()
-	for chunk := range chunks(ids, s.opts.BatchSize) {
-		pipe := s.client.Pipeline()
+	r.mu.Unlock()
+	for chunk := range chunks(ids, r.sh.opts.BatchSize) {
+		pipe := r.sh.client.Pipeline()
 		for _, id := range chunk {
-			pipe.Del(ctx, s.keys.socket(id))
+			pipe.Del(ctx, r.sh.keys.socket(id))
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
-			s.fail("leave", err)
+			r.sh.fail("leave", err)
 			return
 		}
 	}
-	pipe := s.client.Pipeline()
-	pipe.Del(ctx, s.keys.sockets(s.node), s.keys.alive(s.node))
-	pipe.SRem(ctx, s.keys.nodes(), s.node)
+	pipe := r.sh.client.Pipeline()
+	pipe.Del(ctx, r.sh.keys.sockets(r.sh.node), r.sh.keys.alive(r.sh.node))
+	pipe.SRem(ctx, r.sh.keys.nodes(), r.sh.node)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
-		s.fail("leave", err)
+		r.sh.fail("leave", err)
 		return
 	}
-	s.log.Info("left the cluster", "sockets_removed", len(ids))
+	r.sh.log.Info("left the cluster", "sockets_removed", len(ids))
 }
 
 // chunks yields s in pieces of at most n.

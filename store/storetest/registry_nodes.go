@@ -10,16 +10,17 @@ import (
 	"github.com/wsgw/wsgw/store"
 )
 
-// NodesFactory returns one store per node name, all sharing one new, empty
-// registry: what the gateway nodes of one cluster hold.
-type NodesFactory func(t *testing.T, nodes ...string) []store.Store
+// RegistryNodesFactory returns one registry per node name, all sharing one
+// new, empty registry: what the gateway nodes of one cluster hold.
+type RegistryNodesFactory func(t *testing.T, nodes ...string) []store.Registry
 
-// RunNodes runs the part of the contract that concerns several nodes: every
-// node sees the sockets of every other, with their owner, once flushed.
-func RunNodes(t *testing.T, newNodes NodesFactory) {
+// RunRegistryNodes runs the part of the registry's contract that concerns
+// several nodes: every node sees the sockets of every other, with their
+// owner, once flushed.
+func RunRegistryNodes(t *testing.T, newNodes RegistryNodesFactory) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, nodes []string, stores []store.Store)
+		fn   func(t *testing.T, nodes []string, stores []store.Registry)
 	}{
 		{"EveryNodeSeesEverySocket", testEveryNodeSees},
 		{"PagingAcrossNodes", testPagingAcrossNodes},
@@ -33,7 +34,7 @@ func RunNodes(t *testing.T, newNodes NodesFactory) {
 	}
 }
 
-func flushAll(t *testing.T, stores []store.Store) {
+func flushAll(t *testing.T, stores []store.Registry) {
 	t.Helper()
 	for i, s := range stores {
 		if err := s.Flush(context.Background()); err != nil {
@@ -42,7 +43,7 @@ func flushAll(t *testing.T, stores []store.Store) {
 	}
 }
 
-func testEveryNodeSees(t *testing.T, nodes []string, stores []store.Store) {
+func testEveryNodeSees(t *testing.T, nodes []string, stores []store.Registry) {
 	owner := map[string]string{}
 	var all []string
 	for i, s := range stores {
@@ -73,7 +74,7 @@ func testEveryNodeSees(t *testing.T, nodes []string, stores []store.Store) {
 	}
 }
 
-func testPagingAcrossNodes(t *testing.T, nodes []string, stores []store.Store) {
+func testPagingAcrossNodes(t *testing.T, nodes []string, stores []store.Registry) {
 	var all []string
 	for i, s := range stores {
 		for k := range 200 {
@@ -97,7 +98,7 @@ func testPagingAcrossNodes(t *testing.T, nodes []string, stores []store.Store) {
 	}
 }
 
-func testUnregisterEverywhere(t *testing.T, nodes []string, stores []store.Store) {
+func testUnregisterEverywhere(t *testing.T, nodes []string, stores []store.Registry) {
 	a, b := stores[0], stores[1]
 	mustDo(t, "Register", a.Register(context.Background(), InfoOn("gone", nodes[0])))
 	mustDo(t, "Register", a.Register(context.Background(), InfoOn("stays", nodes[0])))

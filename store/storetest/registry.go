@@ -1,5 +1,7 @@
-// Package storetest is the contract suite that every store.Store
-// implementation runs in its own tests.
+// Package storetest holds the contract suites of the store interfaces:
+// RunRegistry and RunRegistryNodes for store.Registry, RunBus for
+// store.Bus, RunDeploys for store.DeployRegistry. store/memory and
+// store/redis run every one of them in their own tests.
 package storetest
 
 import (
@@ -14,16 +16,17 @@ import (
 	"github.com/wsgw/wsgw/store"
 )
 
-// Factory returns a new, empty store for one subtest. The store may be shared
-// with other nodes' views in implementations that have them; the suite uses
-// it as a single node.
-type Factory func(t *testing.T) store.Store
+// RegistryFactory returns a new, empty registry for one subtest. It may be
+// shared with other nodes' views in implementations that have them; the
+// suite uses it as a single node.
+type RegistryFactory func(t *testing.T) store.Registry
 
-// Run runs the contract suite against stores made by newStore.
-func Run(t *testing.T, newStore Factory) {
+// RunRegistry runs the registry's contract against registries made by
+// newStore.
+func RunRegistry(t *testing.T, newStore RegistryFactory) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s store.Store)
+		fn   func(t *testing.T, s store.Registry)
 	}{
 		{"RegisterGet", testRegisterGet},
 		{"GetUnknown", testGetUnknown},
@@ -65,7 +68,7 @@ func InfoOn(id, node string) *wsgw.SocketInfo {
 	}
 }
 
-func register(t *testing.T, s store.Store, ids ...string) {
+func register(t *testing.T, s store.Registry, ids ...string) {
 	t.Helper()
 	for _, id := range ids {
 		if err := s.Register(context.Background(), Info(id)); err != nil {
@@ -74,7 +77,7 @@ func register(t *testing.T, s store.Store, ids ...string) {
 	}
 }
 
-func testRegisterGet(t *testing.T, s store.Store) {
+func testRegisterGet(t *testing.T, s store.Registry) {
 	want := Info("sock-1")
 	register(t, s, "sock-1")
 	got, err := s.Get(context.Background(), "sock-1")
@@ -88,13 +91,13 @@ func testRegisterGet(t *testing.T, s store.Store) {
 	}
 }
 
-func testGetUnknown(t *testing.T, s store.Store) {
+func testGetUnknown(t *testing.T, s store.Registry) {
 	if _, err := s.Get(context.Background(), "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Get(unknown) error = %v, want ErrNotFound", err)
 	}
 }
 
-func testUnregister(t *testing.T, s store.Store) {
+func testUnregister(t *testing.T, s store.Registry) {
 	register(t, s, "a", "b")
 	if err := s.Unregister(context.Background(), "a"); err != nil {
 		t.Fatalf("Unregister: %v", err)
@@ -108,20 +111,20 @@ func testUnregister(t *testing.T, s store.Store) {
 	}
 }
 
-func testUnregisterUnknown(t *testing.T, s store.Store) {
+func testUnregisterUnknown(t *testing.T, s store.Registry) {
 	if err := s.Unregister(context.Background(), "never-registered"); err != nil {
 		t.Fatalf("Unregister(unknown) = %v, want nil", err)
 	}
 }
 
-func testListEmpty(t *testing.T, s store.Store) {
+func testListEmpty(t *testing.T, s store.Registry) {
 	ids, next, err := s.List(context.Background(), "", 10)
 	if err != nil || len(ids) != 0 || next != "" {
 		t.Fatalf("List on empty store = %v, %q, %v; want [], \"\", nil", ids, next, err)
 	}
 }
 
-func testListAll(t *testing.T, s store.Store) {
+func testListAll(t *testing.T, s store.Registry) {
 	want := []string{"c", "a", "b"}
 	register(t, s, want...)
 	ids, next, err := s.List(context.Background(), "", 0)
@@ -134,7 +137,7 @@ func testListAll(t *testing.T, s store.Store) {
 	}
 }
 
-func testListPages(t *testing.T, s store.Store) {
+func testListPages(t *testing.T, s store.Registry) {
 	const n = 1000
 	want := make([]string, n)
 	for i := range want {
@@ -150,7 +153,7 @@ func testListPages(t *testing.T, s store.Store) {
 	}
 }
 
-func testListCursorPastEnd(t *testing.T, s store.Store) {
+func testListCursorPastEnd(t *testing.T, s store.Registry) {
 	register(t, s, "a")
 	ids, next, err := s.List(context.Background(), "", 1)
 	if err != nil || len(ids) != 1 {
@@ -165,7 +168,7 @@ func testListCursorPastEnd(t *testing.T, s store.Store) {
 	}
 }
 
-func testConcurrent(t *testing.T, s store.Store) {
+func testConcurrent(t *testing.T, s store.Registry) {
 	const workers, each = 8, 50
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -195,7 +198,7 @@ func testConcurrent(t *testing.T, s store.Store) {
 
 // testOrderPerSocket registers and unregisters sockets back to back, without
 // waiting, so that a batching store must keep each socket's order.
-func testOrderPerSocket(t *testing.T, s store.Store) {
+func testOrderPerSocket(t *testing.T, s store.Registry) {
 	ctx := context.Background()
 	var want []string
 	for i := range 300 {
@@ -227,7 +230,7 @@ func testOrderPerSocket(t *testing.T, s store.Store) {
 	}
 }
 
-func testFlush(t *testing.T, s store.Store) {
+func testFlush(t *testing.T, s store.Registry) {
 	register(t, s, "f1", "f2")
 	mustDo(t, "Unregister", s.Unregister(context.Background(), "f1"))
 	mustDo(t, "Flush", s.Flush(context.Background()))
@@ -237,13 +240,13 @@ func testFlush(t *testing.T, s store.Store) {
 	}
 }
 
-func testPing(t *testing.T, s store.Store) {
+func testPing(t *testing.T, s store.Registry) {
 	if err := s.Ping(context.Background()); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
 }
 
-func listAll(t *testing.T, s store.Store, limit int) []string {
+func listAll(t *testing.T, s store.Registry, limit int) []string {
 	t.Helper()
 	var all []string
 	cursor := ""

@@ -1,4 +1,4 @@
-package gateway_test
+package deploy_test
 
 import (
 	"context"
@@ -66,7 +66,7 @@ func TestDeployUnderTraffic(t *testing.T) {
 			}
 		}()
 	}
-	dep, created, err := h.GW.Deploy(context.Background(), wsgw.Deployment{Path: "/v", Script: versionScript("v2"), Source: "api"})
+	dep, created, err := h.Deploys.Deploy(context.Background(), wsgw.Deployment{Path: "/v", Script: versionScript("v2"), Source: "api"})
 	if err != nil || created {
 		t.Fatalf("Deploy: created %v, %v", created, err)
 	}
@@ -81,7 +81,7 @@ func TestDeployUnderTraffic(t *testing.T) {
 		t.Fatalf("%d sockets after the deploy, want %d: none may drop", len(ids), clients)
 	}
 	for _, id := range ids {
-		s, err := h.GW.Info(context.Background(), id)
+		s, err := h.Service.Info(context.Background(), id)
 		if err != nil || s.ScriptVersion != dep.Version || s.Route != "/v" {
 			t.Fatalf("info %s = %+v, %v; want script_version %d and route /v", id, s, err, dep.Version)
 		}
@@ -94,7 +94,7 @@ func TestDeployUnderTraffic(t *testing.T) {
 
 func mustList(t *testing.T, h *gwtest.Harness) []string {
 	t.Helper()
-	ids, _, err := h.GW.List(context.Background(), "", 0)
+	ids, _, err := h.Service.List(context.Background(), "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,12 +105,12 @@ func TestBrokenDeployKeepsTheRunningVersion(t *testing.T) {
 	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/v": versionScript("v1")}})
 	c := h.Dial("/v", nil)
 	c.ReadText()
-	before, _ := h.GW.Deployment(context.Background(), "/v")
-	_, _, err := h.GW.Deploy(context.Background(), wsgw.Deployment{Path: "/v", Script: "if (", Source: "api"})
+	before, _ := h.Deploys.Deployment(context.Background(), "/v")
+	_, _, err := h.Deploys.Deploy(context.Background(), wsgw.Deployment{Path: "/v", Script: "if (", Source: "api"})
 	if wsgw.ErrorCode(err) != wsgw.EInvalid || !strings.Contains(err.Error(), "/v:1:") {
 		t.Fatalf("broken deploy: %v, want invalid_request with line and column", err)
 	}
-	after, _ := h.GW.Deployment(context.Background(), "/v")
+	after, _ := h.Deploys.Deployment(context.Background(), "/v")
 	if after.Version != before.Version || after.Script != before.Script {
 		t.Fatal("a refused deploy changed the running version")
 	}
@@ -126,20 +126,26 @@ func TestUndeployClosesSocketsWithTheirLastScript(t *testing.T) {
 	c.ReadText()
 	other := h.Dial("/other", nil)
 	otherID := other.ReadText()
-	if _, _, err := h.GW.Deploy(context.Background(), wsgw.Deployment{Path: "/v", Script: versionScript("v2")}); err != nil {
+	if _, _, err := h.Deploys.Deploy(context.Background(), wsgw.Deployment{Path: "/v", Script: versionScript("v2")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.GW.Undeploy(context.Background(), "/v"); err != nil {
+	if err := h.Deploys.Undeploy(context.Background(), "/v"); err != nil {
 		t.Fatal(err)
 	}
 	if code, reason := c.ExpectClose(); code != 1001 || reason != "endpoint removed" {
 		t.Fatalf("closed with %d %q, want 1001 endpoint removed", code, reason)
 	}
 	h.Logs.Wait(t, "close event on v2", func(r map[string]any) bool { return r["msg"] == "v2 close" })
-	if _, err := h.GW.Info(context.Background(), otherID); err != nil {
+	if _, err := h.Service.Info(context.Background(), otherID); err != nil {
 		t.Fatalf("a socket of another endpoint was closed too: %v", err)
 	}
-	if err := h.GW.Undeploy(context.Background(), "/v"); wsgw.ErrorCode(err) != wsgw.ENotFound {
+	if err := h.Deploys.Undeploy(context.Background(), "/v"); wsgw.ErrorCode(err) != wsgw.ENotFound {
 		t.Fatalf("second undeploy: %v, want not_found", err)
 	}
 }
+
+// idScript tells a client its socket ID, echoes, and logs its close.
+const idScript = `
+if (websocketInfo.type === "open") return websocketInfo.socket_id;
+if (websocketInfo.type === "close") console.log("closed", websocketInfo.close_code, websocketInfo.close_reason);
+if (websocketInfo.type === "data") return websocketInfo.message;`

@@ -1,5 +1,6 @@
-// Package memory is the embedded, single-node store.Store: the default when no
-// Redis is configured.
+// Package memory is the store of a single node, kept in the process: the
+// default when no Redis is configured. Registry, Bus and Deploys implement
+// the store interfaces, and pass the same contract suites as store/redis.
 package memory
 
 import (
@@ -11,8 +12,9 @@ import (
 	"github.com/wsgw/wsgw/store"
 )
 
-// Store keeps the registry in the process. Its zero value is not usable; call New.
-type Store struct {
+// Registry keeps the registry of sockets in the process. Its zero value is
+// not usable; call NewRegistry.
+type Registry struct {
 	mu      sync.RWMutex
 	sockets map[string]*wsgw.SocketInfo
 	// ids orders the IDs so that a cursor (the last ID of a page) stays valid
@@ -20,18 +22,18 @@ type Store struct {
 	ids *btree.BTreeG[string]
 }
 
-var _ store.Store = (*Store)(nil)
+var _ store.Registry = (*Registry)(nil)
 
-// New returns an empty store.
-func New() *Store {
-	return &Store{
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{
 		sockets: make(map[string]*wsgw.SocketInfo),
 		ids:     btree.NewOrderedG[string](32),
 	}
 }
 
 // Register records info.
-func (s *Store) Register(_ context.Context, info *wsgw.SocketInfo) error {
+func (s *Registry) Register(_ context.Context, info *wsgw.SocketInfo) error {
 	s.mu.Lock()
 	s.sockets[info.ID] = info
 	s.ids.ReplaceOrInsert(info.ID)
@@ -40,7 +42,7 @@ func (s *Store) Register(_ context.Context, info *wsgw.SocketInfo) error {
 }
 
 // Unregister removes the socket id.
-func (s *Store) Unregister(_ context.Context, id string) error {
+func (s *Registry) Unregister(_ context.Context, id string) error {
 	s.mu.Lock()
 	delete(s.sockets, id)
 	s.ids.Delete(id)
@@ -49,7 +51,7 @@ func (s *Store) Unregister(_ context.Context, id string) error {
 }
 
 // Get returns the record of socket id.
-func (s *Store) Get(_ context.Context, id string) (*wsgw.SocketInfo, error) {
+func (s *Registry) Get(_ context.Context, id string) (*wsgw.SocketInfo, error) {
 	s.mu.RLock()
 	info, ok := s.sockets[id]
 	s.mu.RUnlock()
@@ -60,7 +62,7 @@ func (s *Store) Get(_ context.Context, id string) (*wsgw.SocketInfo, error) {
 }
 
 // List pages through the IDs in lexical order; the cursor is the last ID returned.
-func (s *Store) List(_ context.Context, cursor string, limit int) ([]string, string, error) {
+func (s *Registry) List(_ context.Context, cursor string, limit int) ([]string, string, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	capacity := s.ids.Len()
@@ -87,10 +89,10 @@ func (s *Store) List(_ context.Context, cursor string, limit int) ([]string, str
 }
 
 // Flush does nothing: every write is visible when it returns.
-func (s *Store) Flush(context.Context) error { return nil }
+func (s *Registry) Flush(context.Context) error { return nil }
 
-// Ping always succeeds: the store is in the process.
-func (s *Store) Ping(context.Context) error { return nil }
+// Ping always succeeds: the registry is in the process.
+func (s *Registry) Ping(context.Context) error { return nil }
 
-// Close does nothing; it exists to satisfy store.Store.
-func (s *Store) Close() error { return nil }
+// Close does nothing: the registry is garbage once unreferenced.
+func (s *Registry) Close() error { return nil }

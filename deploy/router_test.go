@@ -1,4 +1,4 @@
-package gateway
+package deploy
 
 import (
 	"strings"
@@ -35,13 +35,13 @@ func TestParsePatternErrors(t *testing.T) {
 
 func TestRouterRefusesAmbiguousPaths(t *testing.T) {
 	var rt router
-	if err := rt.add(&endpoint{path: "/chat/{room}"}); err != nil {
+	if err := rt.add(&Endpoint{path: "/chat/{room}"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := rt.add(&endpoint{path: "/chat/{id}"}); err == nil {
+	if err := rt.add(&Endpoint{path: "/chat/{id}"}); err == nil {
 		t.Fatal("two paths that match the same URLs were both accepted")
 	}
-	if err := rt.add(&endpoint{path: "/chat/lobby"}); err != nil {
+	if err := rt.add(&Endpoint{path: "/chat/lobby"}); err != nil {
 		t.Fatalf("a literal beside a parameter is not ambiguous: %v", err)
 	}
 }
@@ -58,11 +58,11 @@ func FuzzRouter(f *testing.F) {
 	f.Fuzz(func(t *testing.T, pattern, path string) {
 		var rt router
 		for _, p := range []string{"/", "/echo", "/chat/{room}", "/chat/lobby", "/a/{x}/c"} {
-			if err := rt.add(&endpoint{path: p}); err != nil {
+			if err := rt.add(&Endpoint{path: p}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		_ = rt.add(&endpoint{path: pattern})
+		_ = rt.add(&Endpoint{path: pattern})
 		ep, params := rt.match(path)
 		if ep == nil {
 			return

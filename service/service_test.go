@@ -1,8 +1,7 @@
-package gateway_test
+package service_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -12,19 +11,20 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsgw/wsgw"
-	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/internal/gwtest"
 	"github.com/wsgw/wsgw/store"
 	"github.com/wsgw/wsgw/store/memory"
 )
 
-// fakeCluster records what the gateway asks of other nodes, and holds the
-// Local that the gateway handed it.
+// idScript tells a client its socket ID, then echoes.
+const idScript = `
+if (websocketInfo.type === "open") return websocketInfo.socket_id;
+if (websocketInfo.type === "data") return websocketInfo.message;`
+
+// fakeCluster is a Bus that records what the service asks of other nodes.
 type fakeCluster struct {
 	mu       sync.Mutex
 	calls    []string
-	local    gateway.Local
-	handled  int
 	err      error // answered by every call
 	closeAll int
 }
@@ -44,7 +44,7 @@ func (f *fakeCluster) Send(_ context.Context, node, id string, msg []byte, binar
 	return f.record(fmt.Sprintf("send %s %s %s %q", node, id, kind, msg))
 }
 
-func (f *fakeCluster) Close(_ context.Context, node, id string, code int, reason string) error {
+func (f *fakeCluster) CloseSocket(_ context.Context, node, id string, code int, reason string) error {
 	return f.record(fmt.Sprintf("close %s %s %d %q", node, id, code, reason))
 }
 
@@ -59,12 +59,7 @@ func (f *fakeCluster) CloseAll(context.Context) (int, error) {
 	return f.closeAll, f.record("closeAll")
 }
 
-func (f *fakeCluster) Handle(local gateway.Local) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.local = local
-	f.handled++
-}
+func (f *fakeCluster) Close() error { return nil }
 
 func (f *fakeCluster) recorded() []string {
 	f.mu.Lock()
@@ -74,19 +69,19 @@ func (f *fakeCluster) recorded() []string {
 
 // countingStore counts the lookups that reach the store.
 type countingStore struct {
-	*memory.Store
+	*memory.Registry
 	gets atomic.Int64
 }
 
 func (s *countingStore) Get(ctx context.Context, id string) (*wsgw.SocketInfo, error) {
 	s.gets.Add(1)
-	return s.Store.Get(ctx, id)
+	return s.Registry.Get(ctx, id)
 }
 
 func newClusterHarness(t *testing.T, fc *fakeCluster) (*gwtest.Harness, *countingStore) {
 	t.Helper()
-	st := &countingStore{Store: memory.New()}
-	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Store: st, Cluster: fc, NodeID: "here"})
+	st := &countingStore{Registry: memory.NewRegistry()}
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Registry: st, Bus: fc, NodeID: "here"})
 	return h, st
 }
 
@@ -96,16 +91,16 @@ func TestLocalSocketsNeverLeaveTheNode(t *testing.T) {
 	c := h.Dial("/id", nil)
 	id := c.ReadText()
 	ctx := context.Background()
-	if err := h.GW.Send(ctx, id, []byte("local"), false); err != nil {
+	if err := h.Service.Send(ctx, id, []byte("local"), false); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.ReadText(); got != "local" {
 		t.Fatalf("got %q", got)
 	}
-	if _, err := h.GW.Info(ctx, id); err != nil {
+	if _, err := h.Service.Info(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.GW.Close(ctx, id, 4000, "bye"); err != nil {
+	if err := h.Service.CloseSocket(ctx, id, 4000, "bye"); err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := c.ExpectClose(); code != 4000 {
@@ -137,20 +132,20 @@ func TestRemoteSocketsGoThroughTheCluster(t *testing.T) {
 		wantCode string
 		wantCall string
 	}{
-		{"send", func() error { return h.GW.Send(ctx, "far", []byte("hi"), false) }, "", `send there far text "hi"`},
-		{"binary send", func() error { return h.GW.Send(ctx, "far", []byte{0, 0xff}, true) }, "", `send there far binary "\x00\xff"`},
-		{"close", func() error { return h.GW.Close(ctx, "far", 1000, "") }, "", `close there far 1000 ""`},
-		{"close with a code and reason", func() error { return h.GW.Close(ctx, "far", 4001, "bye") }, "", `close there far 4001 "bye"`},
-		{"close with a reserved code", func() error { return h.GW.Close(ctx, "far", 1005, "") }, wsgw.EInvalid, ""},
+		{"send", func() error { return h.Service.Send(ctx, "far", []byte("hi"), false) }, "", `send there far text "hi"`},
+		{"binary send", func() error { return h.Service.Send(ctx, "far", []byte{0, 0xff}, true) }, "", `send there far binary "\x00\xff"`},
+		{"close", func() error { return h.Service.CloseSocket(ctx, "far", 1000, "") }, "", `close there far 1000 ""`},
+		{"close with a code and reason", func() error { return h.Service.CloseSocket(ctx, "far", 4001, "bye") }, "", `close there far 4001 "bye"`},
+		{"close with a reserved code", func() error { return h.Service.CloseSocket(ctx, "far", 1005, "") }, wsgw.EInvalid, ""},
 		{"info", func() error {
-			s, err := h.GW.Info(ctx, "far")
+			s, err := h.Service.Info(ctx, "far")
 			if err == nil && s.Node != "there" {
 				t.Fatalf("info = %+v", s)
 			}
 			return err
 		}, "", "info there far"},
-		{"a record of this node without a socket", func() error { return h.GW.Send(ctx, "stale", []byte("x"), false) }, wsgw.ENotFound, ""},
-		{"unknown socket", func() error { return h.GW.Send(ctx, "nowhere", []byte("x"), false) }, wsgw.ENotFound, ""},
+		{"a record of this node without a socket", func() error { return h.Service.Send(ctx, "stale", []byte("x"), false) }, wsgw.ENotFound, ""},
+		{"unknown socket", func() error { return h.Service.Send(ctx, "nowhere", []byte("x"), false) }, wsgw.ENotFound, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,7 +161,7 @@ func TestRemoteSocketsGoThroughTheCluster(t *testing.T) {
 		})
 	}
 
-	n, err := h.GW.CloseAll(ctx)
+	n, err := h.Service.CloseAll(ctx)
 	if err != nil || n != 6 {
 		t.Fatalf("CloseAll = %d, %v; want 1 local + 5 elsewhere", n, err)
 	}
@@ -175,61 +170,16 @@ func TestRemoteSocketsGoThroughTheCluster(t *testing.T) {
 	}
 
 	fc.err = wsgw.Errorf(wsgw.EUnavailable, "bus down")
-	if err := h.GW.Send(ctx, "far", []byte("hi"), false); wsgw.ErrorCode(err) != wsgw.EUnavailable {
+	if err := h.Service.Send(ctx, "far", []byte("hi"), false); wsgw.ErrorCode(err) != wsgw.EUnavailable {
 		t.Fatalf("send through a failing cluster = %v, want its error", err)
 	}
-	if n, err := h.GW.CloseAll(ctx); wsgw.ErrorCode(err) != wsgw.EUnavailable || n != 5 {
+	if n, err := h.Service.CloseAll(ctx); wsgw.ErrorCode(err) != wsgw.EUnavailable || n != 5 {
 		t.Fatalf("CloseAll through a failing cluster = %d, %v", n, err)
 	}
 }
 
-func TestLocalServesOtherNodes(t *testing.T) {
-	fc := &fakeCluster{}
-	h, _ := newClusterHarness(t, fc)
-	if fc.handled != 1 {
-		t.Fatalf("Handle called %d times, want once", fc.handled)
-	}
-	c := h.Dial("/id", nil)
-	id := c.ReadText()
-	local := fc.local
-	if err := local.Send(id, []byte("from afar"), false); err != nil {
-		t.Fatal(err)
-	}
-	if got := c.ReadText(); got != "from afar" {
-		t.Fatalf("got %q", got)
-	}
-	if s, err := local.Info(id); err != nil || s.ID != id || s.Type != "open" {
-		t.Fatalf("Info = %+v, %v", s, err)
-	}
-	tests := []struct {
-		name string
-		err  error
-		want string
-	}{
-		{"send to an unknown socket", local.Send("nope", []byte("x"), false), wsgw.ENotFound},
-		{"info of an unknown socket", func() error { _, err := local.Info("nope"); return err }(), wsgw.ENotFound},
-		{"close with a reserved code", local.Close(id, 1005, ""), wsgw.EInvalid},
-		{"close of an unknown socket", local.Close("nope", 1000, ""), wsgw.ENotFound},
-	}
-	for _, tc := range tests {
-		if got := wsgw.ErrorCode(tc.err); got != tc.want {
-			t.Fatalf("%s: error %v, want code %q", tc.name, tc.err, tc.want)
-		}
-	}
-	if n := local.CloseAll(); n != 1 {
-		t.Fatalf("CloseAll = %d, want 1", n)
-	}
-	if code, _ := c.ExpectClose(); code != websocket.StatusNormalClosure {
-		t.Fatalf("closed with %d", code)
-	}
-	var e *wsgw.Error
-	if err := local.Close(id, 1000, ""); !errors.As(err, &e) || e.Code != wsgw.ENotFound {
-		t.Fatalf("close of a closing socket = %v, want not found", err)
-	}
-}
-
 // downStore is a registry that cannot be reached.
-type downStore struct{ *memory.Store }
+type downStore struct{ *memory.Registry }
 
 func (downStore) Get(context.Context, string) (*wsgw.SocketInfo, error) {
 	return nil, fmt.Errorf("%w: connection refused", store.ErrUnavailable)
@@ -239,10 +189,10 @@ func (downStore) Get(context.Context, string) (*wsgw.SocketInfo, error) {
 // every call for another node's socket answers 503, and the log gets one
 // line for all of them rather than one each.
 func TestStoreOutageLogsOnceWithACount(t *testing.T) {
-	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Store: downStore{memory.New()}, Cluster: &fakeCluster{}, NodeID: "here"})
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Registry: downStore{memory.NewRegistry()}, Bus: &fakeCluster{}, NodeID: "here"})
 	const calls = 100
 	for range calls {
-		if err := h.GW.Send(context.Background(), "far", []byte("x"), false); wsgw.ErrorCode(err) != wsgw.EUnavailable {
+		if err := h.Service.Send(context.Background(), "far", []byte("x"), false); wsgw.ErrorCode(err) != wsgw.EUnavailable {
 			t.Fatalf("send while the store is down = %v, want unavailable", err)
 		}
 	}
@@ -257,7 +207,7 @@ func TestStoreOutageLogsOnceWithACount(t *testing.T) {
 }
 
 // resyncingStore is a registry that is being written again after an outage.
-type resyncingStore struct{ *memory.Store }
+type resyncingStore struct{ *memory.Registry }
 
 func (resyncingStore) Get(context.Context, string) (*wsgw.SocketInfo, error) {
 	return nil, fmt.Errorf("%w: node b has not written its sockets again yet", store.ErrResyncing)
@@ -266,12 +216,12 @@ func (resyncingStore) Get(context.Context, string) (*wsgw.SocketInfo, error) {
 // TestResyncingRegistryIsNever404: a miss while the registry is resyncing
 // answers 503 "registry resyncing" for every operation, never 404.
 func TestResyncingRegistryIsNever404(t *testing.T) {
-	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Store: resyncingStore{memory.New()}, Cluster: &fakeCluster{}, NodeID: "here"})
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Registry: resyncingStore{memory.NewRegistry()}, Bus: &fakeCluster{}, NodeID: "here"})
 	ctx := context.Background()
 	for name, do := range map[string]func() error{
-		"send":  func() error { return h.GW.Send(ctx, "far", []byte("x"), false) },
-		"close": func() error { return h.GW.Close(ctx, "far", 1000, "") },
-		"info":  func() error { _, err := h.GW.Info(ctx, "far"); return err },
+		"send":  func() error { return h.Service.Send(ctx, "far", []byte("x"), false) },
+		"close": func() error { return h.Service.CloseSocket(ctx, "far", 1000, "") },
+		"info":  func() error { _, err := h.Service.Info(ctx, "far"); return err },
 	} {
 		err := do()
 		if wsgw.ErrorCode(err) != wsgw.EUnavailable || !strings.Contains(wsgw.ErrorMessage(err), "registry resyncing") {

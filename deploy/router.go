@@ -1,4 +1,4 @@
-package gateway
+package deploy
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ type node struct {
 	literal   map[string]*node
 	param     *node
 	paramName string
-	endpoint  *endpoint
+	endpoint  *Endpoint
 }
 
 // parsePattern splits an endpoint path into segments, checking its syntax.
@@ -77,7 +77,7 @@ func validName(name string) bool {
 
 // add registers ep under its path. Two paths that differ only in parameter
 // names would match the same requests and are refused.
-func (rt *router) add(ep *endpoint) error {
+func (rt *router) add(ep *Endpoint) error {
 	segs, err := parsePattern(ep.path)
 	if err != nil {
 		return err
@@ -111,7 +111,7 @@ func (rt *router) add(ep *endpoint) error {
 
 // match returns the endpoint for an escaped request path and its path
 // parameters, or nil.
-func (rt *router) match(escapedPath string) (*endpoint, map[string]string) {
+func (rt *router) match(escapedPath string) (*Endpoint, map[string]string) {
 	if !strings.HasPrefix(escapedPath, "/") {
 		return nil, nil
 	}

@@ -1,0 +1,260 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/store"
+)
+
+// BusFactory returns one Bus per node of locals, all on one new bus, each
+// ready to serve the commands addressed to its node with that node's Local;
+// the buses are closed when the test ends.
+type BusFactory func(t *testing.T, locals map[string]store.Local) map[string]store.Bus
+
+// busWait bounds every call of the suite: a command lost on the bus fails
+// the test in seconds.
+const busWait = 10 * time.Second
+
+// RunBus runs the bus's contract: a command reaches the node that holds
+// the socket and comes back with that node's answer, refusals included;
+// a node that nobody serves holds no socket.
+func RunBus(t *testing.T, newBus BusFactory) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, newBus BusFactory)
+	}{
+		{"SendReachesTheOwner", testBusSend},
+		{"RefusalComesBack", testBusRefusal},
+		{"CloseSocketReachesTheOwner", testBusCloseSocket},
+		{"InfoAnswers", testBusInfo},
+		{"CloseAllCountsTheOtherNodes", testBusCloseAll},
+		{"UnknownNodeIs404", testBusUnknownNode},
+		{"OneCallerInOrder", testBusOrder},
+		{"ConcurrentCallers", testBusConcurrent},
+		{"ClosedBusIs503", testBusClosed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newBus) })
+	}
+}
+
+// FakeLocal is a node's Local that records the commands it gets and
+// answers as told.
+type FakeLocal struct {
+	mu    sync.Mutex
+	calls []string
+	// Err, when set, refuses every Send, CloseSocket and Info.
+	Err error
+	// Socket is what Info answers, its ID set to the one asked for.
+	Socket wsgw.Socket
+	// Closed is what CloseAll answers.
+	Closed int
+}
+
+func (l *FakeLocal) record(call string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls = append(l.calls, call)
+	return l.Err
+}
+
+// Calls returns the commands so far, in the order they came.
+func (l *FakeLocal) Calls() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.calls)
+}
+
+func (l *FakeLocal) Send(id string, message []byte, binary bool) error {
+	return l.record(fmt.Sprintf("send %s %v %q", id, binary, message))
+}
+
+func (l *FakeLocal) CloseSocket(id string, code int, reason string) error {
+	return l.record(fmt.Sprintf("close %s %d %q", id, code, reason))
+}
+
+func (l *FakeLocal) Info(id string) (*wsgw.Socket, error) {
+	if err := l.record("info " + id); err != nil {
+		return nil, err
+	}
+	s := l.Socket
+	s.ID = id
+	return &s, nil
+}
+
+func (l *FakeLocal) CloseAll() int {
+	_ = l.record("closeAll")
+	return l.Closed
+}
+
+func busCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), busWait)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// twoNodes makes nodes a and b with fresh Locals.
+func twoNodes(t *testing.T, newBus BusFactory) (a store.Bus, b *FakeLocal) {
+	b = &FakeLocal{}
+	buses := newBus(t, map[string]store.Local{"node-a": &FakeLocal{}, "node-b": b})
+	return buses["node-a"], b
+}
+
+func expectCalls(t *testing.T, l *FakeLocal, want ...string) {
+	t.Helper()
+	if got := l.Calls(); !slices.Equal(got, want) {
+		t.Fatalf("the owner got %q, want %q", got, want)
+	}
+}
+
+func testBusSend(t *testing.T, newBus BusFactory) {
+	a, b := twoNodes(t, newBus)
+	ctx := busCtx(t)
+	mustDo(t, "Send", a.Send(ctx, "node-b", "s1", []byte("hello"), false))
+	mustDo(t, "binary Send", a.Send(ctx, "node-b", "s1", []byte{0, 0xff, '\n', 0}, true))
+	expectCalls(t, b, `send s1 false "hello"`, `send s1 true "\x00\xff\n\x00"`)
+}
+
+func testBusRefusal(t *testing.T, newBus BusFactory) {
+	a, b := twoNodes(t, newBus)
+	ctx := busCtx(t)
+	for _, refusal := range []*wsgw.Error{
+		wsgw.Errorf(wsgw.ENotFound, "socket s1 is closing"),
+		wsgw.Errorf(wsgw.EUnavailable, "socket s1: its send queue is full"),
+		wsgw.Errorf(wsgw.EInvalid, "close code must be 1000-1003, 1007-1014 or 3000-4999"),
+	} {
+		b.mu.Lock()
+		b.Err = refusal
+		b.mu.Unlock()
+		_, infoErr := a.Info(ctx, "node-b", "s1")
+		for op, err := range map[string]error{
+			"Send":        a.Send(ctx, "node-b", "s1", []byte("x"), false),
+			"CloseSocket": a.CloseSocket(ctx, "node-b", "s1", 4000, ""),
+			"Info":        infoErr,
+		} {
+			if wsgw.ErrorCode(err) != refusal.Code || wsgw.ErrorMessage(err) != refusal.Message {
+				t.Fatalf("%s refused by the owner with %v returned %v, want the owner's error", op, refusal, err)
+			}
+		}
+	}
+}
+
+func testBusCloseSocket(t *testing.T, newBus BusFactory) {
+	a, b := twoNodes(t, newBus)
+	ctx := busCtx(t)
+	mustDo(t, "CloseSocket", a.CloseSocket(ctx, "node-b", "s1", 4001, "bye, ünïcode"))
+	mustDo(t, "CloseSocket", a.CloseSocket(ctx, "node-b", "s2", 1000, ""))
+	expectCalls(t, b, `close s1 4001 "bye, ünïcode"`, `close s2 1000 ""`)
+}
+
+func testBusInfo(t *testing.T, newBus BusFactory) {
+	b := &FakeLocal{Socket: wsgw.Socket{
+		SocketInfo: *InfoOn("", "node-b"), Type: "open", MessagesIn: 3, MessagesOut: 2, MessagesDropped: 1, ScriptVersion: 7,
+	}}
+	buses := newBus(t, map[string]store.Local{"node-a": &FakeLocal{}, "node-b": b})
+	got, err := buses["node-a"].Info(busCtx(t), "node-b", "s1")
+	if err != nil {
+		t.Fatalf("Info: %v", err)
+	}
+	want := b.Socket
+	want.ID = "s1"
+	if got.ID != "s1" || got.Node != "node-b" || got.Type != "open" || got.MessagesIn != 3 || got.MessagesOut != 2 ||
+		got.MessagesDropped != 1 || got.ScriptVersion != 7 || got.Route != want.Route ||
+		fmt.Sprint(got.Headers) != fmt.Sprint(want.Headers) || fmt.Sprint(got.Parameters) != fmt.Sprint(want.Parameters) {
+		t.Fatalf("Info = %+v, want %+v", got, want)
+	}
+}
+
+func testBusCloseAll(t *testing.T, newBus BusFactory) {
+	a, b, c := &FakeLocal{Closed: 100}, &FakeLocal{Closed: 3}, &FakeLocal{Closed: 4}
+	buses := newBus(t, map[string]store.Local{"node-a": a, "node-b": b, "node-c": c})
+	n, err := buses["node-a"].CloseAll(busCtx(t))
+	if err != nil || n != 7 {
+		t.Fatalf("CloseAll = %d, %v; want the other nodes' 3 + 4", n, err)
+	}
+	expectCalls(t, a)
+	expectCalls(t, b, "closeAll")
+	expectCalls(t, c, "closeAll")
+}
+
+func testBusUnknownNode(t *testing.T, newBus BusFactory) {
+	a, _ := twoNodes(t, newBus)
+	ctx := busCtx(t)
+	_, infoErr := a.Info(ctx, "node-nobody", "s1")
+	for op, err := range map[string]error{
+		"Send":        a.Send(ctx, "node-nobody", "s1", []byte("x"), false),
+		"CloseSocket": a.CloseSocket(ctx, "node-nobody", "s1", 1000, ""),
+		"Info":        infoErr,
+	} {
+		if wsgw.ErrorCode(err) != wsgw.ENotFound {
+			t.Fatalf("%s to a node that nobody serves = %v, want not found", op, err)
+		}
+	}
+}
+
+func testBusOrder(t *testing.T, newBus BusFactory) {
+	a, b := twoNodes(t, newBus)
+	ctx := busCtx(t)
+	var want []string
+	for i := range 50 {
+		msg := fmt.Sprintf("m%02d", i)
+		mustDo(t, "Send", a.Send(ctx, "node-b", "s1", []byte(msg), false))
+		want = append(want, fmt.Sprintf("send s1 false %q", msg))
+	}
+	expectCalls(t, b, want...)
+}
+
+func testBusConcurrent(t *testing.T, newBus BusFactory) {
+	a, b := twoNodes(t, newBus)
+	ctx := busCtx(t)
+	const callers, each = 8, 25
+	var wg sync.WaitGroup
+	for c := range callers {
+		wg.Go(func() {
+			for i := range each {
+				if err := a.Send(ctx, "node-b", fmt.Sprintf("s%d", c), []byte(fmt.Sprint(i)), false); err != nil {
+					t.Errorf("Send: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	got := b.Calls()
+	if len(got) != callers*each {
+		t.Fatalf("the owner got %d commands, want %d", len(got), callers*each)
+	}
+	for c := range callers { // each caller's commands in its order
+		var mine []string
+		for _, call := range got {
+			if id := fmt.Sprintf("send s%d ", c); len(call) > len(id) && call[:len(id)] == id {
+				mine = append(mine, call)
+			}
+		}
+		for i, call := range mine {
+			if want := fmt.Sprintf("send s%d false %q", c, fmt.Sprint(i)); call != want {
+				t.Fatalf("caller %d's command %d = %q, want %q", c, i, call, want)
+			}
+		}
+	}
+}
+
+func testBusClosed(t *testing.T, newBus BusFactory) {
+	a, b := twoNodes(t, newBus)
+	mustDo(t, "Close", a.Close())
+	ctx := busCtx(t)
+	if err := a.Send(ctx, "node-b", "s1", []byte("x"), false); wsgw.ErrorCode(err) != wsgw.EUnavailable {
+		t.Fatalf("Send after Close = %v, want unavailable", err)
+	}
+	if _, err := a.CloseAll(ctx); wsgw.ErrorCode(err) != wsgw.EUnavailable {
+		t.Fatalf("CloseAll after Close = %v, want unavailable", err)
+	}
+	expectCalls(t, b)
+	mustDo(t, "a second Close", a.Close())
+}
