@@ -33,6 +33,9 @@ type AdminOptions struct {
 	// MaxMessageBytes bounds a send's decoded message; the request body is
 	// capped in proportion.
 	MaxMessageBytes int
+	// Done, closed when the listener shuts down, ends the open stats streams,
+	// which http.Server.Shutdown would otherwise wait for.
+	Done <-chan struct{}
 }
 
 // Routes lists the admin API's patterns, as registered and as documented
@@ -47,6 +50,7 @@ var Routes = []string{
 	"GET /api/v1/openapi.yaml",
 	"GET /metrics",
 	"GET /debug/pprof/",
+	"GET /api/v1/stats/stream",
 }
 
 // AllRoutes lists every pattern the admin API serves with a Deployer.
@@ -69,6 +73,7 @@ func Admin(opts AdminOptions) http.Handler {
 		Routes[6]: http.HandlerFunc(serveOpenAPI),
 		Routes[7]: promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
 		Routes[8]: http.HandlerFunc(profile),
+		Routes[9]: statsStream(gatherer, opts.Done),
 	}
 	if opts.Deployer != nil {
 		for pattern, h := range (deployAPI{opts.Deployer}).handlers() {
