@@ -12,12 +12,14 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/wsgw/wsgw/config"
+	"github.com/wsgw/wsgw/console"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/handlers"
 	"github.com/wsgw/wsgw/metrics"
@@ -146,6 +148,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	publicMux := http.NewServeMux()
 	publicMux.Handle("GET /api/v1/solution/health", health)
 	publicMux.Handle("/", g)
+	streamsDone := make(chan struct{})
 	adminHandler := handlers.Admin(handlers.AdminOptions{
 		Service:         g,
 		Deployer:        g,
@@ -153,9 +156,10 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		Gatherer:        reg,
 		Token:           cfg.Admin.Token,
 		MaxMessageBytes: l.MaxMessageBytes,
+		Done:            streamsDone,
 	})
 	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelDebug)
-	return &server{
+	srv := &server{
 		cfg:       cfg,
 		log:       logger,
 		store:     st,
@@ -174,7 +178,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 			ErrorLog:          errorLog,
 		},
 		admin: &http.Server{
-			Handler:           adminHandler,
+			Handler:           console.Mount(adminHandler),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      30 * time.Second,
@@ -182,7 +186,9 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          errorLog,
 		},
-	}, nil
+	}
+	srv.admin.RegisterOnShutdown(sync.OnceFunc(func() { close(streamsDone) }))
+	return srv, nil
 }
 
 // openStore builds the registry: the memory store of a single node, or the
