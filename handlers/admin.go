@@ -33,6 +33,9 @@ type AdminOptions struct {
 	// MaxMessageBytes bounds a send's decoded message; the request body is
 	// capped in proportion.
 	MaxMessageBytes int
+	// Done, closed when the listener shuts down, ends the open stats streams,
+	// which http.Server.Shutdown would otherwise wait for.
+	Done <-chan struct{}
 }
 
 // route is one pattern of the admin API and what serves it.
@@ -59,6 +62,7 @@ func routes(opts AdminOptions) []route {
 		{"GET /api/v1/openapi.yaml", http.HandlerFunc(serveOpenAPI)},
 		{"GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})},
 		{"GET /debug/pprof/", http.HandlerFunc(profile)},
+		{"GET /api/v1/stats/stream", statsStream(gatherer, opts.Done)},
 	}
 	if opts.Deployer != nil {
 		rs = append(rs, deployAPI{opts.Deployer}.routes()...)

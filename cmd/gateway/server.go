@@ -12,12 +12,14 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/wsgw/wsgw/config"
+	"github.com/wsgw/wsgw/console"
 	"github.com/wsgw/wsgw/deploy"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/handlers"
@@ -152,6 +154,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	publicMux := http.NewServeMux()
 	publicMux.Handle("GET /api/v1/solution/health", health)
 	publicMux.Handle("/", g)
+	streamsDone := make(chan struct{})
 	adminHandler := handlers.Admin(handlers.AdminOptions{
 		Service:         svc,
 		Deployer:        deploys,
@@ -159,9 +162,10 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		Gatherer:        reg,
 		Token:           cfg.Admin.Token,
 		MaxMessageBytes: cfg.Limits.MaxMessageBytes,
+		Done:            streamsDone,
 	})
 	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelDebug)
-	return &server{
+	srv := &server{
 		cfg:       cfg,
 		log:       logger,
 		stores:    sp,
@@ -183,7 +187,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 			ErrorLog:          errorLog,
 		},
 		admin: &http.Server{
-			Handler:           adminHandler,
+			Handler:           console.Mount(adminHandler),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      30 * time.Second,
@@ -191,7 +195,9 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          errorLog,
 		},
-	}, nil
+	}
+	srv.admin.RegisterOnShutdown(sync.OnceFunc(func() { close(streamsDone) }))
+	return srv, nil
 }
 
 // stores are the parts of the store a node uses, and what closes them.
