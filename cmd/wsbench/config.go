@@ -270,12 +270,7 @@ func (u *urlList) Set(s string) error {
 	return nil
 }
 
-func (u *urlList) String() string {
-	if u == nil {
-		return ""
-	}
-	return strings.Join(*u, ",")
-}
+func (u urlList) String() string { return strings.Join(u, ",") }
 
 func (u urlList) MarshalText() ([]byte, error) { return []byte(u.String()), nil }
 

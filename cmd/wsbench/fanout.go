@@ -171,7 +171,7 @@ func (ms *memberSet) awaitReady(grace time.Duration) int64 {
 	}
 	if ms.measuredN < conns {
 		slog.Warn("some members did not join the group in time and are left out of the figures",
-			"connected", conns, "joined", ms.measuredN, "waited", grace)
+			"connected", conns, "joined", ms.measuredN, "dial_timeout", grace)
 	}
 	return ms.measuredN
 }
