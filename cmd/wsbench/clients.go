@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,12 @@ type onMessage func(c *client, data []byte, at time.Time)
 type fleet struct {
 	r     *runner
 	onMsg onMessage
+	// onOpen, when set, runs once a connection's handshake is done, before
+	// its read loop starts (fanout's STOMP members send CONNECT there).
+	onOpen func(c *client)
+	// header is added to every upgrade request (fanout's STOMP members ask
+	// for a subprotocol with it).
+	header http.Header
 
 	mu      sync.Mutex
 	clients []*client // connected ones, in no particular order
@@ -63,16 +70,20 @@ func (f *fleet) dial(ctx context.Context, rate float64) {
 	f.dialSec = time.Since(start).Seconds()
 }
 
-// dialOne opens the connection with global index k and starts its read loop.
+// dialOne opens the connection with global index k and starts its read
+// loop. Connections go to the --url targets in turn: k to target k mod n.
 func (f *fleet) dialOne(k int64) {
 	c := &client{id: k, f: f}
 	timeout := time.Duration(f.r.cfg.DialTimeout)
+	n := int64(len(f.r.targets))
+	target, src := f.r.targets[k%n], int(k/n)
 	opt := &gws.ClientOption{
-		Addr:             f.r.target.URL,
+		Addr:             target.URL,
+		RequestHeader:    f.header.Clone(),
 		HandshakeTimeout: timeout,
 		Logger:           gwsLogger{},
 		NewDialer: func() (gws.Dialer, error) {
-			return fixedDialer{sourceDialer(int(k), f.r.srcAddrs, timeout), f.r.target.Addr.String()}, nil
+			return fixedDialer{sourceDialer(src, f.r.srcAddrs, timeout), target.Addr.String()}, nil
 		},
 	}
 	f.attempted.Add(1)
@@ -91,6 +102,9 @@ func (f *fleet) dialOne(k int64) {
 	f.mu.Unlock()
 	f.r.ctr.conns.Add(1)
 	f.loops.Add(1)
+	if f.onOpen != nil {
+		f.onOpen(c)
+	}
 	go conn.ReadLoop()
 }
 

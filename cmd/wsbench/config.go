@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +17,8 @@ var scenarios = []struct{ name, desc string }{
 	{"idle", "open and hold --conns connections for --hold, report target RSS per connection (--pid)"},
 	{"echo", "each connection sends --size byte messages at --rate/s (0 = ping-pong) for --duration"},
 	{"rest-send", "drive the admin REST send endpoint and count arrivals at --conns WebSocket clients"},
-	{"baseline", "serve a bare gws echo server on --listen to compare against"},
+	{"fanout", "--conns members of one group, one publisher sending --rate publishes/s for --duration; deliveries/s, latency, loss"},
+	{"baseline", "serve a bare gws echo and fan-out server on --listen to compare against"},
 }
 
 // childFlag is the hidden flag that marks a re-executed child process; its
@@ -27,7 +29,7 @@ const childFlag = "wsbench-child"
 // whole struct is echoed as "params" in the JSON summary.
 type Config struct {
 	Scenario        string   `json:"scenario"`
-	URL             string   `json:"url"`
+	URL             urlList  `json:"url"`
 	Conns           int      `json:"conns"`
 	Rate            float64  `json:"rate"`
 	Concurrency     int      `json:"concurrency"`
@@ -49,6 +51,10 @@ type Config struct {
 	Attackers       int      `json:"attackers,omitempty"`
 	AttackURL       string   `json:"attack_url,omitempty"`
 	AttackRate      float64  `json:"attack_rate,omitempty"`
+	PubURL          string   `json:"pub_url,omitempty"`
+	Publisher       string   `json:"publisher,omitempty"`
+	Group           string   `json:"group,omitempty"`
+	STOMP           bool     `json:"stomp,omitempty"`
 	JSON            bool     `json:"json"`
 	Verbose         bool     `json:"-"`
 
@@ -85,6 +91,12 @@ func parseArgs(args []string, stderr io.Writer) (*Config, error) {
 	if cfg.Scenario == "baseline" && !set["duration"] {
 		cfg.Duration = 0 // a server runs until it is stopped unless told otherwise
 	}
+	if len(cfg.URL) == 0 {
+		cfg.URL = urlList{defaultURL}
+	}
+	if cfg.Scenario == "fanout" {
+		cfg.setFanoutDefaults(set)
+	}
 	return cfg, cfg.validate()
 }
 
@@ -105,9 +117,10 @@ func newFlagSet(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	cfg.Duration, cfg.Hold, cfg.Settle = duration(10*time.Second), duration(30*time.Second), duration(2*time.Second)
 	cfg.Drain, cfg.DialTimeout = duration(2*time.Second), duration(5*time.Second)
 
-	fs.StringVar(&cfg.URL, "url", "ws://127.0.0.1:8089/echo", "WebSocket URL to load (must resolve to loopback)")
+	fs.Var(&cfg.URL, "url", "WebSocket URL to load (must resolve to loopback); repeat it or give a comma list to spread connections over several")
+	fs.Lookup("url").DefValue = defaultURL
 	fs.IntVar(&cfg.Conns, "conns", 100, "number of WebSocket connections, over all processes")
-	fs.Float64Var(&cfg.Rate, "rate", 0, "connect: handshakes/s; echo: msg/s per connection; rest-send: requests/s (0 = as fast as possible / ping-pong)")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "connect: handshakes/s; echo: msg/s per connection; rest-send: requests/s (0 = as fast as possible / ping-pong); fanout: publishes/s")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 64, "parallel dialers per process")
 	fs.Var(&cfg.Duration, "duration", "how long echo and rest-send send, and baseline serves (baseline default 0 = until SIGINT)")
 	fs.Var(&cfg.Hold, "hold", "idle: how long connections are held once all are up")
@@ -127,6 +140,10 @@ func newFlagSet(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.Attackers, "attackers", 0, "echo: connections to --attack-url that send at --attack-rate and reconnect when closed, while the echo clients measure")
 	fs.StringVar(&cfg.AttackURL, "attack-url", "ws://127.0.0.1:8080/spin", "echo: WebSocket URL the attackers load (must resolve to loopback)")
 	fs.Float64Var(&cfg.AttackRate, "attack-rate", 5, "echo: messages/s each attacker sends")
+	fs.StringVar(&cfg.PubURL, "pub-url", "", "fanout: the publisher's WebSocket URL (default: /pub?group=--group on the host of the first --url)")
+	fs.StringVar(&cfg.Publisher, "publisher", "ws", "fanout: ws (a WebSocket client on --pub-url) or rest (POST --admin/api/v1/websocket/groups/{group}/send)")
+	fs.StringVar(&cfg.Group, "group", "", `fanout: the group published to (default "bench", with --stomp "/topic/bench")`)
+	fs.BoolVar(&cfg.STOMP, "stomp", false, "fanout: members speak STOMP 1.2 (subprotocol v12.stomp) and SUBSCRIBE to --group")
 	fs.BoolVar(&cfg.JSON, "json", false, "print the summary as one JSON object")
 	fs.BoolVar(&cfg.Verbose, "v", false, "debug logging")
 	fs.IntVar(&cfg.Child, childFlag, -1, "internal: index of a child process")
@@ -169,14 +186,22 @@ func (c *Config) validate() error {
 		return fmt.Errorf("--src-addrs must be in 0..250")
 	case c.DialTimeout <= 0 || c.Drain < 0 || c.Settle < 0 || c.Hold < 0 || c.Duration < 0:
 		return fmt.Errorf("durations must not be negative and --dial-timeout must be positive")
-	case (c.Scenario == "echo" || c.Scenario == "rest-send") && c.Duration == 0:
+	case (c.Scenario == "echo" || c.Scenario == "rest-send" || c.Scenario == "fanout") && c.Duration == 0:
 		return fmt.Errorf("--duration must be positive for %s", c.Scenario)
+	case c.Scenario == "fanout" && (c.Rate <= 0 || c.Rate > 100_000):
+		return fmt.Errorf("--rate must be in (0, 100000] publishes/s for fanout")
+	case c.Scenario == "fanout" && c.Publisher != "ws" && c.Publisher != "rest":
+		return fmt.Errorf("--publisher must be ws or rest, got %q", c.Publisher)
+	case c.Scenario == "fanout" && (c.Group == "" || len(c.Group) > 256):
+		return fmt.Errorf("--group must be 1..256 characters")
 	case c.Attackers < 0 || c.Attackers > 1000:
 		return fmt.Errorf("--attackers must be in 0..1000")
 	case c.Attackers > 0 && (c.Scenario != "echo" || c.Procs > 1):
 		return fmt.Errorf("--attackers needs the echo scenario in one process (--procs 1)")
 	case c.Attackers > 0 && (c.AttackRate <= 0 || c.AttackRate > 1000):
 		return fmt.Errorf("--attack-rate must be in (0, 1000]")
+	case c.STOMP && c.Scenario != "fanout":
+		return fmt.Errorf("--stomp is a fanout flag")
 	case c.Child >= c.Procs:
 		return fmt.Errorf("child index %d out of range", c.Child)
 	}
@@ -202,11 +227,56 @@ func (c *Config) shareOf(i int) share {
 		s.Conns++
 	}
 	s.Rate = c.Rate
-	if c.Scenario != "echo" { // echo's rate is per connection, the others' are totals
+	if c.Scenario != "echo" && c.Scenario != "fanout" { // echo's rate is per connection, fanout's is the one publisher's
 		s.Rate = c.Rate / float64(c.Procs)
 	}
 	s.RESTConc = max(1, (c.RESTConcurrency+c.Procs-1-i)/c.Procs)
 	return s
+}
+
+// defaultURL is --url when none is given: the baseline's echo.
+const defaultURL = "ws://127.0.0.1:8089/echo"
+
+// setFanoutDefaults fills the fan-out flags left unset: the group, and the
+// publisher's URL next to the first member URL.
+func (c *Config) setFanoutDefaults(set map[string]bool) {
+	if !set["group"] {
+		c.Group = "bench"
+		if c.STOMP {
+			c.Group = "/topic/bench"
+		}
+	}
+	if !set["pub-url"] && c.Publisher == "ws" {
+		if u, err := url.Parse(c.URL[0]); err == nil {
+			u.Path, u.RawPath, u.RawQuery = "/pub", "", url.Values{"group": {c.Group}}.Encode()
+			c.PubURL = u.String()
+		}
+	}
+}
+
+// urlList is --url: given several times or as a comma list, connections are
+// spread over the URLs in turn. It prints (also in JSON) as a comma list.
+type urlList []string
+
+func (u *urlList) Set(s string) error {
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			*u = append(*u, f)
+		}
+	}
+	if len(*u) == 0 {
+		return errors.New("empty URL")
+	}
+	return nil
+}
+
+func (u urlList) String() string { return strings.Join(u, ",") }
+
+func (u urlList) MarshalText() ([]byte, error) { return []byte(u.String()), nil }
+
+func (u *urlList) UnmarshalText(b []byte) error {
+	*u = nil
+	return u.Set(string(b))
 }
 
 // duration is a time.Duration that reads and prints as "10s" both as a flag

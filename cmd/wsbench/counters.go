@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/lxzan/gws"
 )
 
 // counters are the live totals of one process, read by the progress line.
@@ -69,6 +71,8 @@ func classify(err error, resp *http.Response) string {
 	switch {
 	case resp != nil && resp.StatusCode != http.StatusSwitchingProtocols:
 		return fmt.Sprintf("http_%d", resp.StatusCode)
+	case errors.Is(err, gws.ErrSubprotocolNegotiation):
+		return "no_subprotocol"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "refused"
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):

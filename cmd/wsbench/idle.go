@@ -56,7 +56,7 @@ func runIdle(ctx context.Context, r *runner) (*Results, error) {
 	var mem *MemStats
 	var err error
 	if r.link != nil {
-		err = r.link.holdBarrier(ctx, held)
+		_, err = r.link.holdBarrier(ctx, held)
 	} else {
 		mem, err = holdPhase(ctx, r.cfg, before, held)
 	}

@@ -36,9 +36,11 @@ func main() {
 type runner struct {
 	cfg        *Config
 	share      share
-	target     endpoint // --url, checked to be loopback
-	admin      endpoint // --admin, for rest-send
-	attack     endpoint // --attack-url, for echo's --attackers
+	targets    []endpoint // every --url, checked to be loopback; connections go to them in turn
+	target     endpoint   // the first of them
+	pub        endpoint   // fanout: --pub-url
+	admin      endpoint   // --admin, for rest-send
+	attack     endpoint   // --attack-url, for echo's --attackers
 	listen     netip.AddrPort
 	srcAddrs   int // loopback source addresses to spread dials over
 	maxSockets int // what the open-files limit lets this process hold
@@ -72,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	var res *Results
 	if cfg.Procs > 1 {
-		res, err = runParent(ctx, cfg, args, stderr)
+		res, err = runParent(ctx, r, args, stderr)
 	} else {
 		pctx, cancel := context.WithCancel(ctx)
 		go progressLoop(pctx, stderr, cfg.Scenario, r.ctr.snap)
@@ -104,21 +106,40 @@ func newRunner(ctx context.Context, cfg *Config) (*runner, error) {
 		}
 		return r, nil
 	}
-	if r.target, err = loopbackEndpoint(ctx, cfg.URL, "ws"); err != nil {
-		return nil, fmt.Errorf("--url: %w", err)
+	for _, u := range cfg.URL {
+		ep, err := loopbackEndpoint(ctx, u, "ws")
+		if err != nil {
+			return nil, fmt.Errorf("--url: %w", err)
+		}
+		r.targets = append(r.targets, ep)
+	}
+	r.target = r.targets[0]
+	if cfg.Scenario == "fanout" && cfg.Publisher == "ws" {
+		if r.pub, err = loopbackEndpoint(ctx, cfg.PubURL, "ws"); err != nil {
+			return nil, fmt.Errorf("--pub-url: %w", err)
+		}
 	}
 	if cfg.Attackers > 0 {
 		if r.attack, err = loopbackEndpoint(ctx, cfg.AttackURL, "ws"); err != nil {
 			return nil, fmt.Errorf("--attack-url: %w", err)
 		}
 	}
-	if cfg.Scenario == "rest-send" {
+	if cfg.Scenario == "rest-send" || cfg.Scenario == "fanout" && cfg.Publisher == "rest" {
 		if r.admin, err = loopbackEndpoint(ctx, cfg.Admin, "http"); err != nil {
 			return nil, fmt.Errorf("--admin: %w", err)
 		}
 	}
-	if r.srcAddrs, err = sourceAddrs(cfg.SrcAddrs, cfg.Conns, r.target.Addr.Addr()); err != nil {
-		return nil, err
+	// Each (source, destination) pair has its own ports, so what counts is
+	// the connections to one target.
+	perTarget := (cfg.Conns + len(r.targets) - 1) / len(r.targets)
+	for _, t := range r.targets {
+		n, err := sourceAddrs(cfg.SrcAddrs, perTarget, t.Addr.Addr())
+		if err != nil {
+			return nil, err
+		}
+		if r.srcAddrs == 0 || n < r.srcAddrs { // one IPv6 target keeps every dial on one source
+			r.srcAddrs = n
+		}
 	}
 	if r.srcAddrs > 1 && cfg.Child < 0 {
 		slog.Info("spreading connections over loopback source addresses to avoid ephemeral-port exhaustion",
@@ -143,6 +164,8 @@ func runScenario(ctx context.Context, r *runner) (*Results, error) {
 		return runEcho(ctx, r)
 	case "rest-send":
 		return runRESTSend(ctx, r)
+	case "fanout":
+		return runFanout(ctx, r)
 	case "baseline":
 		return runBaseline(ctx, r)
 	}

@@ -10,10 +10,12 @@ import (
 // so that a reply can be matched to its connection and timed without any
 // per-message state, and anything else a target sends (such as "Welcome")
 // is recognised and counted apart. Probes of rest-send carry
-// "wsbprobe:<nonce>:<index>".
+// "wsbprobe:<nonce>:<index>", and fanout's publishes
+// "wsbpub:<seq>:<unix-nanos>:", padded like the others.
 const (
 	msgPrefix   = "wsb:"
 	probePrefix = "wsbprobe:"
+	pubPrefix   = "wsbpub:"
 )
 
 // appendMsg writes a message into buf[:0] and returns it.
@@ -21,6 +23,16 @@ func appendMsg(buf []byte, conn, seq, unixNanos int64, size int) []byte {
 	buf = append(buf[:0], msgPrefix...)
 	buf = strconv.AppendInt(buf, conn, 10)
 	buf = append(buf, ':')
+	return appendSeqTime(buf, seq, unixNanos, size)
+}
+
+// appendPub writes a publish of fanout into buf[:0] and returns it.
+func appendPub(buf []byte, seq, unixNanos int64, size int) []byte {
+	return appendSeqTime(append(buf[:0], pubPrefix...), seq, unixNanos, size)
+}
+
+// appendSeqTime appends "<seq>:<unix-nanos>:" and the padding to size.
+func appendSeqTime(buf []byte, seq, unixNanos int64, size int) []byte {
 	buf = strconv.AppendInt(buf, seq, 10)
 	buf = append(buf, ':')
 	buf = strconv.AppendInt(buf, unixNanos, 10)
@@ -50,6 +62,23 @@ func parseMsg(b []byte) (conn, seq, unixNanos int64, ok bool) {
 		fields[i] = n
 	}
 	return fields[0], fields[1], fields[2], true
+}
+
+// parsePub reads the fields of a publish made by appendPub.
+func parsePub(b []byte) (seq, unixNanos int64, ok bool) {
+	rest, found := bytes.CutPrefix(b, []byte(pubPrefix))
+	if !found {
+		return 0, 0, false
+	}
+	f, rest, found := bytes.Cut(rest, []byte{':'})
+	if seq, ok = atoi(f); !found || !ok {
+		return 0, 0, false
+	}
+	if f, _, found = bytes.Cut(rest, []byte{':'}); !found {
+		return 0, 0, false
+	}
+	unixNanos, ok = atoi(f)
+	return seq, unixNanos, ok
 }
 
 // atoi parses a non-negative decimal without allocating; it runs once per

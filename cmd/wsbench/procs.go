@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"slices"
@@ -76,21 +77,24 @@ func (l *childLink) runChild(ctx context.Context, r *runner) error {
 }
 
 // holdBarrier tells the parent that held connections are up and waits for
-// the parent to close stdin (or for ctx to end).
-func (l *childLink) holdBarrier(ctx context.Context, held int64) error {
+// the parent to close stdin (or for ctx to end). It returns what the parent
+// wrote before closing: nothing for idle, a releaseMsg for fanout.
+func (l *childLink) holdBarrier(ctx context.Context, held int64) ([]byte, error) {
 	if err := l.send(event{Type: "held", Held: held}); err != nil {
-		return err
+		return nil, err
 	}
+	var release []byte
 	released := make(chan struct{})
 	go func() {
-		_, _ = io.Copy(io.Discard, l.in)
+		release, _ = io.ReadAll(io.LimitReader(l.in, 1<<20))
 		close(released)
 	}()
 	select {
 	case <-released:
+		return release, nil
 	case <-ctx.Done():
+		return nil, nil
 	}
-	return nil
 }
 
 // child is the parent's view of one child process.
@@ -106,8 +110,10 @@ type child struct {
 }
 
 // runParent starts --procs children, prints their summed progress, runs
-// the idle hold phase for all of them at once, and merges their results.
-func runParent(ctx context.Context, cfg *Config, args []string, stderr io.Writer) (*Results, error) {
+// the phase that needs all of them at once (idle: reading memory; fanout:
+// publishing), and merges their results.
+func runParent(ctx context.Context, r *runner, args []string, stderr io.Writer) (*Results, error) {
+	cfg := r.cfg
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find own executable to re-run as child: %w", err)
@@ -134,7 +140,7 @@ func runParent(ctx context.Context, cfg *Config, args []string, stderr io.Writer
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go progressLoop(pctx, stderr, cfg.Scenario, func() progressSnap {
-		var sum progressSnap
+		sum := r.ctr.snap() // the parent's own work: fanout's publisher
 		for _, c := range children {
 			c.mu.Lock()
 			sum.Conns += c.last.Conns
@@ -147,7 +153,8 @@ func runParent(ctx context.Context, cfg *Config, args []string, stderr io.Writer
 	})
 
 	var mem *MemStats
-	if cfg.Scenario == "idle" {
+	var pub *publisher
+	if cfg.Scenario == "idle" || cfg.Scenario == "fanout" {
 		for range children { // each child reports held, or ends
 			<-heldCh
 		}
@@ -157,8 +164,17 @@ func runParent(ctx context.Context, cfg *Config, args []string, stderr io.Writer
 			held += c.held
 			c.mu.Unlock()
 		}
-		mem, err = holdPhase(ctx, cfg, before, held)
+		var release []byte
+		if cfg.Scenario == "idle" {
+			mem, err = holdPhase(ctx, cfg, before, held)
+		} else {
+			pub, release, err = publishPhase(ctx, r, held)
+			if pub != nil {
+				defer pub.close() // after the children drained
+			}
+		}
 		for _, c := range children {
+			_, _ = c.stdin.Write(release)
 			_ = c.stdin.Close()
 		}
 		if err != nil {
@@ -185,7 +201,28 @@ func runParent(ctx context.Context, cfg *Config, args []string, stderr io.Writer
 	if mem != nil {
 		m.Memory = mem
 	}
+	if pub != nil {
+		m.Fanout = m.Fanout.add(pub.stats())
+		m.Fanout.finalize()
+	}
 	return m, nil
+}
+
+// publishPhase runs fanout's publisher once every child holds its members
+// (held of them in the group) and returns the release message that tells
+// the children how many publishes to wait for.
+func publishPhase(ctx context.Context, r *runner, held int64) (*publisher, []byte, error) {
+	if held == 0 {
+		return nil, nil, errNoMemberReady(r.cfg)
+	}
+	slog.Info("every member is in the group; publishing", "members", held, "rate", r.cfg.Rate, "duration", r.cfg.Duration)
+	pub, err := startPublisher(ctx, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	pub.run(ctx)
+	release, err := json.Marshal(releaseMsg{Accepted: pub.accepted()})
+	return pub, release, err
 }
 
 // startChild re-executes exe with args plus the child flag and starts

@@ -59,7 +59,7 @@ func writeText(w io.Writer, rep *Report) error {
 	p, r := rep.Params, rep.Results
 	line := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, a...)...) }
 
-	target := p.URL
+	target := p.URL.String()
 	if rep.Scenario == "baseline" {
 		target = p.Listen
 	}
@@ -103,8 +103,14 @@ func writeText(w io.Writer, rep *Report) error {
 		line("attackers", "%d at %s, %d dials (%d failed), sent %d; closed by the target with%s",
 			a.Attackers, p.AttackURL, a.Dials, a.DialFailed, a.Sent, countsSuffix(a.Closes))
 	}
+	if f := r.Fanout; f != nil {
+		writeFanout(line, p, f)
+	}
 	if s := r.Server; s != nil {
 		line("server", "accepted %d, peak %d open, echoed %d (%.0f/s)", s.Accepted, s.PeakConns, s.Echoed, s.PerSec)
+		if s.Published > 0 {
+			line("fan-out", "%d publishes written to %d members in all", s.Published, s.FannedOut)
+		}
 	}
 	if len(r.Errors) > 0 {
 		line("errors", "%s", strings.TrimPrefix(countsSuffix(r.Errors), ": "))
@@ -115,6 +121,27 @@ func writeText(w io.Writer, rep *Report) error {
 		return fmt.Errorf("write summary: %w", err)
 	}
 	return nil
+}
+
+// writeFanout prints the fanout section.
+func writeFanout(line func(k, format string, a ...any), p *Config, f *FanoutStats) {
+	kind := "plain WebSocket"
+	if p.STOMP {
+		kind = "STOMP, SUBSCRIBE to " + p.Group
+	}
+	line("members", "%d connected (%s), %d in group %q when publishing began", f.Members, kind, f.Ready, p.Group)
+	via := p.PubURL
+	if p.Publisher == "rest" {
+		via = "REST " + p.Admin
+	}
+	line("publishes", "%d sent (%.1f/s of %g/s asked, over %.2fs) via %s, %d accepted%s",
+		f.Published, f.PublishPerSec, p.Rate, f.PublishSec, via, f.Accepted, countsSuffix(f.PublishStatus))
+	if f.PublishLatency != nil {
+		line("REST latency", "%s", fmtLatency(f.PublishLatency))
+	}
+	line("deliveries", "%d (%.0f/s; last %.2fs after the first publish), expected %d, lost %d, duplicates %d, out of order %d, unrelated %d",
+		f.Deliveries, f.DeliveriesPerSec, f.DeliverySec, f.Expected, f.Lost, f.Duplicates, f.OutOfOrder, f.Unrelated)
+	line("latency", "publish to receive %s", fmtLatency(f.Latency))
 }
 
 // countsSuffix renders counts as ": a 3, b 1" sorted by key, or "".

@@ -13,6 +13,7 @@ type Results struct {
 	REST       *RESTStats       `json:"rest,omitempty"`
 	Server     *ServerStats     `json:"server,omitempty"`
 	Attack     *AttackStats     `json:"attack,omitempty"`
+	Fanout     *FanoutStats     `json:"fanout,omitempty"`
 	Errors     map[string]int64 `json:"errors,omitempty"` // by reason, after connecting
 }
 
@@ -84,6 +85,78 @@ type ServerStats struct {
 	PeakConns int64   `json:"peak_conns"`
 	Echoed    int64   `json:"echoed"`
 	PerSec    float64 `json:"echoed_per_sec"`
+	Published int64   `json:"published,omitempty"`  // messages received on /pub (and REST group sends)
+	FannedOut int64   `json:"fanned_out,omitempty"` // frames they queued to members
+}
+
+// FanoutStats covers the fanout scenario: the publisher's side (one
+// process) and the members' (summed over processes), and the figures
+// derived from both by finalize.
+type FanoutStats struct {
+	Members            int64            `json:"members"`                   // connected
+	Ready              int64            `json:"ready"`                     // in the group when publishing began: the members measured
+	Published          int64            `json:"published"`                 // publishes sent
+	Accepted           int64            `json:"accepted"`                  // of them, not refused (ws: not answered; rest: 2xx)
+	PublishSec         float64          `json:"publish_sec"`               // the publishing window
+	PublishPerSec      float64          `json:"publish_per_sec"`           // published over the window
+	PublishStatus      map[string]int64 `json:"publish_status,omitempty"`  // rest: by HTTP status; error_reply, write and close errors
+	PublishLatency     *Latency         `json:"publish_latency,omitempty"` // rest: request to answer
+	FirstPublishUnixNs int64            `json:"first_publish_unix_ns"`
+	LastDeliveryUnixNs int64            `json:"last_delivery_unix_ns"`
+	Deliveries         int64            `json:"deliveries"`   // publishes received by measured members, repeats included
+	Distinct           int64            `json:"distinct"`     // without repeats
+	Expected           int64            `json:"expected"`     // ready × accepted
+	Lost               int64            `json:"lost"`         // expected − distinct
+	Duplicates         int64            `json:"duplicates"`   // a member received a publish again
+	OutOfOrder         int64            `json:"out_of_order"` // a member received a publish after a later one
+	Unrelated          int64            `json:"unrelated"`    // other messages to members after they joined
+	DeliverySec        float64          `json:"delivery_sec"` // first publish to last delivery
+	DeliveriesPerSec   float64          `json:"deliveries_per_sec"`
+	Latency            *Latency         `json:"latency,omitempty"` // publish to receive, per delivery
+}
+
+func (f *FanoutStats) add(o *FanoutStats) *FanoutStats {
+	if f == nil || o == nil {
+		return firstNonNil(f, o)
+	}
+	first := f.FirstPublishUnixNs
+	if first == 0 || o.FirstPublishUnixNs != 0 && o.FirstPublishUnixNs < first {
+		first = o.FirstPublishUnixNs
+	}
+	return &FanoutStats{
+		Members:            f.Members + o.Members,
+		Ready:              f.Ready + o.Ready,
+		Published:          f.Published + o.Published,
+		Accepted:           f.Accepted + o.Accepted,
+		PublishSec:         max(f.PublishSec, o.PublishSec),
+		PublishPerSec:      f.PublishPerSec + o.PublishPerSec,
+		PublishStatus:      addCounts(f.PublishStatus, o.PublishStatus),
+		PublishLatency:     mergeLatency(f.PublishLatency, o.PublishLatency),
+		FirstPublishUnixNs: first,
+		LastDeliveryUnixNs: max(f.LastDeliveryUnixNs, o.LastDeliveryUnixNs),
+		Deliveries:         f.Deliveries + o.Deliveries,
+		Distinct:           f.Distinct + o.Distinct,
+		Duplicates:         f.Duplicates + o.Duplicates,
+		OutOfOrder:         f.OutOfOrder + o.OutOfOrder,
+		Unrelated:          f.Unrelated + o.Unrelated,
+		Latency:            mergeLatency(f.Latency, o.Latency),
+	}
+}
+
+// finalize derives loss and the delivery rate once the publisher's and
+// every member's figures are in. Deliveries/s is over the publishing window
+// or, when the last delivery came later, over the time from the first
+// publish to it: a target that falls behind and catches up during --drain
+// is charged with the time it took.
+func (f *FanoutStats) finalize() {
+	f.Expected = f.Ready * f.Accepted
+	f.Lost = max(f.Expected-f.Distinct, 0)
+	if f.FirstPublishUnixNs > 0 && f.LastDeliveryUnixNs > f.FirstPublishUnixNs {
+		f.DeliverySec = float64(f.LastDeliveryUnixNs-f.FirstPublishUnixNs) / 1e9
+	}
+	if sec := max(f.DeliverySec, f.PublishSec); sec > 0 {
+		f.DeliveriesPerSec = float64(f.Deliveries) / sec
+	}
 }
 
 // mergeResults adds up the results of processes that ran side by side.
@@ -99,6 +172,7 @@ func mergeResults(rs []*Results) *Results {
 		m.Messages = m.Messages.add(r.Messages)
 		m.REST = m.REST.add(r.REST)
 		m.Server = m.Server.add(r.Server)
+		m.Fanout = m.Fanout.add(r.Fanout)
 		m.Errors = addCounts(m.Errors, r.Errors)
 		if r.Memory != nil { // only a single process measures memory
 			m.Memory = r.Memory
@@ -162,6 +236,8 @@ func (s *ServerStats) add(o *ServerStats) *ServerStats {
 		PeakConns: s.PeakConns + o.PeakConns, // an upper bound: peaks need not coincide
 		Echoed:    s.Echoed + o.Echoed,
 		PerSec:    s.PerSec + o.PerSec,
+		Published: s.Published + o.Published,
+		FannedOut: s.FannedOut + o.FannedOut,
 	}
 }
 

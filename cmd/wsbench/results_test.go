@@ -39,7 +39,8 @@ func TestReportJSONRoundTrips(t *testing.T) {
 		Messages:   &MsgStats{Sent: 10, Received: 9, Lost: 1, RTT: latencyOf(time.Microsecond, time.Second)},
 		Memory:     &MemStats{PIDs: []int{3, 4}, ConnsHeld: 6, RSSBeforeBytes: 1 << 20, RSSAfterBytes: 2 << 20, RSSPerConnBytes: 174762.67},
 		REST:       &RESTStats{Listed: 9, Status: map[string]int64{"204": 5, "error:timeout": 1}, Delivery: latencyOf(time.Millisecond)},
-		Server:     &ServerStats{Accepted: 3},
+		Server:     &ServerStats{Accepted: 3, Published: 2, FannedOut: 6},
+		Fanout:     &FanoutStats{Members: 3, Ready: 3, Published: 2, Accepted: 2, PublishStatus: map[string]int64{"202": 2}, Deliveries: 6, Latency: latencyOf(time.Millisecond)},
 		Errors:     map[string]int64{"closed_by_peer": 2},
 	}
 	rep := newReport(cfg, time.Now(), res)
@@ -116,6 +117,37 @@ func TestMergeResultsOfTwoChildren(t *testing.T) {
 	}
 	if p999 := time.Duration(m.Messages.RTT.P999Ns); p999 < 99*time.Millisecond {
 		t.Errorf("merged p99.9 = %v, want about 100ms", p999)
+	}
+}
+
+// TestFanoutStatsOfTwoChildrenAndAPublisher: the parent adds its children's
+// members and its publisher, then derives loss and the delivery rate.
+func TestFanoutStatsOfTwoChildrenAndAPublisher(t *testing.T) {
+	const sec = int64(time.Second)
+	a := &FanoutStats{Members: 5, Ready: 5, Deliveries: 50, Distinct: 50, LastDeliveryUnixNs: 12 * sec, Latency: latencyOf(repeat(time.Millisecond, 50)...)}
+	b := &FanoutStats{Members: 5, Ready: 4, Deliveries: 41, Distinct: 38, Duplicates: 3, OutOfOrder: 1, Unrelated: 2,
+		LastDeliveryUnixNs: 14 * sec, Latency: latencyOf(repeat(time.Second, 41)...)}
+	pub := &FanoutStats{Published: 11, Accepted: 10, PublishSec: 2, PublishPerSec: 5.5, FirstPublishUnixNs: 10 * sec,
+		PublishStatus: map[string]int64{"error_reply": 1}}
+	m := mergeResults([]*Results{{Procs: 1, Fanout: a}, {Procs: 1, Fanout: b}}).Fanout.add(pub)
+	m.finalize()
+	want := FanoutStats{Members: 10, Ready: 9, Published: 11, Accepted: 10, PublishSec: 2, PublishPerSec: 5.5,
+		PublishStatus: map[string]int64{"error_reply": 1}, FirstPublishUnixNs: 10 * sec, LastDeliveryUnixNs: 14 * sec,
+		Deliveries: 91, Distinct: 88, Expected: 90, Lost: 2, Duplicates: 3, OutOfOrder: 1, Unrelated: 2,
+		DeliverySec: 4, DeliveriesPerSec: 91.0 / 4}
+	got := *m
+	if got.Latency == nil || got.Latency.Count != 91 {
+		t.Fatalf("latency %v, want the 91 samples of both children", got.Latency)
+	}
+	got.Latency = nil
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("merged fan-out:\n got %+v\nwant %+v", got, want)
+	}
+	// Deliveries that kept up are counted over the publishing window.
+	kept := &FanoutStats{Ready: 1, Accepted: 10, Deliveries: 10, Distinct: 10, PublishSec: 2, FirstPublishUnixNs: sec, LastDeliveryUnixNs: sec + sec*19/10}
+	kept.finalize()
+	if kept.DeliveriesPerSec != 5 {
+		t.Errorf("deliveries/s = %v, want 5 (10 over the 2 s window, not the 1.9 s to the last delivery)", kept.DeliveriesPerSec)
 	}
 }
 

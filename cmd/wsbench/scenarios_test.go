@@ -107,6 +107,9 @@ func TestRefusesNonLoopbackTargets(t *testing.T) {
 		{"public url", []string{"connect", "--url", "ws://8.8.8.8/"}},
 		{"private admin", []string{"rest-send", "--url", "ws://127.0.0.1:1/", "--admin", "http://192.168.0.10:9090"}},
 		{"public listen", []string{"baseline", "--listen", "1.1.1.1:8089"}},
+		{"second url", []string{"connect", "--url", "ws://127.0.0.1:1/", "--url", "ws://10.0.0.1:1/"}},
+		{"public pub-url", []string{"fanout", "--url", "ws://127.0.0.1:1/sub", "--rate", "1", "--pub-url", "ws://8.8.8.8/pub"}},
+		{"private admin of a REST publisher", []string{"fanout", "--url", "ws://127.0.0.1:1/sub", "--rate", "1", "--publisher", "rest", "--admin", "http://10.0.0.1:9090"}},
 		{"own pid", []string{"idle", "--url", "ws://127.0.0.1:1/", "--pid", strconv.Itoa(os.Getpid())}},
 	}
 	for _, tc := range tests {
