@@ -127,4 +127,3 @@ func load() map[string]file {
 	}
 	return files
 }
-
