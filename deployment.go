@@ -35,6 +35,25 @@ type Options struct {
 	// AllowedOrigins are regular expressions, each matched against the whole
 	// Origin header.
 	AllowedOrigins []string `json:"allowed_origins,omitempty"`
+	// Subprotocols are the WebSocket subprotocols the endpoint speaks: the
+	// upgrade names the first of the client's list that is one of them.
+	Subprotocols []string `json:"subprotocols,omitempty"`
+	// Protocol is what the endpoint's messages are: "" (plain text and
+	// binary messages) or "stomp" (STOMP frames, docs/stomp.md).
+	Protocol *string `json:"protocol,omitempty"`
+	// STOMP tunes a STOMP endpoint.
+	STOMP *STOMPOptions `json:"stomp,omitempty"`
+}
+
+// ProtocolSTOMP is the Protocol of a STOMP endpoint.
+const ProtocolSTOMP = "stomp"
+
+// STOMPOptions tune a STOMP endpoint.
+type STOMPOptions struct {
+	// Heartbeat is the endpoint's heart-beat pair, "10s,10s": the interval
+	// at which it can send heart-beats and the one at which it wants them
+	// ("0" for none).
+	Heartbeat string `json:"heartbeat,omitempty" yaml:"heartbeat"`
 }
 
 // Keep returns o with every option o does not give (nil) taken from base:

@@ -17,6 +17,9 @@ type SocketInfo struct {
 	Parameters map[string]string `json:"parameters"`
 	// Timestamp is when the socket opened, in milliseconds since the Unix epoch.
 	Timestamp int64 `json:"timestamp"`
+	// Subprotocol is the WebSocket subprotocol agreed on at the upgrade, ""
+	// for none.
+	Subprotocol string `json:"subprotocol"`
 }
 
 // Socket is the answer of the info operation: the registry record plus the

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/runtime"
 	"github.com/wsgw/wsgw/store/redis"
@@ -123,6 +124,12 @@ type Endpoint struct {
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	// Auth, when set, requires a JSON Web Token of every connection.
 	Auth Auth `yaml:"auth"`
+	// Subprotocols are the WebSocket subprotocols the endpoint speaks.
+	Subprotocols []string `yaml:"subprotocols"`
+	// Protocol is "" (plain messages) or "stomp".
+	Protocol string `yaml:"protocol"`
+	// STOMP tunes a STOMP endpoint.
+	STOMP wsgw.STOMPOptions `yaml:"stomp"`
 
 	// Source is the text of Script.
 	Source string `yaml:"-"`

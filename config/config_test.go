@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/config"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/runtime"
@@ -103,6 +104,11 @@ endpoints:
   - path: /es
     script: echo.js
     auth: {jwt: {es256_public_key_file: es.pem}}
+  - path: /stomp
+    script: echo.js
+    subprotocols: [v12.stomp]
+    protocol: stomp
+    stomp: {heartbeat: "5s,20s"}
 event_handler: echo.js
 `
 
@@ -158,6 +164,8 @@ func TestEverySettingFromYAML(t *testing.T) {
 				Auth: config.Auth{JWT: config.JWT{RS256PublicKeyFile: "rs.pem", Alg: "RS256", Key: []byte("key of rs.pem")}}},
 			{Path: "/es", Script: "echo.js", Source: echo,
 				Auth: config.Auth{JWT: config.JWT{ES256PublicKeyFile: "es.pem", Alg: "ES256", Key: []byte("key of es.pem")}}},
+			{Path: "/stomp", Script: "echo.js", Source: echo, Subprotocols: []string{"v12.stomp"}, Protocol: "stomp",
+				STOMP: wsgw.STOMPOptions{Heartbeat: "5s,20s"}},
 		},
 		EventHandler: "echo.js", EventHandlerSource: echo, File: path,
 	}

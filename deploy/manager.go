@@ -153,7 +153,7 @@ func (m *Manager) DeployConfig(ctx context.Context, dep wsgw.Deployment) (wsgw.D
 }
 
 func sameDeployment(a, b wsgw.Deployment) bool {
-	return a.Path == b.Path && a.Script == b.Script && slices.Equal(a.AllowedOrigins, b.AllowedOrigins)
+	return a.Path == b.Path && a.Script == b.Script && a.Options.Equal(b.Options)
 }
 
 // keepOptions fills what an API deploy does not give from the endpoint

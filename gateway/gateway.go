@@ -85,7 +85,9 @@ type Gateway struct {
 	log      *slog.Logger
 	metrics  gatewayMetrics
 	upgrader *gws.Upgrader
-	conns    *Conns
+	// subprotocols holds an upgrader per subprotocol agreed on (upgraderFor).
+	subprotocols sync.Map
+	conns        *Conns
 
 	perIP    sync.Map        // clientKey -> *atomic.Int64, when max_connections_per_ip is set; an entry lives while its client has a connection
 	upgrades *upgradeLimiter // nil when upgrades_per_ip_per_second is 0
@@ -151,20 +153,46 @@ func New(opts Options) (*Gateway, error) {
 	if l := opts.Limits; l.UpgradesPerIPPerSecond > 0 {
 		g.upgrades = newUpgradeLimiter(l.UpgradesPerIPPerSecond, l.UpgradesPerIPBurst, maxTrackedClients)
 	}
-	g.upgrader = gws.NewUpgrader(events{g}, &gws.ServerOption{
-		ReadMaxPayloadSize: opts.Limits.MaxMessageBytes,
+	g.upgrader = g.newUpgrader("")
+	go g.sweep()
+	go g.expiries.run(g.stop, g.expire)
+	return g, nil
+}
+
+// newUpgrader makes the upgrader of connections that agree on subprotocol
+// ("" for none).
+func (g *Gateway) newUpgrader(subprotocol string) *gws.Upgrader {
+	opt := &gws.ServerOption{
+		ReadMaxPayloadSize: g.opts.Limits.MaxMessageBytes,
 		// 256-byte read buffers: a frame larger than the buffer is read straight
 		// into its message buffer, and idle connections stay small.
 		ReadBufferSize:   256,
-		HandshakeTimeout: opts.Limits.HandshakeTimeout,
+		HandshakeTimeout: g.opts.Limits.HandshakeTimeout,
 		CheckUtf8Enabled: true,
 		Recovery:         gws.Recovery,
 		Logger:           gwsLogger{g.log},
 		NewSession:       func() gws.SessionStorage { return &session{} },
-	})
-	go g.sweep()
-	go g.expiries.run(g.stop, g.expire)
-	return g, nil
+	}
+	if subprotocol != "" {
+		opt.SubProtocols = []string{subprotocol}
+	}
+	return gws.NewUpgrader(events{g}, opt)
+}
+
+// upgraderFor returns the upgrader that names subprotocol in its answer.
+// gws negotiates one list for all its connections, in its own order; the
+// gateway picks the protocol per endpoint (deploy.Settings.Subprotocol) and
+// hands gws a list of just that one. There are as many upgraders as distinct
+// protocols the endpoints list.
+func (g *Gateway) upgraderFor(subprotocol string) *gws.Upgrader {
+	if subprotocol == "" {
+		return g.upgrader
+	}
+	if u, ok := g.subprotocols.Load(subprotocol); ok {
+		return u.(*gws.Upgrader)
+	}
+	u, _ := g.subprotocols.LoadOrStore(subprotocol, g.newUpgrader(subprotocol))
+	return u.(*gws.Upgrader)
 }
 
 // NodeID is the name of this node in the cluster.
@@ -222,7 +250,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := g.newConn(r, ep, pathParams, ip)
 	c.claims, c.expires, c.refusal = claims, expires, refused
-	socket, err := g.upgrader.Upgrade(guardedWriter{w, &c.guard}, r)
+	offered := r.Header.Values("Sec-WebSocket-Protocol")
+	c.info.Subprotocol = set.Subprotocol(offered)
+	if c.info.Subprotocol != "" && len(offered) > 1 {
+		r.Header.Set("Sec-WebSocket-Protocol", c.info.Subprotocol) // gws reads the first line only
+	}
+	socket, err := g.upgraderFor(c.info.Subprotocol).Upgrade(guardedWriter{w, &c.guard}, r)
 	if err != nil {
 		g.active.Done()
 		g.release(ip)

@@ -12,7 +12,7 @@ import (
 
 // infoKeys are the fields of websocketInfo, in a fixed order for Keys().
 var infoKeys = []string{"uri", "type", "route", "headers", "message", "message_type", "socket_id",
-	"timestamp", "parameters", "close_code", "close_reason", "auth", "send", "close"}
+	"timestamp", "parameters", "close_code", "close_reason", "auth", "subprotocol", "send", "close"}
 
 // infoObject is websocketInfo: a read-only view of the vm's current event.
 // Fields are made into JavaScript values only when a script reads them.
@@ -47,6 +47,8 @@ func (o infoObject) Get(key string) goja.Value {
 		return v.rt.ToValue(ev.Conn.Info().URI)
 	case "route":
 		return v.rt.ToValue(ev.Conn.Info().Route)
+	case "subprotocol":
+		return v.rt.ToValue(ev.Conn.Info().Subprotocol)
 	case "timestamp":
 		return v.rt.ToValue(ev.Timestamp)
 	case "headers":

@@ -35,8 +35,15 @@ func configDeployments(cfg *config.Config, source string) ([]wsgw.Deployment, []
 		if a != nil {
 			auths[ep.Path] = a
 		}
+		opts := wsgw.Options{AllowedOrigins: ep.AllowedOrigins, Subprotocols: ep.Subprotocols}
+		if ep.Protocol != "" {
+			opts.Protocol = &ep.Protocol
+		}
+		if ep.STOMP != (wsgw.STOMPOptions{}) {
+			opts.STOMP = &ep.STOMP
+		}
 		deps = append(deps, wsgw.Deployment{
-			Path: ep.Path, Script: ep.Source, Options: wsgw.Options{AllowedOrigins: ep.AllowedOrigins},
+			Path: ep.Path, Script: ep.Source, Options: opts,
 			Source: source, Name: cfg.Resolve(ep.Script),
 		})
 		keys = append(keys, fmt.Sprintf("endpoints[%d]", i))

@@ -54,8 +54,10 @@ type Options struct {
 	EventHandler string
 	Limits       gateway.Limits
 	Origins      map[string][]string
-	PoolSize     int
-	Timeout      time.Duration
+	// Endpoints are endpoint paths' options besides their origins.
+	Endpoints map[string]wsgw.Options
+	PoolSize  int
+	Timeout   time.Duration
 	// ScriptMemory is the engine's per-event memory limit (0 = its default).
 	ScriptMemory int64
 	// NodeID names the node (default "test-node").
@@ -146,7 +148,9 @@ func New(t testing.TB, o Options) *Harness {
 		srv.Close()
 	})
 	for path, src := range o.Scripts {
-		dep := wsgw.Deployment{Path: path, Script: src, Options: wsgw.Options{AllowedOrigins: o.Origins[path]}, Source: "config"}
+		opts := o.Endpoints[path]
+		opts.AllowedOrigins = o.Origins[path]
+		dep := wsgw.Deployment{Path: path, Script: src, Options: opts, Source: "config"}
 		if _, _, err := deploys.Deploy(context.Background(), dep); err != nil {
 			t.Fatalf("deploy %s: %v", path, err)
 		}
