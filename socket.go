@@ -35,6 +35,20 @@ type Socket struct {
 	ScriptVersion int64 `json:"script_version"`
 }
 
+// Message is a message addressed to a STOMP destination (docs/stomp.md): a
+// STOMP socket sends it as a MESSAGE frame to each of its subscriptions of
+// Destination, a plain socket sends Data as a text or binary frame.
+type Message struct {
+	Data   []byte
+	Binary bool
+	// JSON says Data is the JSON of a value that was not a string: the
+	// MESSAGE frame's content-type is application/json, not text/plain.
+	JSON        bool
+	Destination string
+	// Headers are added to the MESSAGE frame.
+	Headers map[string]string
+}
+
 // Message types, as scripts and REST bodies name them.
 const (
 	MessageText   = "data-text"

@@ -255,6 +255,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c.info.Subprotocol != "" && len(offered) > 1 {
 		r.Header.Set("Sec-WebSocket-Protocol", c.info.Subprotocol) // gws reads the first line only
 	}
+	if st := set.STOMP(); st != nil {
+		c.stomp = newStompSession(c, st, g.opts.Limits.MaxMessageBytes)
+	}
 	socket, err := g.upgraderFor(c.info.Subprotocol).Upgrade(guardedWriter{w, &c.guard}, r)
 	if err != nil {
 		g.active.Done()

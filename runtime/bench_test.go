@@ -12,10 +12,11 @@ import (
 // discardConn is the cheapest Conn: the benchmark measures the runtime, not a sink.
 type discardConn struct{ info *wsgw.SocketInfo }
 
-func (c discardConn) Info() *wsgw.SocketInfo  { return c.info }
-func (c discardConn) Auth() map[string]any    { return nil }
-func (c discardConn) Send([]byte, bool) error { return nil }
-func (c discardConn) Close(int, string) error { return nil }
+func (c discardConn) Info() *wsgw.SocketInfo      { return c.info }
+func (c discardConn) Auth() map[string]any        { return nil }
+func (c discardConn) Send([]byte, bool) error     { return nil }
+func (c discardConn) Deliver(*wsgw.Message) error { return nil }
+func (c discardConn) Close(int, string) error     { return nil }
 
 // BenchmarkDataEvent is one data event through the runtime: websocketInfo
 // built, the echo script called, its send queued on the connection.

@@ -23,8 +23,8 @@ type vm struct {
 	info      *goja.Object // websocketInfo: a dynamic object over cur
 	send      goja.Value
 	close     goja.Value
-	stringify goja.Callable // JSON.stringify as it was before any script ran
-	types     [3]goja.Value // "open", "data", "close"
+	stringify goja.Callable             // JSON.stringify as it was before any script ran
+	types     [numEventTypes]goja.Value // "open", "data", "close", ...
 	textType  goja.Value
 	binType   goja.Value
 	rangeErr  goja.Value // the RangeError constructor, as it was before any script ran
@@ -41,6 +41,7 @@ type vm struct {
 	headers  goja.Value
 	params   goja.Value
 	auth     goja.Value
+	stomp    goja.Value
 	// What the event has sent, against the per-event caps; overSent holds
 	// the error of the first send refused, so the event ends as a script
 	// error even if the script caught it.
@@ -83,7 +84,7 @@ func (e *Engine) newVM() (*vm, error) {
 	}
 	v.stringify = stringify
 	v.rangeErr = rt.Get("RangeError")
-	for t := Open; t <= Close; t++ {
+	for t := range EventType(numEventTypes) {
 		v.types[t] = rt.ToValue(t.String())
 	}
 	v.textType = rt.ToValue(wsgw.MessageText)
@@ -163,12 +164,21 @@ func (v *vm) run(ctx context.Context, h *Handler, ev *Event, deadline time.Time)
 		if err == nil && v.overMemory != "" {
 			err = &memoryError{v.overMemory}
 		}
-		if err == nil && ev.Type != Close && result != nil && !goja.IsUndefined(result) && !goja.IsNull(result) {
+		switch {
+		case err != nil:
+		case ev.Type == Subscribe:
+			if result != nil && result.StrictEquals(v.rt.ToValue(false)) {
+				err = ErrRefused
+			}
+		case ev.Type != Close && ev.Type != Unsubscribe && result != nil && !goja.IsUndefined(result) && !goja.IsNull(result):
 			err = v.sendValue(result, "")
 		}
 		if err == nil {
 			err = v.overSent
 		}
+	}
+	if err == ErrRefused {
+		return err
 	}
 	if err != nil {
 		return v.scriptError(h, err)
@@ -186,7 +196,7 @@ func (v *vm) finish() {
 	v.sweepGlobals()
 	v.cur = Event{}
 	v.ctx = nil
-	v.message, v.headers, v.params, v.auth = nil, nil, nil, nil
+	v.message, v.headers, v.params, v.auth, v.stomp = nil, nil, nil, nil, nil
 	v.sentFrames, v.sentBytes, v.overSent, v.overMemory = 0, 0, nil, ""
 	v.joining = v.joining[:0]
 	v.halted.Store(false)
