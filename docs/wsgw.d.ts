@@ -19,8 +19,29 @@
 // the runtime exposes, so neither drifts: keep each member on its own line,
 // indented by two spaces, inside its interface.
 
-/** Where an event came from. "open" once, "data" per message, "close" last. */
-type WsgwEventType = "open" | "data" | "close";
+/**
+ * Where an event came from. "open" once, "data" per message, "close" last;
+ * on a STOMP endpoint "subscribe" and "unsubscribe" per SUBSCRIBE and
+ * UNSUBSCRIBE frame (docs/stomp.md).
+ */
+type WsgwEventType = "open" | "data" | "close" | "subscribe" | "unsubscribe";
+
+/** The STOMP frame behind an event of a STOMP endpoint. */
+interface WsgwSTOMPFrame {
+  /** CONNECT, STOMP, SUBSCRIBE, UNSUBSCRIBE or SEND. */
+  command: string;
+  /** The frame's headers; of a repeated header, the first. */
+  headers: Record<string, string>;
+}
+
+/** send's options: a STOMP socket delivers to its subscriptions of destination. */
+interface WsgwSendOptions {
+  type?: WsgwMessageType;
+  /** The STOMP destination: the socket's subscriptions to it get a MESSAGE frame. */
+  destination?: string;
+  /** Headers added to the MESSAGE frames. */
+  headers?: Record<string, string>;
+}
 
 /** How a message travels: text, or base64 of a binary frame. */
 type WsgwMessageType = "data-text" | "data-binary";
@@ -51,12 +72,20 @@ interface WebsocketInfo {
   readonly close_reason?: string;
   /** The verified token's claims when the endpoint has `auth`, else null. */
   readonly auth: Record<string, unknown> | null;
+  /** The WebSocket subprotocol agreed on at the upgrade, "" for none. */
+  readonly subprotocol: string;
+  /** STOMP endpoints' open, data, subscribe and unsubscribe events: the frame. */
+  readonly stomp?: WsgwSTOMPFrame;
+  /** STOMP endpoints' data, subscribe and unsubscribe events: the destination. */
+  readonly destination?: string;
   /**
    * Queue a frame to this connection. A string is sent as is, anything else
    * as its JSON; with type "data-binary" the message is base64 and goes out
-   * as a binary frame. Throws a TypeError in a close event.
+   * as a binary frame. The second argument is the type, or an options
+   * object whose destination addresses a STOMP socket's subscriptions.
+   * Throws a TypeError in a close event.
    */
-  send(message: unknown, type?: WsgwMessageType): void;
+  send(message: unknown, type?: WsgwMessageType | WsgwSendOptions): void;
   /** Close this connection (default 1000). Throws a TypeError in a close event. */
   close(code?: number, reason?: string): void;
 }
@@ -103,6 +132,8 @@ interface WebsocketSocketInfo {
   messages_dropped: number;
   /** The version of the script its last event ran. */
   script_version: number;
+  /** The WebSocket subprotocol agreed on at the upgrade, "" for none. */
+  subprotocol: string;
 }
 
 /** A page of socket IDs; cursor is null on the last page. */
