@@ -320,32 +320,48 @@ func (s *stompSession) send(f *stomp.Frame, at int64) {
 // deliver sends m as a MESSAGE frame to each subscription of
 // m.Destination; with none, m is dropped and counted.
 func (s *stompSession) deliver(m *wsgw.Message) error {
-	s.mu.Lock()
-	v := s.version
-	var ids []string
-	var acked []bool
-	for id, sub := range s.subs {
-		if sub.destination == m.Destination && m.Destination != "" {
-			ids = append(ids, id)
-			acked = append(acked, sub.acked && v == stomp.V12)
-		}
-	}
-	s.mu.Unlock()
-	if len(ids) == 0 {
+	if !s.subscribed(m.Destination) {
 		s.c.dropped.Add(1)
 		s.c.g.metrics.MessagesDropped.Inc()
 		return nil
 	}
-	t := newMessage(m)
-	for i, id := range ids {
-		mid := s.nextMessageID()
-		var frame []byte
-		if acked[i] {
-			frame = t.AppendAck(nil, v, id, mid, mid)
-		} else {
-			frame = t.Append(nil, v, id, mid)
+	return s.deliverMessage(newMessage(m), m.Destination)
+}
+
+// subscribed reports whether the connection has a subscription to dest.
+func (s *stompSession) subscribed(dest string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sub := range s.subs {
+		if sub.destination == dest {
+			return true
 		}
-		if err := s.c.write(t.op, frame); err != nil {
+	}
+	return false
+}
+
+// deliverMessage queues t's MESSAGE frame to each subscription of dest:
+// one allocation per frame, the template's. The frames are queued after mu
+// is released: a full queue closes the connection, which takes mu.
+func (s *stompSession) deliverMessage(t message, dest string) error {
+	var buf [4][]byte
+	frames := buf[:0]
+	s.mu.Lock()
+	v := s.version
+	for id, sub := range s.subs {
+		if sub.destination != dest {
+			continue
+		}
+		mid := s.nextMessageID()
+		if sub.acked && v == stomp.V12 {
+			frames = append(frames, t.AppendAck(nil, v, id, mid, mid))
+		} else {
+			frames = append(frames, t.Append(nil, v, id, mid))
+		}
+	}
+	s.mu.Unlock()
+	for _, f := range frames {
+		if err := s.c.write(t.op, f); err != nil {
 			return err
 		}
 	}
