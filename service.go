@@ -15,9 +15,10 @@ type SocketService interface {
 	// Info describes socket id, with the live counters of the node that
 	// holds it.
 	Info(ctx context.Context, id string) (*Socket, error)
-	// Send queues a text or binary frame to socket id. It returns once the
-	// node that holds the socket has queued the frame.
-	Send(ctx context.Context, id string, message []byte, binary bool) error
+	// Send queues m to socket id: a text or binary frame, or on a STOMP
+	// socket a MESSAGE frame to each of its subscriptions of m.Destination.
+	// It returns once the node that holds the socket has queued it.
+	Send(ctx context.Context, id string, m *Message) error
 	// CloseSocket starts closing socket id with code (ValidCloseCode) and
 	// reason.
 	CloseSocket(ctx context.Context, id string, code int, reason string) error

@@ -150,7 +150,7 @@ interface WebsocketService {
   /** One socket's info. */
   info(args: { socket_id: string }): WebsocketSocketInfo | WebsocketError;
   /** Queue a message to one socket; null when queued. */
-  send(args: { socket_id: string; message: unknown; type?: WsgwMessageType }): null | WebsocketError;
+  send(args: { socket_id: string; message: unknown; type?: WsgwMessageType; destination?: string; headers?: Record<string, string> }): null | WebsocketError;
   /** Close one socket (default code 1000); null when done. */
   close(args: { socket_id: string; code?: number; reason?: string }): null | WebsocketError;
   /** Close every socket of the cluster; how many were closed. */

@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/gateway"
+	"github.com/wsgw/wsgw/handlers"
 	"github.com/wsgw/wsgw/internal/gwtest"
 	"github.com/wsgw/wsgw/stomp"
 )
@@ -32,6 +35,11 @@ case "unsubscribe":
   console.log("unsubscribe " + websocketInfo.destination);
   break;
 case "data":
+  if (websocketInfo.destination === "/relay") { // the body is another socket's ID
+    var r = Websocket.send({socket_id: websocketInfo.message, message: {from: websocketInfo.socket_id}, destination: "/inbox", headers: {"x-relay": "1"}});
+    if (r !== null) throw new Error(JSON.stringify(r));
+    break;
+  }
   var body = websocketInfo.destination === "/json" ? {echo: websocketInfo.message} : websocketInfo.message;
   websocketInfo.send(body, {destination: websocketInfo.destination, headers: {"x-from": "script"}});
   break;
@@ -357,7 +365,7 @@ func TestSTOMPSendWithoutSubscription(t *testing.T) {
 	if err := c.Send("/nobody", "text/plain", []byte("x"), gostomp.SendOpt.Receipt); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.Service.Send(context.Background(), c.Session(), []byte("plain"), false); err != nil {
+	if err := h.Service.Send(context.Background(), c.Session(), &wsgw.Message{Data: []byte("plain")}); err != nil {
 		t.Fatal(err)
 	}
 	s, err := h.Service.Info(context.Background(), c.Session())
@@ -373,6 +381,47 @@ func disconnect(t *testing.T, c *gostomp.Conn) {
 	if err := c.Disconnect(); err != nil && !strings.Contains(err.Error(), "closed network connection") {
 		t.Fatalf("DISCONNECT with receipt: %v", err)
 	}
+}
+
+// TestSTOMPSendToDestination: Websocket.send from another connection's
+// script, the socket service and REST send reach a STOMP socket's
+// subscriptions of the destination they name, with their headers and
+// content type.
+func TestSTOMPSendToDestination(t *testing.T) {
+	h := stompHarness(t, "0,0", gateway.Limits{})
+	a, b := mustSTOMP(t, h), mustSTOMP(t, h)
+	inbox, err := b.Subscribe("/inbox", gostomp.AckAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send("/echo", "text/plain", []byte("sync"), gostomp.SendOpt.Receipt); err != nil {
+		t.Fatal(err) // the SUBSCRIBE before it is processed
+	}
+	if err := a.Send("/relay", "text/plain", []byte(b.Session()), gostomp.SendOpt.Receipt); err != nil {
+		t.Fatal(err)
+	}
+	m := receive(t, inbox)
+	if string(m.Body) != `{"from":"`+a.Session()+`"}` || m.ContentType != "application/json" || m.Header.Get("x-relay") != "1" {
+		t.Fatalf("relayed MESSAGE %q %s %v", m.Body, m.ContentType, m.Header)
+	}
+
+	admin := httptest.NewServer(handlers.Admin(handlers.AdminOptions{Service: h.Service, Health: h.GW.Health}))
+	defer admin.Close()
+	resp, err := http.Post(admin.URL+"/api/v1/websocket/sockets/"+b.Session()+"/send", "application/json",
+		strings.NewReader(`{"message": "from REST", "destination": "/inbox", "headers": {"x-src": "rest"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("REST send: %d", resp.StatusCode)
+	}
+	m = receive(t, inbox)
+	if string(m.Body) != "from REST" || m.ContentType != "text/plain" || m.Header.Get("x-src") != "rest" || m.Destination != "/inbox" {
+		t.Fatalf("REST MESSAGE %q %s %v", m.Body, m.ContentType, m.Header)
+	}
+	disconnect(t, a)
+	disconnect(t, b)
 }
 
 func decodeOne(t *testing.T, msg string) stomp.Frame {

@@ -216,18 +216,14 @@ func (v *vm) wsSend(svc wsgw.SocketService, ctx context.Context, call goja.Funct
 	if msg == nil {
 		return nil, wsgw.Errorf(wsgw.EInvalid, "Websocket.send: message is required")
 	}
-	typ := ""
-	if t := field(obj, "type"); t != nil {
-		typ = t.String()
-	}
-	payload, binary, err := v.encode(msg, typ)
+	m, err := v.addressed(msg, obj)
 	if err != nil {
 		return nil, wsgw.Errorf(wsgw.EInvalid, "Websocket.send: %v", err)
 	}
-	if err := v.charge(len(payload)); err != nil {
+	if err := v.charge(len(m.Data)); err != nil {
 		v.throwRange("Websocket.send: " + err.Error()) // a cap, not a service answer: it throws
 	}
-	if err := svc.Send(ctx, id, payload, binary); err != nil {
+	if err := svc.Send(ctx, id, m); err != nil {
 		return nil, err
 	}
 	return goja.Null(), nil

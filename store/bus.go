@@ -15,7 +15,7 @@ type Bus interface {
 	// Send queues a frame to socket id on node. It returns once node has
 	// queued the frame on the socket's connection (without waiting for it
 	// to be written), or with node's refusal.
-	Send(ctx context.Context, node, id string, message []byte, binary bool) error
+	Send(ctx context.Context, node, id string, m *wsgw.Message) error
 	// CloseSocket starts closing socket id on node, and returns once node has.
 	CloseSocket(ctx context.Context, node, id string, code int, reason string) error
 	// Info asks node for the live state of socket id.
@@ -32,7 +32,7 @@ type Bus interface {
 // each connection's write queue. Errors are *wsgw.Error, as the caller
 // gets them.
 type Local interface {
-	Send(id string, message []byte, binary bool) error
+	Send(id string, m *wsgw.Message) error
 	CloseSocket(id string, code int, reason string) error
 	Info(id string) (*wsgw.Socket, error)
 	// CloseAll closes every socket of the node and says how many.

@@ -55,12 +55,12 @@ func (b *Bus) owner(node, id string) (store.Local, error) {
 }
 
 // Send queues a frame to socket id on node.
-func (b *Bus) Send(_ context.Context, node, id string, message []byte, binary bool) error {
+func (b *Bus) Send(_ context.Context, node, id string, m *wsgw.Message) error {
 	local, err := b.owner(node, id)
 	if err != nil {
 		return err
 	}
-	return local.Send(id, message, binary)
+	return local.Send(id, m)
 }
 
 // CloseSocket starts closing socket id on node.

@@ -114,8 +114,9 @@ type answer struct {
 
 // Send queues a frame to socket id on node, and returns once node has
 // queued it on the socket's connection (or refused it).
-func (b *Bus) Send(ctx context.Context, node, id string, message []byte, binary bool) error {
-	r, err := b.request(ctx, "send", node, command{op: opSend, binary: binary, id: id}, message)
+func (b *Bus) Send(ctx context.Context, node, id string, m *wsgw.Message) error {
+	c, body := sendCommand(id, m)
+	r, err := b.request(ctx, "send", node, c, body)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"github.com/wsgw/wsgw"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -105,7 +106,12 @@ func (b *Bus) deliver(payload string) {
 func (b *Bus) carryOut(c command) {
 	switch c.op {
 	case opSend:
-		b.acknowledge(c, b.local.Send(c.id, []byte(c.body), c.binary))
+		m, err := c.message()
+		if err != nil {
+			b.acknowledge(c, wsgw.Errorf(wsgw.EInvalid, "%v", err))
+			break
+		}
+		b.acknowledge(c, b.local.Send(c.id, m))
 	case opClose:
 		b.acknowledge(c, b.local.CloseSocket(c.id, c.code, c.body))
 	case opInfo:

@@ -71,8 +71,12 @@ func (l *FakeLocal) Calls() []string {
 	return slices.Clone(l.calls)
 }
 
-func (l *FakeLocal) Send(id string, message []byte, binary bool) error {
-	return l.record(fmt.Sprintf("send %s %v %q", id, binary, message))
+func (l *FakeLocal) Send(id string, m *wsgw.Message) error {
+	call := fmt.Sprintf("send %s %v %q", id, m.Binary, m.Data)
+	if m.JSON || m.Destination != "" || len(m.Headers) > 0 {
+		call += fmt.Sprintf(" json=%v destination=%q headers=%v", m.JSON, m.Destination, m.Headers)
+	}
+	return l.record(call)
 }
 
 func (l *FakeLocal) CloseSocket(id string, code int, reason string) error {
@@ -116,9 +120,12 @@ func expectCalls(t *testing.T, l *FakeLocal, want ...string) {
 func testBusSend(t *testing.T, newBus BusFactory) {
 	a, b := twoNodes(t, newBus)
 	ctx := busCtx(t)
-	mustDo(t, "Send", a.Send(ctx, "node-b", "s1", []byte("hello"), false))
-	mustDo(t, "binary Send", a.Send(ctx, "node-b", "s1", []byte{0, 0xff, '\n', 0}, true))
-	expectCalls(t, b, `send s1 false "hello"`, `send s1 true "\x00\xff\n\x00"`)
+	mustDo(t, "Send", a.Send(ctx, "node-b", "s1", &wsgw.Message{Data: []byte("hello")}))
+	mustDo(t, "binary Send", a.Send(ctx, "node-b", "s1", &wsgw.Message{Data: []byte{0, 0xff, '\n', 0}, Binary: true}))
+	mustDo(t, "STOMP Send", a.Send(ctx, "node-b", "s1", &wsgw.Message{Data: []byte(`{"a":1}`), JSON: true,
+		Destination: "/topic/x", Headers: map[string]string{"k": "v:1", "": "empty key"}}))
+	expectCalls(t, b, `send s1 false "hello"`, `send s1 true "\x00\xff\n\x00"`,
+		`send s1 false "{\"a\":1}" json=true destination="/topic/x" headers=map[:empty key k:v:1]`)
 }
 
 func testBusRefusal(t *testing.T, newBus BusFactory) {
@@ -134,7 +141,7 @@ func testBusRefusal(t *testing.T, newBus BusFactory) {
 		b.mu.Unlock()
 		_, infoErr := a.Info(ctx, "node-b", "s1")
 		for op, err := range map[string]error{
-			"Send":        a.Send(ctx, "node-b", "s1", []byte("x"), false),
+			"Send":        a.Send(ctx, "node-b", "s1", &wsgw.Message{Data: []byte("x")}),
 			"CloseSocket": a.CloseSocket(ctx, "node-b", "s1", 4000, ""),
 			"Info":        infoErr,
 		} {
@@ -188,7 +195,7 @@ func testBusUnknownNode(t *testing.T, newBus BusFactory) {
 	ctx := busCtx(t)
 	_, infoErr := a.Info(ctx, "node-nobody", "s1")
 	for op, err := range map[string]error{
-		"Send":        a.Send(ctx, "node-nobody", "s1", []byte("x"), false),
+		"Send":        a.Send(ctx, "node-nobody", "s1", &wsgw.Message{Data: []byte("x")}),
 		"CloseSocket": a.CloseSocket(ctx, "node-nobody", "s1", 1000, ""),
 		"Info":        infoErr,
 	} {
@@ -204,7 +211,7 @@ func testBusOrder(t *testing.T, newBus BusFactory) {
 	var want []string
 	for i := range 50 {
 		msg := fmt.Sprintf("m%02d", i)
-		mustDo(t, "Send", a.Send(ctx, "node-b", "s1", []byte(msg), false))
+		mustDo(t, "Send", a.Send(ctx, "node-b", "s1", &wsgw.Message{Data: []byte(msg)}))
 		want = append(want, fmt.Sprintf("send s1 false %q", msg))
 	}
 	expectCalls(t, b, want...)
@@ -218,7 +225,7 @@ func testBusConcurrent(t *testing.T, newBus BusFactory) {
 	for c := range callers {
 		wg.Go(func() {
 			for i := range each {
-				if err := a.Send(ctx, "node-b", fmt.Sprintf("s%d", c), []byte(fmt.Sprint(i)), false); err != nil {
+				if err := a.Send(ctx, "node-b", fmt.Sprintf("s%d", c), &wsgw.Message{Data: []byte(fmt.Sprint(i))}); err != nil {
 					t.Errorf("Send: %v", err)
 					return
 				}
@@ -249,7 +256,7 @@ func testBusClosed(t *testing.T, newBus BusFactory) {
 	a, b := twoNodes(t, newBus)
 	mustDo(t, "Close", a.Close())
 	ctx := busCtx(t)
-	if err := a.Send(ctx, "node-b", "s1", []byte("x"), false); wsgw.ErrorCode(err) != wsgw.EUnavailable {
+	if err := a.Send(ctx, "node-b", "s1", &wsgw.Message{Data: []byte("x")}); wsgw.ErrorCode(err) != wsgw.EUnavailable {
 		t.Fatalf("Send after Close = %v, want unavailable", err)
 	}
 	if _, err := a.CloseAll(ctx); wsgw.ErrorCode(err) != wsgw.EUnavailable {
