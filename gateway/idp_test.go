@@ -224,7 +224,10 @@ func newIntrospector(t *testing.T) *introspector {
 		in.mu.Lock()
 		in.requests[tok]++
 		in.mu.Unlock()
-		answer := func(v map[string]any) { w.Header().Set("Content-Type", "application/json"); _ = json.NewEncoder(w).Encode(v) }
+		answer := func(v map[string]any) {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(v)
+		}
 		switch {
 		case strings.HasPrefix(tok, "active-"):
 			user, _, _ := strings.Cut(strings.TrimPrefix(tok, "active-"), ".")
