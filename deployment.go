@@ -46,22 +46,22 @@ type Options struct {
 	// Protocol is what the messages are: "" (plain: each message is a data
 	// event) or "stomp".
 	Protocol *string `json:"protocol,omitempty" yaml:"protocol"`
-	// Stomp tunes an endpoint whose protocol is stomp.
-	Stomp *StompOptions `json:"stomp,omitempty" yaml:"stomp"`
+	// STOMP tunes an endpoint whose protocol is stomp.
+	STOMP *STOMPOptions `json:"stomp,omitempty" yaml:"stomp"`
 }
 
 // ProtocolSTOMP is the protocol option of a STOMP endpoint.
 const ProtocolSTOMP = "stomp"
 
-// StompOptions are the settings of a STOMP endpoint.
-type StompOptions struct {
+// STOMPOptions are the settings of a STOMP endpoint.
+type STOMPOptions struct {
 	// Heartbeat is the endpoint's heart-beat pair, "10s,10s": how often the
 	// gateway can send heart-beats, and how often it wants them.
 	Heartbeat string `json:"heartbeat,omitempty" yaml:"heartbeat"`
 }
 
 // Heartbeats parses Heartbeat into its two durations, zero when it is "".
-func (s StompOptions) Heartbeats() (send, want time.Duration, err error) {
+func (s STOMPOptions) Heartbeats() (send, want time.Duration, err error) {
 	if s.Heartbeat == "" {
 		return 0, 0, nil
 	}
@@ -129,11 +129,11 @@ func (o Options) Validate() error {
 	if protocol != "" && protocol != ProtocolSTOMP {
 		return fieldErr("protocol", "%q: want %q, or leave it out for plain messages", protocol, ProtocolSTOMP)
 	}
-	if o.Stomp != nil && *o.Stomp != (StompOptions{}) {
+	if o.STOMP != nil && *o.STOMP != (STOMPOptions{}) {
 		if protocol != ProtocolSTOMP {
 			return fieldErr("stomp", "is for STOMP endpoints: set protocol: stomp, or leave stomp out")
 		}
-		if _, _, err := o.Stomp.Heartbeats(); err != nil {
+		if _, _, err := o.STOMP.Heartbeats(); err != nil {
 			return fieldErr("stomp.heartbeat", "%v", err)
 		}
 	}
@@ -149,8 +149,8 @@ func (o Options) Compact() Options {
 	if o.Protocol != nil && *o.Protocol == "" {
 		o.Protocol = nil
 	}
-	if o.Stomp != nil && *o.Stomp == (StompOptions{}) {
-		o.Stomp = nil
+	if o.STOMP != nil && *o.STOMP == (STOMPOptions{}) {
+		o.STOMP = nil
 	}
 	if len(o.AllowedOrigins) == 0 {
 		o.AllowedOrigins = nil

@@ -125,7 +125,7 @@ func TestAuthConfigReadsKeys(t *testing.T) {
 	}
 	in := z.Auth.Introspect
 	if in.URL != "https://idp/introspect" || in.Timeout != time.Second || in.CacheTTL != time.Minute || in.ClientSecretEnv != "IS" ||
-		z.Auth.QueryParam != "access_token" || *z.Protocol != "stomp" || z.Stomp.Heartbeat != "10s,5s" || z.Subprotocols[0] != "v12.stomp" {
+		z.Auth.QueryParam != "access_token" || *z.Protocol != "stomp" || z.STOMP.Heartbeat != "10s,5s" || z.Subprotocols[0] != "v12.stomp" {
 		t.Errorf("/z = %+v, auth %+v", z.Options, z.Auth)
 	}
 	if v, ok := cfg.LookupEnv("S"); !ok || v != "the secret" {

@@ -176,7 +176,7 @@ func TestEverySettingFromYAML(t *testing.T) {
 			{Path: "/chat/{room}", Script: "echo.js", Source: echo, Options: wsgw.Options{
 				AllowedOrigins: []string{`^https://a\.example$`},
 				Auth:           &wsgw.AuthOptions{JWT: wsgw.JWTOptions{HS256SecretEnv: "SECRET"}, TokenFrom: []wsgw.TokenSource{"cookie", "header"}},
-				Subprotocols:   []string{"v12.stomp", "v11.stomp"}, Protocol: &stomp, Stomp: &wsgw.StompOptions{Heartbeat: "10s,5s"},
+				Subprotocols:   []string{"v12.stomp", "v11.stomp"}, Protocol: &stomp, STOMP: &wsgw.STOMPOptions{Heartbeat: "10s,5s"},
 			}},
 			{Path: "/rs", Script: "echo.js", Source: echo, Options: wsgw.Options{Auth: &wsgw.AuthOptions{
 				JWT:        wsgw.JWTOptions{RS256PublicKeyFile: "rs.pem", RS256PublicKey: "key of rs.pem", Issuer: "https://idp/", Audience: "api", Leeway: 30 * time.Second},
