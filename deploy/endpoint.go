@@ -1,6 +1,8 @@
 package deploy
 
 import (
+	"errors"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"slices"
@@ -8,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/auth"
 	"github.com/wsgw/wsgw/runtime"
 	"github.com/wsgw/wsgw/stomp"
 )
@@ -30,9 +33,10 @@ func (e *Endpoint) Handler() *runtime.Handler { return e.handler.Load() }
 // Settings are what the endpoint's current deploy set besides its script.
 func (e *Endpoint) Settings() *Settings { return e.settings.Load() }
 
-// Authenticator checks the credentials of an upgrade request (auth.Verifier
-// implements it). It is this node's: it holds keys, and is never stored or
-// sent to another node.
+// Authenticator checks the credentials of an upgrade request: the
+// auth.Verifier each node builds from a deployment's auth options, with the
+// secrets of its own environment. It holds keys and caches, and is never
+// stored or sent to another node.
 type Authenticator interface {
 	// Authenticate returns the verified identity, wsgw.ErrNoToken when the
 	// request carries no credentials, or an error wrapping
@@ -42,15 +46,14 @@ type Authenticator interface {
 	// Redact removes the credentials from r, so that they reach neither
 	// scripts nor the registry.
 	Redact(r *http.Request)
-	// ReadsCookies reports whether credentials may come from a cookie.
-	// Browsers send cookies with upgrades started by any site, so such an
-	// endpoint needs an origin check.
-	ReadsCookies() bool
 }
 
-// Settings are one deploy's options of an endpoint, compiled, with this
-// node's auth for its path: what the gateway checks an upgrade against.
-// One value holds them all, so that an upgrade never mixes two deploys.
+var _ Authenticator = (*auth.Verifier)(nil)
+
+// Settings are one deploy's options of an endpoint, compiled, with the
+// credential check this node built from them: what the gateway checks an
+// upgrade against. One value holds them all, so that an upgrade never mixes
+// two deploys.
 type Settings struct {
 	dep          wsgw.Deployment
 	auth         Authenticator
@@ -73,51 +76,88 @@ const DefaultSTOMPHeartbeat = "10s,10s"
 // deploy lists its own.
 var stompSubprotocols = []string{"v12.stomp", "v11.stomp", "v10.stomp"}
 
-func newSettings(dep wsgw.Deployment, auth Authenticator) (*Settings, error) {
-	s := &Settings{dep: dep, auth: auth, subprotocols: dep.Subprotocols}
-	for _, p := range dep.Subprotocols {
-		if !validToken(p) {
-			return nil, &Error{"subprotocols", wsgw.Errorf(wsgw.EInvalid, "subprotocol %q is not a token (RFC 6455: printable ASCII without separators)", p)}
-		}
+// protocol sets what s needs of dep's subprotocols, protocol and stomp
+// options (which Validate checked).
+func (s *Settings) protocol(dep wsgw.Deployment) error {
+	s.subprotocols = dep.Subprotocols
+	if dep.Protocol == nil || *dep.Protocol != wsgw.ProtocolSTOMP {
+		return nil
 	}
-	protocol := ""
-	if dep.Protocol != nil {
-		protocol = *dep.Protocol
+	hb := DefaultSTOMPHeartbeat
+	if dep.STOMP != nil && dep.STOMP.Heartbeat != "" {
+		hb = dep.STOMP.Heartbeat
 	}
-	switch protocol {
-	case "":
-		if dep.STOMP != nil {
-			return nil, &Error{"stomp", wsgw.Errorf(wsgw.EInvalid, "stomp options need protocol: stomp")}
-		}
-	case wsgw.ProtocolSTOMP:
-		hb := DefaultSTOMPHeartbeat
-		if dep.STOMP != nil && dep.STOMP.Heartbeat != "" {
-			hb = dep.STOMP.Heartbeat
-		}
-		pair, err := stomp.ParseHeartBeatConfig(hb)
-		if err != nil {
-			return nil, &Error{"stomp", wsgw.Errorf(wsgw.EInvalid, "stomp.heartbeat: %v", err)}
-		}
-		s.stomp = &STOMP{HeartBeat: pair}
-		if dep.Subprotocols == nil {
-			s.subprotocols = stompSubprotocols
-		}
-	default:
-		return nil, &Error{"protocol", wsgw.Errorf(wsgw.EInvalid, "protocol %q: want \"\" (plain messages) or %q", protocol, wsgw.ProtocolSTOMP)}
+	pair, err := stomp.ParseHeartBeatConfig(hb)
+	if err != nil {
+		return &Error{"stomp.heartbeat", wsgw.Errorf(wsgw.EInvalid, "stomp.heartbeat: %v", err)}
+	}
+	s.stomp = &STOMP{HeartBeat: pair}
+	if dep.Subprotocols == nil {
+		s.subprotocols = stompSubprotocols
+	}
+	return nil
+}
+
+// authEnv is what a node builds credential checks with: secrets come from
+// lookup (an environment variable's value by its name), logs go to log.
+type authEnv struct {
+	lookup func(name string) (string, bool)
+	log    *slog.Logger
+}
+
+// newSettings validates dep's options and builds its settings. The check
+// of prev (the endpoint's settings before, nil for none) is kept when the
+// auth options are the same: a script-only redeploy keeps the key set and
+// the introspection cache.
+func newSettings(dep wsgw.Deployment, env authEnv, prev *Settings) (*Settings, error) {
+	if err := dep.Options.Validate(); err != nil {
+		return nil, fieldError(err)
+	}
+	s := &Settings{dep: dep}
+	if err := s.protocol(dep); err != nil {
+		return nil, err
 	}
 	for _, o := range dep.AllowedOrigins {
-		re, err := regexp.Compile(anchor(o))
-		if err != nil {
-			return nil, &Error{"allowed_origins", wsgw.Errorf(wsgw.EInvalid, "allowed origin %q: %v", o, err)}
-		}
+		re, _ := wsgw.OriginRegexp(o) // Validate compiled it
 		s.origins = append(s.origins, re)
 	}
-	if auth != nil && auth.ReadsCookies() && len(s.origins) == 0 {
-		return nil, &Error{"allowed_origins", wsgw.Errorf(wsgw.EInvalid,
-			"the endpoint's auth takes its token from a cookie, so allowed_origins is required: "+
-				"browsers send cookies with upgrades started by any site (cross-site WebSocket hijacking)")}
+	a := dep.Auth
+	if a == nil || a.IsZero() {
+		return s, nil
 	}
+	if prev != nil && prev.auth != nil && (wsgw.Options{Auth: a}).Equal(wsgw.Options{Auth: prev.dep.Auth}) {
+		s.auth = prev.auth
+		return s, nil
+	}
+	o := *a
+	if name := o.JWT.HS256SecretEnv; name != "" {
+		if v, ok := env.lookup(name); ok {
+			o.JWT.Key = []byte(v)
+		}
+	}
+	if name := o.Introspect.ClientSecretEnv; name != "" {
+		o.Introspect.ClientSecret, _ = env.lookup(name)
+	}
+	o.Logger = env.log
+	v, err := auth.New(o)
+	if err != nil {
+		var fe *wsgw.FieldError
+		if errors.As(err, &fe) {
+			err = &wsgw.FieldError{Field: "auth." + fe.Field, Msg: fe.Msg}
+		}
+		return nil, fieldError(err)
+	}
+	s.auth = v
 	return s, nil
+}
+
+// fieldError is a refused option as a deploy error naming its key.
+func fieldError(err error) error {
+	var fe *wsgw.FieldError
+	if !errors.As(err, &fe) {
+		return &Error{"auth", wsgw.Errorf(wsgw.EInvalid, "auth: %v", err)}
+	}
+	return &Error{fe.Field, wsgw.Errorf(wsgw.EInvalid, "%s: %s", fe.Field, fe.Msg)}
 }
 
 // Subprotocol is the subprotocol the upgrade names: the first of the
@@ -140,21 +180,6 @@ func (s *Settings) Subprotocol(offered []string) string {
 // STOMP is the endpoint's STOMP settings, nil for a plain endpoint.
 func (s *Settings) STOMP() *STOMP { return s.stomp }
 
-// validToken reports whether p may be a subprotocol name: an HTTP token
-// (RFC 7230), as RFC 6455 asks.
-func validToken(p string) bool {
-	if p == "" {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // Auth is the endpoint's credential check on this node, nil for none.
 func (s *Settings) Auth() Authenticator { return s.auth }
 
@@ -170,11 +195,4 @@ func (s *Settings) AllowsOrigin(origin string) bool {
 		}
 	}
 	return false
-}
-
-// anchor makes an allowed-origin pattern match the whole Origin header or
-// nothing: every pattern, whatever anchors it has of its own, is matched as
-// ^(?:pattern)$, so that ^a|b cannot match a longer origin that starts with a.
-func anchor(pattern string) string {
-	return "^(?:" + pattern + ")$"
 }

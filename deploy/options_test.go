@@ -20,12 +20,12 @@ func TestProtocolOptionsRefused(t *testing.T) {
 		opts  wsgw.Options
 		field string
 	}{
-		{"subprotocol with a space", wsgw.Options{Subprotocols: []string{"v12 stomp"}}, "subprotocols"},
-		{"empty subprotocol", wsgw.Options{Subprotocols: []string{""}}, "subprotocols"},
+		{"subprotocol with a space", wsgw.Options{Subprotocols: []string{"v12 stomp"}}, "subprotocols[0]"},
+		{"empty subprotocol", wsgw.Options{Subprotocols: []string{""}}, "subprotocols[0]"},
 		{"unknown protocol", wsgw.Options{Protocol: str("mqtt")}, "protocol"},
 		{"stomp options on a plain endpoint", wsgw.Options{STOMP: &wsgw.STOMPOptions{Heartbeat: "1s,1s"}}, "stomp"},
-		{"heart-beat not two durations", wsgw.Options{Protocol: str("stomp"), STOMP: &wsgw.STOMPOptions{Heartbeat: "10s"}}, "stomp"},
-		{"heart-beat below a millisecond", wsgw.Options{Protocol: str("stomp"), STOMP: &wsgw.STOMPOptions{Heartbeat: "1500us,0"}}, "stomp"},
+		{"heart-beat not two durations", wsgw.Options{Protocol: str("stomp"), STOMP: &wsgw.STOMPOptions{Heartbeat: "10s"}}, "stomp.heartbeat"},
+		{"heart-beat below a millisecond", wsgw.Options{Protocol: str("stomp"), STOMP: &wsgw.STOMPOptions{Heartbeat: "1500us,0"}}, "stomp.heartbeat"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := h.Deploys.Deploy(context.Background(), wsgw.Deployment{Path: "/p", Script: "", Options: tc.opts, Source: "api"})

@@ -33,6 +33,7 @@ type conn struct {
 
 	// Set before the upgrade, read-only after.
 	claims  map[string]any // the verified token's claims; nil without auth
+	user    string         // the user the token names (auth.user_claim); "" for none
 	expires int64          // the token's exp in Unix ns; 0 for none
 	refusal *refusal       // non-nil: closed at once after the upgrade
 
@@ -80,6 +81,10 @@ func (c *conn) Info() *wsgw.SocketInfo { return c.info }
 
 // Auth returns the verified token's claims, nil when the endpoint has no auth.
 func (c *conn) Auth() map[string]any { return c.claims }
+
+// UserID returns the user the verified token names (the claim auth.user_claim
+// names, when it is a string), "" for none.
+func (c *conn) UserID() string { return c.user }
 
 // Send queues a text or binary frame. A STOMP connection has no
 // destination for it: the message is dropped and counted.

@@ -33,7 +33,11 @@ func (e events) OnOpen(socket *gws.Conn) {
 		g.metrics.StoreErrors.WithLabelValues("register").Inc()
 		g.log.Error("store register failed", "socket_id", c.info.ID, "err", err)
 	}
-	g.log.Info("connection opened", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote)
+	if user := c.UserID(); user != "" {
+		g.log.Info("connection opened", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote, "user", user)
+	} else {
+		g.log.Info("connection opened", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote)
+	}
 	if c.stomp != nil {
 		if g.closing.Load() {
 			_ = c.Close(1001, "going away")

@@ -237,11 +237,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, reason, wsgw.Errorf(wsgw.EUnavailable, "too many connections"))
 		return
 	}
-	var claims map[string]any
-	var expires int64
+	var id wsgw.Identity
 	var refused *refusal
 	if a := set.Auth(); a != nil {
-		claims, expires, refused = g.authenticate(a, r)
+		id, refused = g.authenticate(a, r)
 	}
 	if !g.enter() {
 		g.release(ip)
@@ -249,7 +248,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := g.newConn(r, ep, pathParams, ip)
-	c.claims, c.expires, c.refusal = claims, expires, refused
+	c.claims, c.user, c.refusal = id.Claims, id.UserID, refused
+	if !id.Expires.IsZero() {
+		c.expires = id.Expires.UnixNano()
+	}
 	offered := r.Header.Values("Sec-WebSocket-Protocol")
 	c.info.Subprotocol = set.Subprotocol(offered)
 	if c.info.Subprotocol != "" && len(offered) > 1 {
