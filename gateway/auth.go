@@ -26,22 +26,27 @@ type refusal struct {
 }
 
 // authenticate runs an endpoint's check on r, then redacts r's credentials.
-// It returns the verified claims and expiry (Unix ns, 0 for none), or the
-// refusal the connection will be closed with once upgraded.
-func (g *Gateway) authenticate(a deploy.Authenticator, r *http.Request) (map[string]any, int64, *refusal) {
+// It returns the verified claims, the user they name (auth.user_claim)
+// and their expiry (Unix ns, 0 for none), or the refusal the connection
+// will be closed with once upgraded.
+func (g *Gateway) authenticate(a deploy.Authenticator, r *http.Request) (map[string]any, string, int64, *refusal) {
 	id, err := a.Authenticate(r)
 	a.Redact(r)
 	switch {
 	case errors.Is(err, wsgw.ErrNoToken):
-		return nil, 0, &refusal{closeNoToken, "no token", err}
+		return nil, "", 0, &refusal{closeNoToken, "no token", err}
 	case err != nil:
-		return nil, 0, &refusal{closeAuthFailed, "authentication failed", err}
+		return nil, "", 0, &refusal{closeAuthFailed, "authentication failed", err}
 	}
 	var expires int64
 	if !id.Expires.IsZero() {
 		expires = id.Expires.UnixNano()
 	}
-	return id.Claims, expires, nil
+	user := id.UserID
+	if wsgw.ValidUser(user) != nil {
+		user = "" // a claim no user ID can be: the socket starts unbound
+	}
+	return id.Claims, user, expires, nil
 }
 
 // refuseUpgraded closes a connection whose credentials failed, on its read

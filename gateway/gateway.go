@@ -210,10 +210,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var claims map[string]any
+	var user string
 	var expires int64
 	var refused *refusal
 	if a := set.Auth(); a != nil {
-		claims, expires, refused = g.authenticate(a, r)
+		claims, user, expires, refused = g.authenticate(a, r)
 	}
 	if !g.enter() {
 		g.release(ip)
@@ -222,6 +223,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := g.newConn(r, ep, pathParams, ip)
 	c.claims, c.expires, c.refusal = claims, expires, refused
+	c.authUser = user
 	socket, err := g.upgrader.Upgrade(guardedWriter{w, &c.guard}, r)
 	if err != nil {
 		g.active.Done()
@@ -334,6 +336,7 @@ func (g *Gateway) newConn(r *http.Request, ep *deploy.Endpoint, pathParams map[s
 		c.limiter = rate.NewLimiter(rate.Limit(l.MessagesPerSecond), l.Burst)
 	}
 	c.written = c.onWritten
+	c.broadcasted = c.onBroadcast
 	c.guard.c = c
 	c.guard.max = uint32(g.opts.Limits.MaxMessageBytes)
 	c.expiryIndex = -1
@@ -446,6 +449,7 @@ func (g *Gateway) finish(c *conn, code int, reason string) {
 		g.expiries.remove(c)
 	}
 	g.conns.remove(c)
+	g.conns.unindex(c)
 	g.metrics.ConnectionsOpen.Dec()
 	g.metrics.Closed(code)
 	if c.openRan {
