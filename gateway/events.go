@@ -35,8 +35,10 @@ func (e events) OnOpen(socket *gws.Conn) {
 	}
 	if c.authUser != "" {
 		_ = g.conns.setUser(c, c.authUser)
+		g.log.Info("connection opened", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote, "user", c.authUser)
+	} else {
+		g.log.Info("connection opened", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote)
 	}
-	g.log.Info("connection opened", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote)
 	ev := runtime.Event{Type: runtime.Open, Timestamp: c.opened.UnixMilli()}
 	c.openRan = true
 	if err := g.runEvent(c, &ev); err != nil {

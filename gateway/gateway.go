@@ -209,12 +209,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, reason, wsgw.Errorf(wsgw.EUnavailable, "too many connections"))
 		return
 	}
-	var claims map[string]any
-	var user string
-	var expires int64
+	var id wsgw.Identity
 	var refused *refusal
 	if a := set.Auth(); a != nil {
-		claims, user, expires, refused = g.authenticate(a, r)
+		id, refused = g.authenticate(a, r)
 	}
 	if !g.enter() {
 		g.release(ip)
@@ -222,8 +220,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := g.newConn(r, ep, pathParams, ip)
-	c.claims, c.expires, c.refusal = claims, expires, refused
-	c.authUser = user
+	c.claims, c.refusal = id.Claims, refused
+	if wsgw.ValidUser(id.UserID) == nil { // else a claim no user ID can be: the socket starts unbound
+		c.authUser = id.UserID
+	}
+	if !id.Expires.IsZero() {
+		c.expires = id.Expires.UnixNano()
+	}
 	socket, err := g.upgrader.Upgrade(guardedWriter{w, &c.guard}, r)
 	if err != nil {
 		g.active.Done()

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -59,6 +60,7 @@ func routes(opts AdminOptions) []route {
 		{"GET /api/v1/websocket/sockets/{socket_id}", http.HandlerFunc(a.info)},
 		{"DELETE /api/v1/websocket/sockets/{socket_id}", http.HandlerFunc(a.close)},
 		{"POST /api/v1/websocket/sockets/{socket_id}/send", http.HandlerFunc(a.send)},
+		{"POST /api/v1/websocket/sockets/send", http.HandlerFunc(a.sendBatch)},
 		{"GET /api/v1/websocket/users/{user_id}/sockets", http.HandlerFunc(a.listUser)},
 		{"POST /api/v1/websocket/users/{user_id}/send", http.HandlerFunc(a.sendToUser)},
 		{"DELETE /api/v1/websocket/users/{user_id}/sockets", http.HandlerFunc(a.closeUser)},
@@ -104,7 +106,19 @@ func Admin(opts AdminOptions) http.Handler {
 		allowed[path] = append(allowed[path], method)
 	}
 	for path, methods := range allowed {
-		mux.Handle(path, methodNotAllowed(methods))
+		refuse := methodNotAllowed(methods)
+		if !shadows(path, allowed) {
+			mux.Handle(path, refuse)
+			continue
+		}
+		// A method-less pattern would conflict with a method served on a
+		// wildcard path that also matches this one (/sockets/send and
+		// GET /sockets/{socket_id}): refuse the usual methods by name.
+		for _, m := range []string{"GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"} {
+			if !slices.Contains(methods, m) {
+				mux.Handle(m+" "+path, refuse)
+			}
+		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wsgw.Errorf(wsgw.ENotFound, "no admin route %s %s", r.Method, r.URL.Path))
@@ -117,6 +131,35 @@ func Admin(opts AdminOptions) http.Handler {
 		h = (deployAPI{opts.Deployer}).endpoints(mux)
 	}
 	return requireToken(opts.Token, open, h)
+}
+
+// shadows reports whether some other path of allowed has wildcards that
+// match path.
+func shadows(path string, allowed map[string][]string) bool {
+	for other := range allowed {
+		if other != path && wildcardMatches(other, path) {
+			return true
+		}
+	}
+	return false
+}
+
+// wildcardMatches reports whether pattern, whose {name} segments match any
+// one segment, matches path, a pattern of literal segments only.
+func wildcardMatches(pattern, path string) bool {
+	if !strings.Contains(pattern, "{") || strings.Contains(path, "{") {
+		return false
+	}
+	ps, qs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(ps) != len(qs) {
+		return false
+	}
+	for i, seg := range ps {
+		if seg != qs[i] && !strings.HasPrefix(seg, "{") {
+			return false
+		}
+	}
+	return true
 }
 
 type admin struct{ opts AdminOptions }
@@ -273,68 +316,84 @@ type SendRequest struct {
 // A string message is sent as it is; any other JSON value as its JSON text;
 // a data-binary message is base64.
 func DecodeSend(body []byte, contentType string) (SendRequest, error) {
-	return decodeSend(body, contentType, false)
+	if err := checkJSON(contentType); err != nil {
+		return SendRequest{}, err
+	}
+	var raw struct {
+		Message json.RawMessage `json:"message"`
+		Type    *string         `json:"type"`
+	}
+	if err := decodeStrict(body, &raw); err != nil {
+		return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "the body is not a JSON object of message and type: %v", err)
+	}
+	return decodeMessage(raw.Message, raw.Type)
 }
 
 // DecodePublish decodes a publish or broadcast body: a send body that may
 // have "exclude", an array of socket IDs.
 func DecodePublish(body []byte, contentType string) (SendRequest, error) {
-	return decodeSend(body, contentType, true)
-}
-
-func decodeSend(body []byte, contentType string, publish bool) (SendRequest, error) {
-	if contentType != "" {
-		mt, _, err := mime.ParseMediaType(contentType)
-		if err != nil || (mt != "application/json" && mt != "text/json") {
-			return SendRequest{}, wsgw.Errorf(wsgw.EUnsupportedMedia, "the body must be application/json, not %q", contentType)
-		}
+	if err := checkJSON(contentType); err != nil {
+		return SendRequest{}, err
 	}
 	var raw struct {
 		Message json.RawMessage `json:"message"`
 		Type    *string         `json:"type"`
 		Exclude []string        `json:"exclude"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&raw); err != nil {
-		fields := "message and type"
-		if publish {
-			fields = "message, type and exclude"
-		}
-		return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "the body is not a JSON object of %s: %v", fields, err)
-	}
-	if dec.More() {
-		return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "the body has data after the JSON object")
-	}
-	if !publish && raw.Exclude != nil {
-		return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "the body is not a JSON object of message and type: exclude is for publishes")
+	if err := decodeStrict(body, &raw); err != nil {
+		return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "the body is not a JSON object of message, type and exclude: %v", err)
 	}
 	req, err := decodeMessage(raw.Message, raw.Type)
 	req.Exclude = raw.Exclude
 	return req, err
 }
 
-// decodeMessage decodes the message and type of a send body.
+// checkJSON refuses a body that says it is not JSON; one that says
+// nothing is taken as JSON.
+func checkJSON(contentType string) error {
+	if contentType == "" || contentType == "application/json" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || (mt != "application/json" && mt != "text/json") {
+		return wsgw.Errorf(wsgw.EUnsupportedMedia, "the body must be application/json, not %q", contentType)
+	}
+	return nil
+}
+
+// decodeStrict decodes one JSON value into v, refusing unknown fields and
+// anything after the value.
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("data after the JSON value")
+	}
+	return nil
+}
+
+// decodeMessage turns a send's message and type fields into the frame.
 func decodeMessage(message json.RawMessage, typePtr *string) (SendRequest, error) {
-	raw := struct {
-		Message json.RawMessage
-		Type    *string
-	}{message, typePtr}
-	if len(raw.Message) == 0 || string(raw.Message) == "null" {
+	if len(message) == 0 || string(message) == "null" {
 		return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "message is required")
 	}
 	typ := wsgw.MessageText
-	if raw.Type != nil {
-		typ = *raw.Type
+	if typePtr != nil {
+		typ = *typePtr
 	}
-	var text string
-	isString := json.Unmarshal(raw.Message, &text) == nil
+	text, isString := plainString(message)
+	if !isString {
+		isString = json.Unmarshal(message, &text) == nil
+	}
 	switch typ {
 	case wsgw.MessageText:
 		if isString {
 			return SendRequest{Message: []byte(text)}, nil
 		}
-		return SendRequest{Message: compactJSON(raw.Message)}, nil
+		return SendRequest{Message: compactJSON(message)}, nil
 	case wsgw.MessageBinary:
 		if !isString {
 			return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, `a "data-binary" message must be a base64 string`)
@@ -346,6 +405,20 @@ func decodeMessage(message json.RawMessage, typePtr *string) (SendRequest, error
 		return SendRequest{Message: b, Binary: true}, nil
 	}
 	return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, `type must be "data-text" or "data-binary", not %q`, typ)
+}
+
+// plainString returns the text of a JSON string that has no escapes and is
+// valid UTF-8 as it stands, which most messages are, without decoding it
+// again; ok is false for anything else. message is valid JSON.
+func plainString(message json.RawMessage) (string, bool) {
+	if len(message) < 2 || message[0] != '"' {
+		return "", false
+	}
+	inner := message[1 : len(message)-1]
+	if bytes.IndexByte(inner, '\\') >= 0 || !utf8.Valid(inner) {
+		return "", false
+	}
+	return string(inner), true
 }
 
 func compactJSON(raw json.RawMessage) []byte {

@@ -45,7 +45,7 @@ type Metrics struct {
 
 	// Hardening: see docs/security.md.
 	Panics       prometheus.Counter     // Go panics recovered on a connection
-	AuthFailures *prometheus.CounterVec // by reason: no_token, invalid, expired
+	AuthFailures *prometheus.CounterVec // by reason: no_token, invalid, unavailable, expired
 }
 
 // New creates the collectors and registers them with reg (nil: not registered,
@@ -131,7 +131,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	})
 	m.AuthFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "wsgw_auth_failures_total",
-		Help: "Connections closed for their token, by reason: no_token (4001), invalid (4002), expired (4003).",
+		Help: "Connections closed for their token, by reason: no_token (4001), invalid (4002), unavailable (1013: the identity provider could not be asked), expired (4003).",
 	}, []string{"reason"})
 	if reg != nil {
 		reg.MustRegister(m.ConnectionsOpen, m.ConnectionsOpened, m.ConnectionsClosed, m.ConnectionsRejected,

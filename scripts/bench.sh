@@ -123,6 +123,8 @@ gateway;  scenario echo-rate1-wsgw echo --url $GW --conns "$CONNS_RATE" --rate 1
 baseline; scenario echo-rate1-raw echo --url $RAW --conns "$CONNS_RATE" --rate 1 --duration 30s; stop "$RAW_PID"
 gateway;  scenario rest-send-wsgw rest-send --url $GW --admin http://127.0.0.1:19090 --conns 1000 --rest-concurrency 16 --duration "$DURATION"; stop "$GW_PID"
 baseline; scenario rest-send-raw rest-send --url $RAW --admin http://127.0.0.1:18089 --conns 1000 --rest-concurrency 16 --duration "$DURATION"; stop "$RAW_PID"
+gateway;  scenario rest-batch-wsgw rest-send --url $GW --admin http://127.0.0.1:19090 --conns 1000 --rest-concurrency 16 --batch 100 --duration "$DURATION"; stop "$GW_PID"
+baseline; scenario rest-batch-raw rest-send --url $RAW --admin http://127.0.0.1:18089 --conns 1000 --rest-concurrency 16 --batch 100 --duration "$DURATION"; stop "$RAW_PID"
 
 # Fan-out: one publisher, one group of CONNS_FANOUT members, 64 B publishes.
 # The raw gws side is wsbench baseline's /sub and /pub (gws's Broadcaster).
@@ -183,6 +185,8 @@ echo_r=$(j echo-raw '.results.messages.recv_per_sec | floor')
   echo "| echo, default limit: $CONNS_RATE connections × 1 msg/s | $(j echo-rate1-wsgw '.results.messages.recv_per_sec | floor') msg/s, lost $(j echo-rate1-wsgw .results.messages.lost), p99 $(ms "$(j echo-rate1-wsgw .results.messages.rtt.p99_ns)") | $(j echo-rate1-raw '.results.messages.recv_per_sec | floor') msg/s, lost $(j echo-rate1-raw .results.messages.lost), p99 $(ms "$(j echo-rate1-raw .results.messages.rtt.p99_ns)") | | |"
   rest_w=$(j rest-send-wsgw '.results.rest.per_sec | floor'); rest_r=$(j rest-send-raw '.results.rest.per_sec | floor')
   echo "| REST send, 16 keep-alive clients → 1,000 sockets | $rest_w sends/s, p99 $(ms "$(j rest-send-wsgw .results.rest.latency.p99_ns)"), lost $(j rest-send-wsgw .results.rest.lost) | $rest_r sends/s, p99 $(ms "$(j rest-send-raw .results.rest.latency.p99_ns)"), lost $(j rest-send-raw .results.rest.lost) | $(ratio "$rest_w" "$rest_r") | ≥ 30,000/s |"
+  batch_w=$(j rest-batch-wsgw '.results.rest.messages_per_sec | floor'); batch_r=$(j rest-batch-raw '.results.rest.messages_per_sec | floor')
+  echo "| REST batch send, 100 messages a request, 16 keep-alive clients → 1,000 sockets | $batch_w msg/s, p99 $(ms "$(j rest-batch-wsgw .results.rest.latency.p99_ns)") a request, lost $(j rest-batch-wsgw .results.rest.lost) | $batch_r msg/s, p99 $(ms "$(j rest-batch-raw .results.rest.latency.p99_ns)"), lost $(j rest-batch-raw .results.rest.lost) | $(ratio "$batch_w" "$batch_r") | |"
   state_w=$(j echo-state-wsgw '.results.messages.recv_per_sec | floor')
   echo "| echo with a state counter (scripts/bench/state-echo.js), memory store, $CONNS_ECHO ping-pong | $state_w msg/s | plain echo above: $echo_w msg/s | $(ratio "$state_w" "$echo_w") (state / plain) | ≥ 0.9 |"
   if [[ -f $RUN/echo-wsgw-redis.json ]]; then

@@ -109,6 +109,42 @@ func (a *adminAPI) send(ctx context.Context, id, msg string) (int, error) {
 	return resp.StatusCode, nil
 }
 
+// batchSendItem is one element of POST /api/v1/websocket/sockets/send.
+type batchSendItem struct {
+	SocketID string `json:"socket_id"`
+	Message  string `json:"message"`
+	Type     string `json:"type"`
+}
+
+// sendBatch posts items to the batch send route and returns how many were
+// queued (answered null) and the HTTP status.
+func (a *adminAPI) sendBatch(ctx context.Context, items []batchSendItem) (int, int, error) {
+	body, err := json.Marshal(items)
+	if err != nil {
+		return 0, 0, fmt.Errorf("encode batch: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+"/api/v1/websocket/sockets/send", bytes.NewReader(body))
+	if err != nil {
+		return 0, 0, fmt.Errorf("batch send: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.do(req)
+	if err != nil {
+		return 0, 0, fmt.Errorf("batch send: %w", err)
+	}
+	var answers []json.RawMessage
+	if err := decodeJSON(resp, &answers); err != nil {
+		return 0, resp.StatusCode, fmt.Errorf("batch send: %w", err)
+	}
+	queued := 0
+	for _, a := range answers {
+		if string(a) == "null" {
+			queued++
+		}
+	}
+	return queued, resp.StatusCode, nil
+}
+
 func (a *adminAPI) do(req *http.Request) (*http.Response, error) {
 	if a.token != "" {
 		req.Header.Set("Authorization", "Bearer "+a.token)

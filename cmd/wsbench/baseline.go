@@ -143,6 +143,10 @@ func (s *echoServer) serveREST(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(ids)
 		return
 	}
+	if r.Method == http.MethodPost && r.URL.Path == socketsPath+"/send" {
+		s.serveBatch(w, r)
+		return
+	}
 	id, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, socketsPath+"/"), "/send")
 	if r.Method != http.MethodPost || !ok {
 		http.Error(w, "not a route of the baseline", http.StatusNotFound)
@@ -167,6 +171,36 @@ func (s *echoServer) serveREST(w http.ResponseWriter, r *http.Request) {
 	}
 	s.ctr.sent.Add(1)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// serveBatch is the floor of wsgw's batch send: a JSON array of
+// {"socket_id", "message"} decoded, each message written to its socket,
+// and an array of null (or an error string) answered.
+func (s *echoServer) serveBatch(w http.ResponseWriter, r *http.Request) {
+	var items []struct {
+		SocketID string `json:"socket_id"`
+		Message  string `json:"message"`
+		Type     string `json:"type"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&items); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	answers := make([]any, len(items))
+	for i, it := range items {
+		socket, ok := s.ids.Load(it.SocketID)
+		if !ok {
+			answers[i] = "no socket " + it.SocketID
+			continue
+		}
+		if err := socket.(*gws.Conn).WriteString(it.Message); err != nil {
+			answers[i] = err.Error()
+			continue
+		}
+		s.ctr.sent.Add(1)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(answers)
 }
 
 // groupsPath is where wsgw's admin API addresses groups.

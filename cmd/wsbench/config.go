@@ -43,6 +43,7 @@ type Config struct {
 	Admin           string   `json:"admin"`
 	Token           string   `json:"-"`
 	RESTConcurrency int      `json:"rest_concurrency"`
+	Batch           int      `json:"batch,omitempty"`
 	Listen          string   `json:"listen"`
 	Welcome         bool     `json:"welcome"`
 	Procs           int      `json:"procs"`
@@ -132,6 +133,7 @@ func newFlagSet(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.Admin, "admin", "http://127.0.0.1:9090", "rest-send: admin REST base URL (must resolve to loopback)")
 	fs.StringVar(&cfg.Token, "token", "", "rest-send: bearer token for the admin API")
 	fs.IntVar(&cfg.RESTConcurrency, "rest-concurrency", 16, "rest-send: keep-alive HTTP clients, over all processes")
+	fs.IntVar(&cfg.Batch, "batch", 0, "rest-send: messages per request through the batch route POST /api/v1/websocket/sockets/send (0 = one per request, to /sockets/{id}/send)")
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8089", "baseline: listen address (loopback only)")
 	fs.BoolVar(&cfg.Welcome, "welcome", true, `baseline: send "Welcome" when a socket opens, like wsgw's echo endpoint`)
 	fs.IntVar(&cfg.Procs, "procs", 1, "spread connections (or baseline listeners, via SO_REUSEPORT) over this many processes")
@@ -182,6 +184,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("--size must be in 1..16MiB")
 	case c.RESTConcurrency < 1:
 		return fmt.Errorf("--rest-concurrency must be at least 1")
+	case c.Batch < 0 || c.Batch > 1000:
+		return fmt.Errorf("--batch must be in 0..1000")
 	case c.SrcAddrs < 0 || c.SrcAddrs > 250:
 		return fmt.Errorf("--src-addrs must be in 0..250")
 	case c.DialTimeout <= 0 || c.Drain < 0 || c.Settle < 0 || c.Hold < 0 || c.Duration < 0:

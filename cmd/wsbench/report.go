@@ -94,7 +94,11 @@ func writeText(w io.Writer, rep *Report) error {
 	}
 	if x := r.REST; x != nil {
 		line("sockets", "%d listed, %d matched to this run's connections", x.Listed, x.Matched)
-		line("REST sends", "%d (%.0f/s), %d 2xx%s", x.Requests, x.PerSec, x.OK, countsSuffix(x.Status))
+		if x.Batch > 0 {
+			line("REST batches", "%d of %d (%.0f/s), %d messages (%.0f/s), %d queued%s", x.Requests, x.Batch, x.PerSec, x.Messages, x.MsgsPerSec, x.OK, countsSuffix(x.Status))
+		} else {
+			line("REST sends", "%d (%.0f/s), %d 2xx%s", x.Requests, x.PerSec, x.OK, countsSuffix(x.Status))
+		}
 		line("REST latency", "%s", fmtLatency(x.Latency))
 		line("arrivals", "%d (%.0f/s) of %d sent, lost %d, misrouted %d", x.Arrived, x.ArrivedPSec, x.OK, x.Lost, x.Misrouted)
 		line("delivery", "%s", fmtLatency(x.Delivery))

@@ -67,7 +67,7 @@ func runRESTSend(ctx context.Context, r *runner) (*Results, error) {
 
 	lat := newHistogram()
 	status := newReasons("REST send")
-	var ok atomic.Int64
+	var ok, requests atomic.Int64
 	start := time.Now()
 	sendCtx, cancel := context.WithTimeout(ctx, time.Duration(r.cfg.Duration))
 	defer cancel()
@@ -76,10 +76,30 @@ func runRESTSend(ctx context.Context, r *runner) (*Results, error) {
 	for range r.share.RESTConc {
 		wg.Go(func() {
 			var buf []byte
+			var items []batchSendItem
 			for {
 				seq, more := p.wait(sendCtx)
 				if !more {
 					return
+				}
+				requests.Add(1)
+				if r.cfg.Batch > 0 {
+					items = items[:0]
+					for range r.cfg.Batch {
+						t := targets[rand.IntN(len(targets))]
+						buf = appendMsg(buf[:0], t.c.id, seq, time.Now().UnixNano(), r.cfg.Size)
+						items = append(items, batchSendItem{SocketID: t.id, Message: string(buf), Type: "data-text"})
+					}
+					r.ctr.sent.Add(int64(len(items)))
+					t0 := time.Now()
+					queued, code, err := api.sendBatch(ctx, items)
+					lat.Record(time.Since(t0))
+					ok.Add(int64(queued))
+					if err == nil && queued < len(items) {
+						err = fmt.Errorf("batch: %d of %d items refused", len(items)-queued, len(items))
+					}
+					countAnswer(r, status, code, err)
+					continue
 				}
 				t := targets[rand.IntN(len(targets))]
 				buf = appendMsg(buf, t.c.id, seq, time.Now().UnixNano(), r.cfg.Size)
@@ -87,17 +107,12 @@ func runRESTSend(ctx context.Context, r *runner) (*Results, error) {
 				t0 := time.Now()
 				code, err := api.send(ctx, t.id, string(buf))
 				lat.Record(time.Since(t0))
-				switch {
-				case err != nil:
-					r.ctr.errors.Add(1)
-					status.add("error:"+classify(err, nil), err)
-				case code/100 == 2:
+				if err == nil && code/100 == 2 {
 					ok.Add(1)
-					status.add(strconv.Itoa(code), nil)
-				default:
-					r.ctr.errors.Add(1)
-					status.add(strconv.Itoa(code), fmt.Errorf("send to %s: HTTP %d", t.id, code))
+				} else if err == nil {
+					err = fmt.Errorf("send to %s: HTTP %d", t.id, code)
 				}
+				countAnswer(r, status, code, err)
 			}
 		})
 	}
@@ -113,9 +128,12 @@ func runRESTSend(ctx context.Context, r *runner) (*Results, error) {
 		REST: &RESTStats{
 			Listed:      int64(listed),
 			Matched:     int64(len(targets)),
-			Requests:    r.ctr.sent.Load(),
+			Requests:    requests.Load(),
 			OK:          ok.Load(),
-			PerSec:      float64(r.ctr.sent.Load()) / window,
+			PerSec:      float64(requests.Load()) / window,
+			Batch:       r.cfg.Batch,
+			Messages:    r.ctr.sent.Load(),
+			MsgsPerSec:  float64(r.ctr.sent.Load()) / window,
 			Latency:     lat.Snapshot(),
 			Status:      status.counts(),
 			Arrived:     arrived.Load(),
@@ -126,6 +144,21 @@ func runRESTSend(ctx context.Context, r *runner) (*Results, error) {
 		},
 		Errors: f.errs.counts(),
 	}, nil
+}
+
+// countAnswer counts one request's answer by status: code, or the error of
+// a request that failed or had items refused.
+func countAnswer(r *runner, status *reasons, code int, err error) {
+	switch {
+	case err != nil && code == 0:
+		r.ctr.errors.Add(1)
+		status.add("error:"+classify(err, nil), err)
+	case err != nil:
+		r.ctr.errors.Add(1)
+		status.add(strconv.Itoa(code), err)
+	default:
+		status.add(strconv.Itoa(code), nil)
+	}
 }
 
 // mapRounds bounds how often the socket list is fetched and probed.

@@ -59,8 +59,11 @@ type RESTStats struct {
 	Listed      int64            `json:"listed"`  // socket IDs the admin API listed
 	Matched     int64            `json:"matched"` // of them, IDs mapped to this run's connections
 	Requests    int64            `json:"requests"`
-	OK          int64            `json:"ok"` // 2xx answers
+	OK          int64            `json:"ok"` // 2xx answers; with --batch, items answered null
 	PerSec      float64          `json:"per_sec"`
+	Batch       int              `json:"batch,omitempty"`    // messages per request, 0 for the single send route
+	Messages    int64            `json:"messages,omitempty"` // with --batch: messages sent in the requests
+	MsgsPerSec  float64          `json:"messages_per_sec"`   // messages sent per second (= per_sec without --batch)
 	Latency     *Latency         `json:"latency,omitempty"`
 	Status      map[string]int64 `json:"status,omitempty"` // by HTTP status, or "error:<reason>"
 	Arrived     int64            `json:"arrived"`          // messages that reached the addressed connection

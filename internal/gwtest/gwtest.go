@@ -71,8 +71,10 @@ type Options struct {
 	NewBus func(local store.Local) store.Bus
 	// Deploys is the deploy registry; nil makes a memory one.
 	Deploys store.DeployRegistry
-	// Auth is each endpoint path's credential check.
-	Auth map[string]deploy.Authenticator
+	// Auth is each endpoint path's auth options, and Env the environment
+	// their secrets are read from (hs256_secret_env, client_secret_env).
+	Auth map[string]*wsgw.AuthOptions
+	Env  map[string]string
 	// Logger and Metrics, when set, replace the captured logs (Logs then
 	// sees nothing) and a fresh set of metrics.
 	Logger  *slog.Logger
@@ -126,7 +128,7 @@ func New(t testing.TB, o Options) *Harness {
 		PoolSize: o.PoolSize, Limits: runtime.Limits{Timeout: o.Timeout, MaxMemory: o.ScriptMemory, MaxStateBytes: o.MaxStateBytes}, Service: svc, Logger: logger, Metrics: m,
 	})
 	deploys, err := deploy.New(deploy.Options{
-		Registry: o.Deploys, Sockets: conns, Auth: func(path string) deploy.Authenticator { return o.Auth[path] },
+		Registry: o.Deploys, Sockets: conns, Env: func(name string) (string, bool) { v, ok := o.Env[name]; return v, ok },
 		Logger: logger, Metrics: m,
 	})
 	if err != nil {
@@ -149,7 +151,7 @@ func New(t testing.TB, o Options) *Harness {
 		srv.Close()
 	})
 	for path, src := range o.Scripts {
-		dep := wsgw.Deployment{Path: path, Script: src, Options: wsgw.Options{AllowedOrigins: o.Origins[path]}, Source: "config"}
+		dep := wsgw.Deployment{Path: path, Script: src, Options: wsgw.Options{AllowedOrigins: o.Origins[path], Auth: o.Auth[path]}, Source: "config"}
 		if _, _, err := deploys.Deploy(context.Background(), dep); err != nil {
 			t.Fatalf("deploy %s: %v", path, err)
 		}
