@@ -490,6 +490,14 @@ func (s *stompSession) beat() {
 	}
 	now := time.Now()
 	s.mu.Lock()
+	if s.every > 0 && !now.Before(s.nextOut) {
+		s.nextOut = now.Add(s.every)
+		if c.pending.Add(1) <= int64(c.g.opts.Limits.MaxPendingSends) {
+			c.ws.WriteAsync(gws.OpcodeText, eol, s.written)
+		} else {
+			c.pending.Add(-1) // the queue is full of frames, which are heart-beats too
+		}
+	}
 	if s.expect > 0 {
 		silent := now.Sub(time.Unix(0, c.lastSeen.Load()))
 		if silent >= 2*s.expect {
@@ -498,14 +506,6 @@ func (s *stompSession) beat() {
 				"silent_ms", silent.Milliseconds(), "expected_ms", s.expect.Milliseconds())
 			_ = c.Close(closeHeartbeat, "STOMP heart-beat timeout")
 			return
-		}
-	}
-	if s.every > 0 && !now.Before(s.nextOut) {
-		s.nextOut = now.Add(s.every)
-		if c.pending.Add(1) <= int64(c.g.opts.Limits.MaxPendingSends) {
-			c.ws.WriteAsync(gws.OpcodeText, eol, s.written)
-		} else {
-			c.pending.Add(-1) // the queue is full of frames, which are heart-beats too
 		}
 	}
 	s.beats.Reset(s.due(now))
