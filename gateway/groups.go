@@ -207,9 +207,20 @@ func (t *Conns) Publish(group string, message []byte, binary bool, exclude []str
 	}
 	b := gws.NewBroadcaster(op, message)
 	defer b.Close()
+	var stompMsg *stompMessage // the STOMP members' MESSAGE frame, encoded once for them all
 	n := 0
 	for _, c := range members {
-		if !skip(c.info.ID) && c.broadcast(b) {
+		switch {
+		case skip(c.info.ID):
+		case c.stomp != nil:
+			if stompMsg == nil {
+				m := newMessage(&wsgw.Message{Data: message, Binary: binary, Destination: group})
+				stompMsg = &m
+			}
+			if c.stomp.publish(stompMsg, group) {
+				n++
+			}
+		case c.broadcast(b):
 			n++
 		}
 	}

@@ -263,6 +263,10 @@ func (s *stompSession) subscribe(f *stomp.Frame, id string, now time.Time) bool 
 		s.refuse(closeSTOMPRefused, "subscription refused", "the subscription to "+dest+" was refused", receipt)
 		return false
 	}
+	if err := s.c.g.conns.join(s.c, dest); err != nil {
+		s.refuse(closeSTOMPRefused, "subscription refused", "cannot subscribe to "+dest+": "+wsgw.ErrorMessage(err), receipt)
+		return false
+	}
 	ack := f.Get("ack")
 	s.mu.Lock()
 	if s.subs == nil {
@@ -284,6 +288,9 @@ func (s *stompSession) unsubscribe(f *stomp.Frame, id string, now time.Time) {
 		return
 	}
 	dest := sub.destination
+	if !s.subscribed(dest) { // its last subscription to dest: the socket leaves the group
+		_ = s.c.g.conns.leave(s.c, dest)
+	}
 	ev := runtime.Event{Type: runtime.Unsubscribe, Timestamp: now.UnixMilli(), Frame: f, Destination: dest}
 	_ = s.c.g.runEvent(s.c, &ev)
 }
@@ -340,10 +347,23 @@ func (s *stompSession) subscribed(dest string) bool {
 	return false
 }
 
+// publish delivers a group's message, encoded once for all the node's
+// STOMP members, to the subscriptions of group; with none (a broadcast,
+// or a group the script joined without a SUBSCRIBE) it is dropped and
+// counted. It reports whether a frame was queued.
+func (s *stompSession) publish(t *stompMessage, group string) bool {
+	if group == "" || !s.subscribed(group) {
+		s.c.dropped.Add(1)
+		s.c.g.metrics.MessagesDropped.Inc()
+		return false
+	}
+	return s.deliverMessage(*t, group) == nil
+}
+
 // deliverMessage queues t's MESSAGE frame to each subscription of dest:
 // one allocation per frame, the template's. The frames are queued after mu
 // is released: a full queue closes the connection, which takes mu.
-func (s *stompSession) deliverMessage(t message, dest string) error {
+func (s *stompSession) deliverMessage(t stompMessage, dest string) error {
 	var buf [4][]byte
 	frames := buf[:0]
 	s.mu.Lock()
@@ -368,14 +388,14 @@ func (s *stompSession) deliverMessage(t message, dest string) error {
 	return nil
 }
 
-// message is one message encoded once for every subscriber of a
+// stompMessage is one message encoded once for every subscriber of a
 // destination (stomp.MessageTemplate), and the opcode its frames go out with.
-type message struct {
+type stompMessage struct {
 	*stomp.MessageTemplate
 	op gws.Opcode
 }
 
-func newMessage(m *wsgw.Message) message {
+func newMessage(m *wsgw.Message) stompMessage {
 	sm := stomp.Message{Destination: m.Destination, ContentType: "text/plain", Body: m.Data}
 	switch {
 	case m.JSON:
@@ -392,7 +412,7 @@ func newMessage(m *wsgw.Message) message {
 	if !text {
 		op = gws.OpcodeBinary
 	}
-	return message{stomp.NewMessageTemplate(sm), op}
+	return stompMessage{stomp.NewMessageTemplate(sm), op}
 }
 
 func (s *stompSession) nextMessageID() string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,11 @@ case "data":
     if (r !== null) throw new Error(JSON.stringify(r));
     break;
   }
+  if (websocketInfo.destination.indexOf("/topic/") === 0) { // a conversation: to every subscriber
+    var p = Websocket.publish({group: websocketInfo.destination, message: websocketInfo.message});
+    if (p !== null) throw new Error(JSON.stringify(p));
+    break;
+  }
   var body = websocketInfo.destination === "/json" ? {echo: websocketInfo.message} : websocketInfo.message;
   websocketInfo.send(body, {destination: websocketInfo.destination, headers: {"x-from": "script"}});
   break;
@@ -49,7 +55,8 @@ func stompHarness(t *testing.T, heartbeat string, limits gateway.Limits) *gwtest
 	t.Helper()
 	proto := wsgw.ProtocolSTOMP
 	return gwtest.New(t, gwtest.Options{
-		Scripts:   map[string]string{"/stomp": stompScript},
+		Scripts: map[string]string{"/stomp": stompScript,
+			"/plain": `if (websocketInfo.type === "open") { websocketInfo.join(websocketInfo.parameters.group); return "joined"; }`},
 		Endpoints: map[string]wsgw.Options{"/stomp": {Protocol: &proto, STOMP: &wsgw.STOMPOptions{Heartbeat: heartbeat}}},
 		Limits:    limits,
 	})
@@ -188,23 +195,23 @@ func TestSTOMPOpenRefused(t *testing.T) {
 	}
 }
 
-// TestSTOMPHeartBeatsKept: with 50ms heart-beats both ways, a go-stomp
+// TestSTOMPHeartBeatsKept: with 100ms heart-beats both ways, a go-stomp
 // client stays connected for many intervals (it would give up without the
 // gateway's heart-beats, and the gateway would close it without the
 // client's), then still gets its receipts.
 func TestSTOMPHeartBeatsKept(t *testing.T) {
-	h := stompHarness(t, "50ms,50ms", gateway.Limits{})
-	c := mustSTOMP(t, h, gostomp.ConnOpt.HeartBeat(50*time.Millisecond, 50*time.Millisecond),
-		gostomp.ConnOpt.HeartBeatError(40*time.Millisecond))
+	h := stompHarness(t, "100ms,100ms", gateway.Limits{})
+	c := mustSTOMP(t, h, gostomp.ConnOpt.HeartBeat(100*time.Millisecond, 100*time.Millisecond),
+		gostomp.ConnOpt.HeartBeatError(150*time.Millisecond))
 	sub, err := c.Subscribe("/echo", gostomp.AckAuto)
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Second) // 20 intervals: the behaviour under test is time passing
+	deadline := time.Now().Add(1500 * time.Millisecond) // 15 intervals: the behaviour under test is time passing
 	for i := 0; time.Now().Before(deadline); i++ {
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond)
 		if err := c.Send("/echo", "text/plain", []byte("beat"), gostomp.SendOpt.Receipt); err != nil {
-			t.Fatalf("after %d intervals: %v", i*2, err)
+			t.Fatalf("after %d intervals: %v", (i+1)*5/2, err)
 		}
 		receive(t, sub)
 	}
@@ -422,6 +429,117 @@ func TestSTOMPSendToDestination(t *testing.T) {
 	}
 	disconnect(t, a)
 	disconnect(t, b)
+}
+
+// TestSTOMPConversation: two go-stomp clients subscribe to one topic; what
+// each SENDs, the script publishes to the topic's group, and both get it
+// as a MESSAGE of their own subscription, in order; a plain WebSocket
+// member of the group gets the plain message. UNSUBSCRIBE leaves the group.
+func TestSTOMPConversation(t *testing.T) {
+	h := stompHarness(t, "0,0", gateway.Limits{})
+	ann, bob := mustSTOMP(t, h), mustSTOMP(t, h)
+	annSub, err := ann.Subscribe("/topic/chat", gostomp.AckAuto, gostomp.SubscribeOpt.Id("a-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobSub, err := bob.Subscribe("/topic/chat", gostomp.AckClientIndividual, gostomp.SubscribeOpt.Id("b-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := h.Dial("/plain?group=/topic/chat", nil)
+	if got := plain.ReadText(); got != "joined" {
+		t.Fatalf("plain member: %q", got)
+	}
+	// A receipt after each SUBSCRIBE: the subscriptions are in place.
+	for _, c := range []*gostomp.Conn{ann, bob} {
+		if err := c.Send("/echo", "text/plain", []byte("sync"), gostomp.SendOpt.Receipt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	members, _, err := h.Service.ListGroup(context.Background(), "/topic/chat", "", 0)
+	if err != nil || len(members) != 3 {
+		t.Fatalf("members of /topic/chat: %v, %v; want the two STOMP sockets and the plain one", members, err)
+	}
+	lines := []struct {
+		from *gostomp.Conn
+		text string
+	}{{ann, "hi bob"}, {bob, "hi ann"}, {ann, "bye"}}
+	for _, l := range lines { // each after the last was published (its receipt): one order for all
+		if err := l.from.Send("/topic/chat", "text/plain", []byte(l.text), gostomp.SendOpt.Receipt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range lines {
+		a, b := receive(t, annSub), receive(t, bobSub)
+		if string(a.Body) != l.text || string(b.Body) != l.text {
+			t.Fatalf("ann got %q, bob %q; want %q", a.Body, b.Body, l.text)
+		}
+		if a.Header.Get("subscription") != "a-1" || b.Header.Get("subscription") != "b-1" || a.Destination != "/topic/chat" {
+			t.Fatalf("headers: ann %v, bob %v", a.Header, b.Header)
+		}
+		if err := bob.Ack(b); err != nil {
+			t.Fatalf("ACK of a client-individual MESSAGE: %v", err)
+		}
+		if got := plain.ReadText(); got != l.text {
+			t.Fatalf("plain member got %q, want %q", got, l.text)
+		}
+	}
+	disconnect(t, ann)
+	disconnect(t, bob)
+}
+
+// TestSTOMPUnsubscribeLeavesTheGroup: the socket is in a destination's
+// group while it has a subscription to it, two subscriptions make one
+// membership, and the last UNSUBSCRIBE leaves it.
+func TestSTOMPUnsubscribeLeavesTheGroup(t *testing.T) {
+	h := stompHarness(t, "0,0", gateway.Limits{})
+	c := h.Dial("/stomp", nil)
+	c.Send("CONNECT\naccept-version:1.2\n\n\x00")
+	connected := decodeOne(t, c.ReadText())
+	id := connected.Get("session")
+	member := func() bool {
+		ids, _, err := h.Service.ListGroup(context.Background(), "/topic/x", "", 0)
+		return err == nil && slices.Contains(ids, id)
+	}
+	for _, tc := range []struct {
+		frame, receipt string
+		member         bool
+	}{
+		{"SUBSCRIBE\nid:0\ndestination:/topic/x\nreceipt:r1\n\n\x00", "r1", true},
+		{"SUBSCRIBE\nid:1\ndestination:/topic/x\nreceipt:r2\n\n\x00", "r2", true},
+		{"UNSUBSCRIBE\nid:0\nreceipt:r3\n\n\x00", "r3", true},
+		{"UNSUBSCRIBE\nid:1\nreceipt:r4\n\n\x00", "r4", false},
+	} {
+		c.Send(tc.frame)
+		if f := decodeOne(t, c.ReadText()); f.Command != stomp.CmdReceipt || f.Get("receipt-id") != tc.receipt {
+			t.Fatalf("after %q: %+v, want RECEIPT %s", tc.frame, f, tc.receipt)
+		}
+		if member() != tc.member {
+			t.Fatalf("after %q: member %v, want %v", tc.frame, !tc.member, tc.member)
+		}
+	}
+	h.Logs.WaitCount(t, "unsubscribe events", 2, gwtest.ScriptLine(id, "unsubscribe", "unsubscribe /topic/x"))
+}
+
+// TestSTOMPPublishWithoutSubscription: a STOMP socket in a group without a
+// SUBSCRIBE to it (the script joined it) gets nothing of a publish to it,
+// and the message is counted as dropped; a broadcast is dropped too.
+func TestSTOMPPublishWithoutSubscription(t *testing.T) {
+	h := stompHarness(t, "0,0", gateway.Limits{})
+	c := mustSTOMP(t, h)
+	if err := h.Service.Join(context.Background(), c.Session(), "/topic/joined"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Service.Publish(context.Background(), "/topic/joined", []byte("x"), false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Service.Broadcast(context.Background(), []byte("y"), false, nil); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.Service.Info(context.Background(), c.Session())
+	if err != nil || s.MessagesDropped != 2 {
+		t.Fatalf("info %+v, %v; want 2 messages dropped", s, err)
+	}
 }
 
 func decodeOne(t *testing.T, msg string) stomp.Frame {
