@@ -43,7 +43,7 @@ type SocketService interface {
 	// Publish queues a frame to every member of group but those in
 	// exclude, on every node, at most once each. It returns once the
 	// message is handed to every node, not delivered.
-	Publish(ctx context.Context, group string, message []byte, binary bool, exclude []string) error
+	Publish(ctx context.Context, group string, m *Message, exclude []string) error
 	// Broadcast is Publish to every socket of the cluster.
-	Broadcast(ctx context.Context, message []byte, binary bool, exclude []string) error
+	Broadcast(ctx context.Context, m *Message, exclude []string) error
 }

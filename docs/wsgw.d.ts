@@ -197,7 +197,7 @@ interface WebsocketService {
   /** Take any socket of the cluster out of a group; null when done. */
   leave(args: { socket_id: string; group: string }): null | WebsocketError;
   /** Queue a message to every member of a group, on every node, but the excluded; null when every node has it. */
-  publish(args: { group: string; message: unknown; type?: WsgwMessageType; exclude?: string[] }): null | WebsocketError;
+  publish(args: { group: string; message: unknown; type?: WsgwMessageType; exclude?: string[]; headers?: Record<string, string> }): null | WebsocketError;
   /** publish to every socket of the cluster. */
   broadcast(args: { message: unknown; type?: WsgwMessageType; exclude?: string[] }): null | WebsocketError;
 }

@@ -183,7 +183,7 @@ func (t *Conns) CloseUser(user string, code int, reason string) int {
 // when group is ""), but those in exclude. The frame is built once for
 // them all (gws's Broadcaster), and a member whose queue is full is
 // closed with 1013 without holding up the others.
-func (t *Conns) Publish(group string, message []byte, binary bool, exclude []string) {
+func (t *Conns) Publish(group string, m *wsgw.Message, exclude []string) {
 	var members []*conn
 	if group == "" {
 		t.each(func(c *conn) { members = append(members, c) })
@@ -194,7 +194,7 @@ func (t *Conns) Publish(group string, message []byte, binary bool, exclude []str
 		return
 	}
 	op := gws.OpcodeText
-	if binary {
+	if m.Binary {
 		op = gws.OpcodeBinary
 	}
 	skip := func(id string) bool { return slices.Contains(exclude, id) }
@@ -205,7 +205,7 @@ func (t *Conns) Publish(group string, message []byte, binary bool, exclude []str
 		}
 		skip = func(id string) bool { _, ok := set[id]; return ok }
 	}
-	b := gws.NewBroadcaster(op, message)
+	b := gws.NewBroadcaster(op, m.Data)
 	defer b.Close()
 	var stompMsg *stompMessage // the STOMP members' MESSAGE frame, encoded once for them all
 	n := 0
@@ -214,8 +214,8 @@ func (t *Conns) Publish(group string, message []byte, binary bool, exclude []str
 		case skip(c.info.ID):
 		case c.stomp != nil:
 			if stompMsg == nil {
-				m := newMessage(&wsgw.Message{Data: message, Binary: binary, Destination: group})
-				stompMsg = &m
+				sm := newMessage(&wsgw.Message{Data: m.Data, Binary: m.Binary, JSON: m.JSON, Headers: m.Headers, Destination: group})
+				stompMsg = &sm
 			}
 			if c.stomp.publish(stompMsg, group) {
 				n++

@@ -350,15 +350,16 @@ func DecodePublish(body []byte, contentType string) (SendRequest, error) {
 		return SendRequest{}, err
 	}
 	var raw struct {
-		Message json.RawMessage `json:"message"`
-		Type    *string         `json:"type"`
-		Exclude []string        `json:"exclude"`
+		Message json.RawMessage   `json:"message"`
+		Type    *string           `json:"type"`
+		Exclude []string          `json:"exclude"`
+		Headers map[string]string `json:"headers"`
 	}
 	if err := decodeStrict(body, &raw); err != nil {
-		return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "the body is not a JSON object of message, type and exclude: %v", err)
+		return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "the body is not a JSON object of message, type, exclude and headers: %v", err)
 	}
 	req, err := decodeMessage(raw.Message, raw.Type)
-	req.Exclude = raw.Exclude
+	req.Exclude, req.Headers = raw.Exclude, raw.Headers
 	return req, err
 }
 

@@ -83,7 +83,7 @@ func (a *admin) publish(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := a.opts.Service.Publish(r.Context(), r.PathValue("group"), req.Message, req.Binary, req.Exclude); err != nil {
+	if err := a.opts.Service.Publish(r.Context(), r.PathValue("group"), req.message(), req.Exclude); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -95,7 +95,7 @@ func (a *admin) broadcast(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := a.opts.Service.Broadcast(r.Context(), req.Message, req.Binary, req.Exclude); err != nil {
+	if err := a.opts.Service.Broadcast(r.Context(), req.message(), req.Exclude); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -75,8 +75,8 @@ func (f *fakeCluster) CloseUser(_ context.Context, user string, code int, reason
 	return f.closeAll, f.record(fmt.Sprintf("closeUser %q %d %q", user, code, reason))
 }
 
-func (f *fakeCluster) Publish(_ context.Context, group string, msg []byte, _ bool, exclude []string) error {
-	return f.record(fmt.Sprintf("publish %q %q %q", group, msg, exclude))
+func (f *fakeCluster) Publish(_ context.Context, group string, m *wsgw.Message, exclude []string) error {
+	return f.record(fmt.Sprintf("publish %q %q %q", group, m.Data, exclude))
 }
 
 func (f *fakeCluster) Close() error { return nil }

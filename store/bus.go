@@ -36,7 +36,7 @@ type Bus interface {
 	// Publish hands a message to every other node, once each, for its
 	// members of group (every socket when group is ""), but those in
 	// exclude. It does not wait for the nodes: delivery is at most once.
-	Publish(ctx context.Context, group string, message []byte, binary bool, exclude []string) error
+	Publish(ctx context.Context, group string, m *wsgw.Message, exclude []string) error
 	// Close stops serving this node's commands; calls after it answer 503.
 	Close() error
 }
@@ -59,5 +59,5 @@ type Local interface {
 	CloseUser(user string, code int, reason string) int
 	// Publish queues a frame to the node's members of group (every socket
 	// when group is "") but those in exclude.
-	Publish(group string, message []byte, binary bool, exclude []string)
+	Publish(group string, m *wsgw.Message, exclude []string)
 }

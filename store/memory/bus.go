@@ -146,10 +146,10 @@ func (b *Bus) CloseUser(_ context.Context, user string, code int, reason string)
 }
 
 // Publish hands the message to every other node of the hub.
-func (b *Bus) Publish(_ context.Context, group string, message []byte, binary bool, exclude []string) error {
+func (b *Bus) Publish(_ context.Context, group string, m *wsgw.Message, exclude []string) error {
 	others, err := b.others()
 	for _, local := range others {
-		local.Publish(group, message, binary, exclude)
+		local.Publish(group, m, exclude)
 	}
 	return err
 }

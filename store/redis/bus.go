@@ -200,7 +200,7 @@ func (b *Bus) countEach(ctx context.Context, op string, c command) (int, error) 
 // its own members. Nothing waits for the nodes (at most once). One
 // caller's publishes reach each node in the order they were made, since
 // each returns once Redis has taken it.
-func (b *Bus) Publish(ctx context.Context, group string, message []byte, binary bool, exclude []string) error {
+func (b *Bus) Publish(ctx context.Context, group string, m *wsgw.Message, exclude []string) error {
 	if b.closed.Load() {
 		return errLeaving
 	}
@@ -212,9 +212,9 @@ func (b *Bus) Publish(ctx context.Context, group string, message []byte, binary 
 	if len(nodes) == 0 {
 		return nil
 	}
-	c := command{op: opPublish, binary: binary}
-	payload := c.encode(make([]byte, 0, 16+len(group)+23*len(exclude)+len(message)))
-	payload = appendPublish(payload, group, exclude, message)
+	c := command{op: opPublish, binary: m.Binary, stomp: addressed(m)}
+	payload := c.encode(make([]byte, 0, 16+len(group)+23*len(exclude)+len(m.Data)))
+	payload = appendPublish(payload, group, exclude, m)
 	pipe := b.sh.client.Pipeline()
 	for _, n := range nodes {
 		pipe.SPublish(ctx, b.sh.keys.inbox(n), payload)

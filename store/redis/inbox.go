@@ -139,12 +139,16 @@ func (b *Bus) carryOut(c command) {
 			b.answer(c, reply{Count: b.local.CloseUser(user, c.code, rest)})
 		}
 	case opPublish:
-		group, exclude, message, err := decodePublish(c.body)
+		group, exclude, rest, err := decodePublish(c.body)
+		var m *wsgw.Message
+		if err == nil {
+			m, err = c.messageOf(rest)
+		}
 		if err != nil {
 			b.malformed(err, len(c.body))
 			return
 		}
-		b.local.Publish(group, []byte(message), c.binary, exclude)
+		b.local.Publish(group, m, exclude)
 	case opReply:
 		b.complete(c.req, c.body)
 	case opAcks:

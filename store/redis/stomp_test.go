@@ -13,8 +13,9 @@ import (
 )
 
 // testSTOMPAcross: a go-stomp subscriber on node 0 gets, as MESSAGE frames
-// of its subscription, a publish to its destination made on node 1 and a
-// send to it with a destination, headers and a JSON body made on node 1.
+// of its subscription, publishes to its destination made on node 1 (text,
+// then JSON with headers) and a send to it with a destination, headers and
+// a JSON body made on node 1.
 func testSTOMPAcross(t *testing.T, b backend) {
 	nodes := b.startNodes(t, 2)
 	proto := wsgw.ProtocolSTOMP
@@ -65,11 +66,19 @@ func testSTOMPAcross(t *testing.T, b backend) {
 		}
 		return nil
 	}
-	if err := nodes[1].svc.Publish(context.Background(), "/topic/news", []byte("from node 1"), false, nil); err != nil {
+	if err := nodes[1].svc.Publish(context.Background(), "/topic/news", &wsgw.Message{Data: []byte("from node 1")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if m := next(); string(m.Body) != "from node 1" || m.Destination != "/topic/news" || m.ContentType != "text/plain" {
 		t.Fatalf("published MESSAGE %q %s %s", m.Body, m.Destination, m.ContentType)
+	}
+	err = nodes[1].svc.Publish(context.Background(), "/topic/news", &wsgw.Message{
+		Data: []byte(`{"n":0}`), JSON: true, Headers: map[string]string{"x-pub": "1"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := next(); string(m.Body) != `{"n":0}` || m.ContentType != "application/json" || m.Header.Get("x-pub") != "1" {
+		t.Fatalf("published JSON MESSAGE %q %s %v", m.Body, m.ContentType, m.Header)
 	}
 	err = nodes[1].svc.Send(context.Background(), c.Session(), &wsgw.Message{
 		Data: []byte(`{"n":1}`), JSON: true, Destination: "/topic/news", Headers: map[string]string{"x-node": "1"}})

@@ -87,7 +87,7 @@ func decode(s string) (command, error) {
 	default:
 		return c, fmt.Errorf("%w: unknown op %q", errMalformed, c.op)
 	}
-	if s[1]&^(flagBinary|flagSTOMP) != 0 || (c.stomp && c.op != opSend) {
+	if s[1]&^(flagBinary|flagSTOMP) != 0 || (c.stomp && c.op != opSend && c.op != opPublish) {
 		return c, fmt.Errorf("%w: unknown flags %#x", errMalformed, s[1])
 	}
 	r := reader{s: s, off: 2}
@@ -110,11 +110,17 @@ func decode(s string) (command, error) {
 // the STOMP addressing when m has one. A plain send costs nothing more.
 func sendCommand(id string, m *wsgw.Message) (command, []byte) {
 	c := command{op: opSend, binary: m.Binary, id: id}
-	if m.Destination == "" && len(m.Headers) == 0 && !m.JSON {
+	if !addressed(m) {
 		return c, m.Data
 	}
 	c.stomp = true
 	return c, append(appendAddressing(nil, m), m.Data...)
+}
+
+// addressed reports whether m carries more than its frame: what flagSTOMP
+// says comes before the data.
+func addressed(m *wsgw.Message) bool {
+	return m.Destination != "" || len(m.Headers) > 0 || m.JSON
 }
 
 // appendAddressing appends what a STOMP socket needs of m besides its data:
@@ -141,18 +147,24 @@ func appendAddressing(b []byte, m *wsgw.Message) []byte {
 
 // message is the message a send command carries.
 func (c *command) message() (*wsgw.Message, error) {
+	return c.messageOf(c.body)
+}
+
+// messageOf is the message of a command whose body ends with body: the
+// frame, after the STOMP addressing when the command says it has one.
+func (c *command) messageOf(body string) (*wsgw.Message, error) {
 	if !c.stomp {
-		return &wsgw.Message{Data: []byte(c.body), Binary: c.binary}, nil
+		return &wsgw.Message{Data: []byte(body), Binary: c.binary}, nil
 	}
-	r := reader{s: c.body}
-	if len(c.body) == 0 || c.body[0] > 1 {
+	r := reader{s: body}
+	if len(body) == 0 || body[0] > 1 {
 		return nil, fmt.Errorf("%w: STOMP addressing", errMalformed)
 	}
-	m := &wsgw.Message{Binary: c.binary, JSON: c.body[0] == 1}
+	m := &wsgw.Message{Binary: c.binary, JSON: body[0] == 1}
 	r.off = 1
 	m.Destination = r.str()
 	n := r.uvarint()
-	if r.err == nil && n > uint64(len(c.body)) {
+	if r.err == nil && n > uint64(len(body)) {
 		r.err = errMalformed
 	}
 	if r.err == nil && n > 0 {
@@ -165,7 +177,7 @@ func (c *command) message() (*wsgw.Message, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("%w: STOMP addressing", r.err)
 	}
-	m.Data = []byte(c.body[r.off:])
+	m.Data = []byte(body[r.off:])
 	return m, nil
 }
 
@@ -288,13 +300,16 @@ func splitString(body string) (string, string, error) {
 //	uvarint len + group | uvarint count | count × (uvarint len + socket id) | message
 //
 // An empty group is every socket of the node (broadcast).
-func appendPublish(b []byte, group string, exclude []string, message []byte) []byte {
+func appendPublish(b []byte, group string, exclude []string, m *wsgw.Message) []byte {
 	b = appendString(b, group)
 	b = binary.AppendUvarint(b, uint64(len(exclude)))
 	for _, id := range exclude {
 		b = appendString(b, id)
 	}
-	return append(b, message...)
+	if addressed(m) {
+		b = appendAddressing(b, m)
+	}
+	return append(b, m.Data...)
 }
 
 // decodePublish parses the body of an opPublish.

@@ -121,8 +121,12 @@ func (l *FakeLocal) CloseUser(user string, code int, reason string) int {
 	return l.Closed
 }
 
-func (l *FakeLocal) Publish(group string, message []byte, binary bool, exclude []string) {
-	_ = l.record(fmt.Sprintf("publish %q %v %q %q", group, binary, message, exclude))
+func (l *FakeLocal) Publish(group string, m *wsgw.Message, exclude []string) {
+	call := fmt.Sprintf("publish %q %v %q %q", group, m.Binary, m.Data, exclude)
+	if m.JSON || len(m.Headers) > 0 {
+		call += fmt.Sprintf(" json=%v headers=%v", m.JSON, m.Headers)
+	}
+	_ = l.record(call)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.published != nil {
@@ -346,13 +350,16 @@ func testBusPublish(t *testing.T, newBus BusFactory) {
 	var want []string
 	for i := range n {
 		msg := fmt.Sprintf("m%d", i)
-		mustDo(t, "Publish", buses["node-a"].Publish(ctx, "room", []byte(msg), false, []string{"x", "y"}))
+		mustDo(t, "Publish", buses["node-a"].Publish(ctx, "room", &wsgw.Message{Data: []byte(msg)}, []string{"x", "y"}))
 		want = append(want, fmt.Sprintf("publish %q false %q %q", "room", msg, []string{"x", "y"}))
 	}
-	mustDo(t, "Publish", buses["node-a"].Publish(ctx, "", []byte("all"), true, nil))
+	mustDo(t, "Publish", buses["node-a"].Publish(ctx, "", &wsgw.Message{Data: []byte("all"), Binary: true}, nil))
 	want = append(want, fmt.Sprintf("publish %q true %q %q", "", "all", []string(nil)))
+	mustDo(t, "STOMP Publish", buses["node-a"].Publish(ctx, "/topic/t", &wsgw.Message{Data: []byte(`{"a":1}`), JSON: true,
+		Headers: map[string]string{"k": "v"}}, nil))
+	want = append(want, fmt.Sprintf("publish %q false %q %q json=true headers=map[k:v]", "/topic/t", `{"a":1}`, []string(nil)))
 	for _, ch := range []<-chan struct{}{gotB, gotC} {
-		for range n + 1 {
+		for range n + 2 {
 			select {
 			case <-ch:
 			case <-ctx.Done():
