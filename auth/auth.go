@@ -56,16 +56,6 @@ import (
 	"github.com/wsgw/wsgw"
 )
 
-// Source is a place in the upgrade request a token may come from.
-type Source string
-
-// The token sources, as token_from names them.
-const (
-	Header Source = "header" // Authorization: Bearer <token>
-	Query  Source = "query"  // the query parameter named query_param
-	Cookie Source = "cookie" // the cookie named cookie_name
-)
-
 // DefaultSources are where tokens come from when token_from is not set:
 // not cookies, which need an origin check (see ReadsCookies).
 var DefaultSources = []Source{Header, Query}
@@ -111,12 +101,12 @@ func newVerifier(o Options, e env) (*Verifier, error) {
 		v.sources = DefaultSources
 	}
 	client := e.client
-	if client == nil && (o.Introspect.set() || o.JWT.JWKSURL != "") {
+	if client == nil && (o.Introspect.Configured() || o.JWT.JWKSURL != "") {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 16 // concurrent introspections reuse their connections
 		client = &http.Client{Transport: t}
 	}
-	if o.Introspect.set() {
+	if o.Introspect.Configured() {
 		if o.Introspect.ClientSecretEnv != "" && o.Introspect.ClientSecret == "" {
 			return nil, fieldErr("introspect.client_secret_env", "$%s is not set or empty", o.Introspect.ClientSecretEnv)
 		}

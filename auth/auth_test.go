@@ -60,9 +60,9 @@ func fixed(alg string, key []byte, sources []auth.Source) (*auth.Verifier, error
 	j := auth.JWTOptions{HS256SecretEnv: "SECRET", Key: key}
 	switch alg {
 	case auth.RS256:
-		j = auth.JWTOptions{RS256PublicKeyFile: "rs.pem", Key: key}
+		j = auth.JWTOptions{RS256PublicKey: string(key)}
 	case auth.ES256:
-		j = auth.JWTOptions{ES256PublicKeyFile: "es.pem", Key: key}
+		j = auth.JWTOptions{ES256PublicKey: string(key)}
 	}
 	return auth.New(auth.Options{TokenFrom: sources, JWT: j})
 }

@@ -102,30 +102,42 @@ func fixedKey(o JWTOptions) (alg string, key any, err error) {
 			return "", nil, fieldErr("jwt.hs256_secret_env", "the HS256 secret is %d bytes; it must be at least %d (256 bits)", len(o.Key), MinSecretBytes)
 		}
 		return HS256, o.Key, nil
-	case o.RS256PublicKeyFile != "":
-		pub, err := publicKey(o.Key)
+	case o.RS256PublicKey != "" || o.RS256PublicKeyFile != "":
+		field, in := keyField("jwt.rs256_public_key", o.RS256PublicKeyFile)
+		pub, err := publicKey([]byte(o.RS256PublicKey))
 		if err != nil {
-			return "", nil, fieldErr("jwt.rs256_public_key_file", "%v", err)
+			return "", nil, fieldErr(field, "%s%v", in, err)
 		}
 		rk, ok := pub.(*rsa.PublicKey)
 		if !ok {
-			return "", nil, fieldErr("jwt.rs256_public_key_file", "the key is an %s, not an RSA public key: RS256 needs one", keyKind(pub))
+			return "", nil, fieldErr(field, "%sthe key is an %s, not an RSA public key: RS256 needs one", in, keyKind(pub))
 		}
 		if rk.N.BitLen() < 2048 {
-			return "", nil, fieldErr("jwt.rs256_public_key_file", "the RSA key has %d bits; RS256 needs at least 2048", rk.N.BitLen())
+			return "", nil, fieldErr(field, "%sthe RSA key has %d bits; RS256 needs at least 2048", in, rk.N.BitLen())
 		}
 		return RS256, rk, nil
 	default:
-		pub, err := publicKey(o.Key)
+		field, in := keyField("jwt.es256_public_key", o.ES256PublicKeyFile)
+		pub, err := publicKey([]byte(o.ES256PublicKey))
 		if err != nil {
-			return "", nil, fieldErr("jwt.es256_public_key_file", "%v", err)
+			return "", nil, fieldErr(field, "%s%v", in, err)
 		}
 		ek, ok := pub.(*ecdsa.PublicKey)
 		if !ok || ek.Curve != elliptic.P256() {
-			return "", nil, fieldErr("jwt.es256_public_key_file", "the key is an %s, not an ECDSA P-256 public key: ES256 needs one", keyKind(pub))
+			return "", nil, fieldErr(field, "%sthe key is an %s, not an ECDSA P-256 public key: ES256 needs one", in, keyKind(pub))
 		}
 		return ES256, ek, nil
 	}
+}
+
+// keyField is the key that set a public key, and what starts an error
+// about it: the file's key and name when the YAML file named one, else the
+// PEM text's key.
+func keyField(text, file string) (field, in string) {
+	if file != "" {
+		return text + "_file", file + ": "
+	}
+	return text, ""
 }
 
 // publicKey parses the PEM text of a public key or certificate.

@@ -38,7 +38,7 @@ func TestOptionErrors(t *testing.T) {
 		{"secret env not a name", auth.Options{JWT: auth.JWTOptions{HS256SecretEnv: "$SECRET", Key: secret}}, "jwt.hs256_secret_env", `"$SECRET" is not an environment variable name`},
 		{"secret not read", auth.Options{JWT: auth.JWTOptions{HS256SecretEnv: "CHAT_SECRET"}}, "jwt.hs256_secret_env", "$CHAT_SECRET is not set or empty"},
 		{"short secret", auth.Options{JWT: auth.JWTOptions{HS256SecretEnv: "S", Key: []byte("short")}}, "jwt.hs256_secret_env", "the HS256 secret is 5 bytes; it must be at least 32"},
-		{"key file not PEM", auth.Options{JWT: auth.JWTOptions{RS256PublicKeyFile: "k.pem", Key: []byte("x")}}, "jwt.rs256_public_key_file", "no PEM block"},
+		{"key file not PEM", auth.Options{JWT: auth.JWTOptions{RS256PublicKeyFile: "k.pem", RS256PublicKey: "x"}}, "jwt.rs256_public_key_file", "k.pem: no PEM block"},
 		{"jwks_url not a URL", auth.Options{JWT: auth.JWTOptions{JWKSURL: "idp.example.com/jwks"}}, "jwt.jwks_url", `"idp.example.com/jwks" is not an http:// or https:// URL`},
 		{"jwks_url ftp", auth.Options{JWT: auth.JWTOptions{JWKSURL: "ftp://idp.example.com/jwks"}}, "jwt.jwks_url", "not an http:// or https:// URL"},
 		{"jwks_url with a password", auth.Options{JWT: auth.JWTOptions{JWKSURL: "https://u:p@idp.example.com/jwks"}}, "jwt.jwks_url", "carries a user and password"},

@@ -6,14 +6,15 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/runtime"
 	"github.com/wsgw/wsgw/store/redis"
@@ -44,6 +45,9 @@ type Config struct {
 	// setBy names, by key, where a setting that did not come from the file
 	// came from (a flag, an environment variable), for errors.
 	setBy map[string]string
+	// Environ is the environment it was loaded with (os.Environ() form),
+	// where each node reads the secrets of endpoints' auth.
+	Environ []string `yaml:"-"`
 }
 
 // SetBy records that the setting at key came from source (a flag such as
@@ -114,59 +118,16 @@ type Log struct {
 	Format string `yaml:"format"` // auto (text on a terminal, JSON otherwise), text, json
 }
 
-// Endpoint is one WebSocket path and the script that handles its events.
+// Endpoint is one WebSocket path, the script that handles its events, and
+// its options: the same options, with the same keys and checks, as a
+// deploy gives (docs/security.md, "Authentication", for auth).
 type Endpoint struct {
-	Path   string `yaml:"path"`
-	Script string `yaml:"script"`
-	// AllowedOrigins are anchored regular expressions matched against the
-	// Origin header; an empty list allows every origin.
-	AllowedOrigins []string `yaml:"allowed_origins"`
-	// Auth, when set, requires a JSON Web Token of every connection.
-	Auth Auth `yaml:"auth"`
+	Path         string `yaml:"path"`
+	Script       string `yaml:"script"`
+	wsgw.Options `yaml:",inline"`
 
 	// Source is the text of Script.
 	Source string `yaml:"-"`
-}
-
-// Auth is an endpoint's token check (docs/security.md, "Authentication").
-type Auth struct {
-	JWT JWT `yaml:"jwt"`
-	// TokenFrom lists where the token is looked for, in order: header
-	// (Authorization: Bearer), query (?token=), cookie (token). Default
-	// header, query.
-	TokenFrom []string `yaml:"token_from"`
-}
-
-// JWT names the one key that verifies an endpoint's tokens: set exactly one.
-type JWT struct {
-	HS256SecretEnv     string `yaml:"hs256_secret_env"`      // the environment variable holding the secret
-	RS256PublicKeyFile string `yaml:"rs256_public_key_file"` // a PEM public key, relative to the config file
-	ES256PublicKeyFile string `yaml:"es256_public_key_file"`
-
-	// Alg is the algorithm the key set implies, and Key the secret or the
-	// PEM text read by ReadAuthKeys.
-	Alg string `yaml:"-"`
-	Key []byte `yaml:"-"`
-}
-
-// Enabled reports whether the endpoint checks tokens.
-func (a *Auth) Enabled() bool {
-	j := a.JWT
-	return j.HS256SecretEnv != "" || j.RS256PublicKeyFile != "" || j.ES256PublicKeyFile != "" || len(a.TokenFrom) > 0
-}
-
-// keys lists the key settings that are set, as key paths under auth.jwt.
-func (j *JWT) keys() (set []string) {
-	for _, k := range []struct{ name, value string }{
-		{"hs256_secret_env", j.HS256SecretEnv},
-		{"rs256_public_key_file", j.RS256PublicKeyFile},
-		{"es256_public_key_file", j.ES256PublicKeyFile},
-	} {
-		if k.value != "" {
-			set = append(set, k.name)
-		}
-	}
-	return set
 }
 
 // Default returns the configuration used where the file says nothing.
@@ -195,13 +156,14 @@ func Load(path string, environ []string) (*Config, error) {
 	if err := cfg.ApplyEnv(environ); err != nil {
 		return nil, err
 	}
+	cfg.Environ = environ
 	if err := cfg.ReadScripts(); err != nil {
 		return nil, err
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.ReadKeyFiles(); err != nil {
 		return nil, err
 	}
-	if err := cfg.ReadAuthKeys(environ); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -296,6 +258,8 @@ func (c *Config) Validate() error {
 		{"limits.script_memory", l.Script.MaxMemory < 1<<20, "must be at least 1048576 (1 MiB)"},
 		{"limits.script_workers_per_endpoint", l.ScriptWorkersPerEndpoint < 0, "must be >= 0 (0 = half of runtime.pool_size)"},
 		{"limits.max_script_interrupts", l.MaxScriptInterrupts < 1, "must be >= 1"},
+		{"limits.max_state_bytes", l.Script.MaxStateBytes < 2, "must be >= 2 (the JSON of {})"},
+		{"limits.max_groups_per_socket", l.MaxGroupsPerSocket < 1, "must be >= 1"},
 		{"runtime.pool_size", c.Runtime.PoolSize < 0, "must be >= 0 (0 = automatic)"},
 		{"runtime.memory_limit", c.Runtime.MemoryLimit < 0, "must be >= 0 (0 = GOMEMLIMIT, or none)"},
 		{"shutdown_timeout", c.ShutdownTimeout <= 0, "must be > 0"},
@@ -323,75 +287,52 @@ func (c *Config) Validate() error {
 		if !strings.HasPrefix(ep.Path, "/") {
 			return c.Errorf(key+".path", "%q must start with /", ep.Path)
 		}
-		for k, o := range ep.AllowedOrigins {
-			if _, err := regexp.Compile(o); err != nil {
-				return c.Errorf(fmt.Sprintf("%s.allowed_origins[%d]", key, k), "%v", err)
+		if err := ep.Options.Validate(); err != nil {
+			var fe *wsgw.FieldError
+			if errors.As(err, &fe) {
+				return c.Errorf(key+"."+fe.Field, "%s", fe.Msg)
 			}
-		}
-		if err := c.validateAuth(key+".auth", ep); err != nil {
-			return err
+			return c.Errorf(key, "%v", err)
 		}
 	}
 	return nil
 }
 
-func (c *Config) validateAuth(key string, ep Endpoint) error {
-	a := ep.Auth
-	if !a.Enabled() {
-		return nil
-	}
-	if set := a.JWT.keys(); len(set) != 1 {
-		return c.Errorf(key+".jwt", "set exactly one of hs256_secret_env, rs256_public_key_file, es256_public_key_file (found %d: %s)",
-			len(set), strings.Join(set, ", "))
-	}
-	seen := map[string]bool{}
-	for i, src := range a.TokenFrom {
-		if !oneOf(src, "header", "query", "cookie") {
-			return c.Errorf(fmt.Sprintf("%s.token_from[%d]", key, i), "%q: want header, query or cookie", src)
-		}
-		if seen[src] {
-			return c.Errorf(fmt.Sprintf("%s.token_from[%d]", key, i), "%q appears twice", src)
-		}
-		seen[src] = true
-	}
-	if seen["cookie"] && len(ep.AllowedOrigins) == 0 {
-		return c.Errorf(key+".token_from", "a cookie token needs allowed_origins on the endpoint: browsers send cookies "+
-			"with WebSocket upgrades from any site, so without an origin check any web page could connect as the user "+
-			"(cross-site WebSocket hijacking)")
-	}
-	return nil
-}
-
-// ReadAuthKeys reads the secret or key file of every endpoint with auth:
-// the secret from its environment variable in environ (os.Environ() form),
-// a key file relative to the configuration file.
-func (c *Config) ReadAuthKeys(environ []string) error {
+// ReadKeyFiles reads the public key file an endpoint's auth names,
+// relative to the configuration file, into the key's PEM text: the
+// deployment carries the key itself, so every node verifies with it.
+func (c *Config) ReadKeyFiles() error {
 	for i := range c.Endpoints {
-		j := &c.Endpoints[i].Auth.JWT
-		key := fmt.Sprintf("endpoints[%d].auth.jwt", i)
-		switch {
-		case j.HS256SecretEnv != "":
-			j.Alg = "HS256"
-			secret, ok := lookupEnv(environ, j.HS256SecretEnv)
-			if !ok || secret == "" {
-				return c.Errorf(key+".hs256_secret_env", "environment variable %s is not set or empty", j.HS256SecretEnv)
+		a := c.Endpoints[i].Auth
+		if a == nil {
+			continue
+		}
+		for _, k := range []struct {
+			name string
+			file string
+			text *string
+		}{
+			{"rs256_public_key_file", a.JWT.RS256PublicKeyFile, &a.JWT.RS256PublicKey},
+			{"es256_public_key_file", a.JWT.ES256PublicKeyFile, &a.JWT.ES256PublicKey},
+		} {
+			if k.file == "" {
+				continue
 			}
-			j.Key = []byte(secret)
-		case j.RS256PublicKeyFile != "" || j.ES256PublicKeyFile != "":
-			name, file := "rs256_public_key_file", j.RS256PublicKeyFile
-			j.Alg = "RS256"
-			if file == "" {
-				name, file = "es256_public_key_file", j.ES256PublicKeyFile
-				j.Alg = "ES256"
-			}
-			text, err := os.ReadFile(c.Resolve(file))
+			text, err := os.ReadFile(c.Resolve(k.file))
 			if err != nil {
-				return c.Errorf(key+"."+name, "%v", err)
+				return c.Errorf(fmt.Sprintf("endpoints[%d].auth.jwt.%s", i, k.name), "%v", err)
 			}
-			j.Key = text
+			*k.text = string(text)
 		}
 	}
 	return nil
+}
+
+// LookupEnv is the value of the environment variable name in the
+// environment the configuration was loaded with: where each node reads the
+// secrets of endpoints' auth.
+func (c *Config) LookupEnv(name string) (string, bool) {
+	return lookupEnv(c.Environ, name)
 }
 
 func lookupEnv(environ []string, name string) (string, bool) {

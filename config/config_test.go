@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/config"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/runtime"
@@ -85,6 +86,8 @@ limits:
   script_memory: 1048576
   script_workers_per_endpoint: 2
   max_script_interrupts: 5
+  max_state_bytes: 300
+  max_groups_per_socket: 7
   upgrades_per_ip_per_second: 1.5
   upgrades_per_ip_burst: 4
   handshake_timeout: 6s
@@ -97,12 +100,31 @@ endpoints:
     auth:
       jwt: {hs256_secret_env: SECRET}
       token_from: [cookie, header]
+    subprotocols: [v12.stomp, v11.stomp]
+    protocol: stomp
+    stomp: {heartbeat: "10s,5s"}
   - path: /rs
     script: echo.js
-    auth: {jwt: {rs256_public_key_file: rs.pem}}
+    auth:
+      jwt: {rs256_public_key_file: rs.pem, issuer: "https://idp/", audience: api, leeway: 30s}
+      cookie_name: SESSION
+      query_param: access_token
+      user_claim: email
+  - path: /rs-text
+    script: echo.js
+    auth: {jwt: {rs256_public_key: "key of rs-text"}}
   - path: /es
     script: echo.js
     auth: {jwt: {es256_public_key_file: es.pem}}
+  - path: /es-text
+    script: echo.js
+    auth: {jwt: {es256_public_key: "key of es-text"}}
+  - path: /jwks
+    script: echo.js
+    auth: {jwt: {jwks_url: "https://idp/jwks"}}
+  - path: /opaque
+    script: echo.js
+    auth: {introspect: {url: "https://idp/introspect", timeout: 1s, cache_ttl: 1m, client_secret_env: IS}}
 event_handler: echo.js
 `
 
@@ -114,7 +136,8 @@ func TestEverySettingFromYAML(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := config.Load(path, []string{"SECRET=0123456789abcdef0123456789abcdef"})
+	environ := []string{"SECRET=0123456789abcdef0123456789abcdef"}
+	cfg, err := config.Load(path, environ)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,6 +153,7 @@ func TestEverySettingFromYAML(t *testing.T) {
 		}
 	}
 	echo := "return websocketInfo.message"
+	stomp := "stomp"
 	want := config.Config{
 		Listen: "127.0.0.1:1234", TLS: config.TLS{CertFile: "pub.pem", KeyFile: "pub.key"},
 		NodeID: "n1", ShutdownTimeout: 3 * time.Second,
@@ -143,22 +167,34 @@ func TestEverySettingFromYAML(t *testing.T) {
 				MessagesPerSecond: 2.5, Burst: 7, OnExceed: "close", MaxDelay: 4 * time.Second, MaxMessageBytes: 100, MaxPendingSends: 3,
 				IdleTimeout: 90 * time.Second, CloseTimeout: time.Second,
 				MaxConnections: 10, MaxConnectionsPerIP: 2,
-				ScriptWorkersPerEndpoint: 2, MaxScriptInterrupts: 5,
+				ScriptWorkersPerEndpoint: 2, MaxScriptInterrupts: 5, MaxGroupsPerSocket: 7,
 				UpgradesPerIPPerSecond: 1.5, UpgradesPerIPBurst: 4, HandshakeTimeout: 6 * time.Second,
 			},
-			Script: runtime.Limits{Timeout: 250 * time.Millisecond, MaxSendsPerEvent: 11, MaxSendBytesPerEvent: 12, MaxMemory: 1 << 20},
+			Script: runtime.Limits{Timeout: 250 * time.Millisecond, MaxSendsPerEvent: 11, MaxSendBytesPerEvent: 12, MaxMemory: 1 << 20, MaxStateBytes: 300},
 		},
 		Runtime: config.Runtime{PoolSize: 3, MemoryLimit: 1 << 30},
 		Log:     config.Log{Level: "debug", Format: "json"},
 		Endpoints: []config.Endpoint{
-			{Path: "/chat/{room}", Script: "echo.js", AllowedOrigins: []string{`^https://a\.example$`}, Source: echo,
-				Auth: config.Auth{JWT: config.JWT{HS256SecretEnv: "SECRET", Alg: "HS256", Key: []byte("0123456789abcdef0123456789abcdef")},
-					TokenFrom: []string{"cookie", "header"}}},
-			{Path: "/rs", Script: "echo.js", Source: echo,
-				Auth: config.Auth{JWT: config.JWT{RS256PublicKeyFile: "rs.pem", Alg: "RS256", Key: []byte("key of rs.pem")}}},
-			{Path: "/es", Script: "echo.js", Source: echo,
-				Auth: config.Auth{JWT: config.JWT{ES256PublicKeyFile: "es.pem", Alg: "ES256", Key: []byte("key of es.pem")}}},
+			{Path: "/chat/{room}", Script: "echo.js", Source: echo, Options: wsgw.Options{
+				AllowedOrigins: []string{`^https://a\.example$`},
+				Auth:           &wsgw.AuthOptions{JWT: wsgw.JWTOptions{HS256SecretEnv: "SECRET"}, TokenFrom: []wsgw.TokenSource{"cookie", "header"}},
+				Subprotocols:   []string{"v12.stomp", "v11.stomp"}, Protocol: &stomp, STOMP: &wsgw.STOMPOptions{Heartbeat: "10s,5s"},
+			}},
+			{Path: "/rs", Script: "echo.js", Source: echo, Options: wsgw.Options{Auth: &wsgw.AuthOptions{
+				JWT:        wsgw.JWTOptions{RS256PublicKeyFile: "rs.pem", RS256PublicKey: "key of rs.pem", Issuer: "https://idp/", Audience: "api", Leeway: 30 * time.Second},
+				CookieName: "SESSION", QueryParam: "access_token", UserClaim: "email"}}},
+			{Path: "/rs-text", Script: "echo.js", Source: echo, Options: wsgw.Options{Auth: &wsgw.AuthOptions{
+				JWT: wsgw.JWTOptions{RS256PublicKey: "key of rs-text"}}}},
+			{Path: "/es", Script: "echo.js", Source: echo, Options: wsgw.Options{Auth: &wsgw.AuthOptions{
+				JWT: wsgw.JWTOptions{ES256PublicKeyFile: "es.pem", ES256PublicKey: "key of es.pem"}}}},
+			{Path: "/es-text", Script: "echo.js", Source: echo, Options: wsgw.Options{Auth: &wsgw.AuthOptions{
+				JWT: wsgw.JWTOptions{ES256PublicKey: "key of es-text"}}}},
+			{Path: "/jwks", Script: "echo.js", Source: echo, Options: wsgw.Options{Auth: &wsgw.AuthOptions{
+				JWT: wsgw.JWTOptions{JWKSURL: "https://idp/jwks"}}}},
+			{Path: "/opaque", Script: "echo.js", Source: echo, Options: wsgw.Options{Auth: &wsgw.AuthOptions{
+				Introspect: wsgw.IntrospectOptions{URL: "https://idp/introspect", Timeout: time.Second, CacheTTL: time.Minute, ClientSecretEnv: "IS"}}}},
 		},
+		Environ:      environ,
 		EventHandler: "echo.js", EventHandlerSource: echo, File: path,
 	}
 	if !reflect.DeepEqual(*cfg, want) {
@@ -180,7 +216,7 @@ func configKeys(t reflect.Type) []string {
 			continue
 		}
 		ft := t.Field(i).Type
-		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
+		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct || ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()
 		}
 		if ft.Kind() == reflect.Struct && ft != reflect.TypeFor[time.Duration]() {
@@ -219,6 +255,12 @@ func differs(got, def reflect.Value, key []string) bool {
 	g, d := field(got), field(def)
 	if !g.IsValid() {
 		panic("no key " + key[0])
+	}
+	if g.Kind() == reflect.Pointer {
+		if g.IsNil() {
+			return false
+		}
+		g, d = g.Elem(), reflect.New(g.Type().Elem()).Elem()
 	}
 	if g.Kind() == reflect.Slice && g.Type().Elem().Kind() == reflect.Struct {
 		zero := reflect.New(g.Type().Elem()).Elem()

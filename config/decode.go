@@ -54,6 +54,11 @@ func (d decoder) decode(n *yaml.Node, v reflect.Value, key string) error {
 		return nil
 	}
 	switch {
+	case v.Kind() == reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		return d.decode(n, v.Elem(), key)
 	case v.Type() == stringListType:
 		return d.decodeStringList(n, v, key)
 	case v.Kind() == reflect.Struct && v.Type() != durationType:

@@ -1,11 +1,14 @@
 package deploy
 
 import (
+	"errors"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"sync/atomic"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/auth"
 	"github.com/wsgw/wsgw/runtime"
 )
 
@@ -27,9 +30,10 @@ func (e *Endpoint) Handler() *runtime.Handler { return e.handler.Load() }
 // Settings are what the endpoint's current deploy set besides its script.
 func (e *Endpoint) Settings() *Settings { return e.settings.Load() }
 
-// Authenticator checks the credentials of an upgrade request (auth.Verifier
-// implements it). It is this node's: it holds keys, and is never stored or
-// sent to another node.
+// Authenticator checks the credentials of an upgrade request: the
+// auth.Verifier each node builds from a deployment's auth options, with the
+// secrets of its own environment. It holds keys and caches, and is never
+// stored or sent to another node.
 type Authenticator interface {
 	// Authenticate returns the verified identity, wsgw.ErrNoToken when the
 	// request carries no credentials, or an error wrapping
@@ -39,36 +43,77 @@ type Authenticator interface {
 	// Redact removes the credentials from r, so that they reach neither
 	// scripts nor the registry.
 	Redact(r *http.Request)
-	// ReadsCookies reports whether credentials may come from a cookie.
-	// Browsers send cookies with upgrades started by any site, so such an
-	// endpoint needs an origin check.
-	ReadsCookies() bool
 }
 
-// Settings are one deploy's options of an endpoint, compiled, with this
-// node's auth for its path: what the gateway checks an upgrade against.
-// One value holds them all, so that an upgrade never mixes two deploys.
+var _ Authenticator = (*auth.Verifier)(nil)
+
+// Settings are one deploy's options of an endpoint, compiled, with the
+// credential check this node built from them: what the gateway checks an
+// upgrade against. One value holds them all, so that an upgrade never mixes
+// two deploys.
 type Settings struct {
 	dep     wsgw.Deployment
 	auth    Authenticator
 	origins []*regexp.Regexp
 }
 
-func newSettings(dep wsgw.Deployment, auth Authenticator) (*Settings, error) {
-	s := &Settings{dep: dep, auth: auth}
+// authEnv is what a node builds credential checks with: secrets come from
+// lookup (an environment variable's value by its name), logs go to log.
+type authEnv struct {
+	lookup func(name string) (string, bool)
+	log    *slog.Logger
+}
+
+// newSettings validates dep's options and builds its settings. The check
+// of prev (the endpoint's settings before, nil for none) is kept when the
+// auth options are the same: a script-only redeploy keeps the key set and
+// the introspection cache.
+func newSettings(dep wsgw.Deployment, env authEnv, prev *Settings) (*Settings, error) {
+	if err := dep.Options.Validate(); err != nil {
+		return nil, fieldError(err)
+	}
+	s := &Settings{dep: dep}
 	for _, o := range dep.AllowedOrigins {
-		re, err := regexp.Compile(anchor(o))
-		if err != nil {
-			return nil, &Error{"allowed_origins", wsgw.Errorf(wsgw.EInvalid, "allowed origin %q: %v", o, err)}
-		}
+		re, _ := wsgw.OriginRegexp(o) // Validate compiled it
 		s.origins = append(s.origins, re)
 	}
-	if auth != nil && auth.ReadsCookies() && len(s.origins) == 0 {
-		return nil, &Error{"allowed_origins", wsgw.Errorf(wsgw.EInvalid,
-			"the endpoint's auth takes its token from a cookie, so allowed_origins is required: "+
-				"browsers send cookies with upgrades started by any site (cross-site WebSocket hijacking)")}
+	a := dep.Auth
+	if a == nil || a.IsZero() {
+		return s, nil
 	}
+	if prev != nil && prev.auth != nil && (wsgw.Options{Auth: a}).Equal(wsgw.Options{Auth: prev.dep.Auth}) {
+		s.auth = prev.auth
+		return s, nil
+	}
+	o := *a
+	if name := o.JWT.HS256SecretEnv; name != "" {
+		if v, ok := env.lookup(name); ok {
+			o.JWT.Key = []byte(v)
+		}
+	}
+	if name := o.Introspect.ClientSecretEnv; name != "" {
+		o.Introspect.ClientSecret, _ = env.lookup(name)
+	}
+	o.Logger = env.log
+	v, err := auth.New(o)
+	if err != nil {
+		var fe *wsgw.FieldError
+		if errors.As(err, &fe) {
+			err = &wsgw.FieldError{Field: "auth." + fe.Field, Msg: fe.Msg}
+		}
+		return nil, fieldError(err)
+	}
+	s.auth = v
 	return s, nil
+}
+
+// fieldError is a refused option as a deploy error naming its key.
+func fieldError(err error) error {
+	var fe *wsgw.FieldError
+	if !errors.As(err, &fe) {
+		return &Error{"auth", wsgw.Errorf(wsgw.EInvalid, "auth: %v", err)}
+	}
+	return &Error{fe.Field, wsgw.Errorf(wsgw.EInvalid, "%s: %s", fe.Field, fe.Msg)}
 }
 
 // Auth is the endpoint's credential check on this node, nil for none.
@@ -86,11 +131,4 @@ func (s *Settings) AllowsOrigin(origin string) bool {
 		}
 	}
 	return false
-}
-
-// anchor makes an allowed-origin pattern match the whole Origin header or
-// nothing: every pattern, whatever anchors it has of its own, is matched as
-// ^(?:pattern)$, so that ^a|b cannot match a longer origin that starts with a.
-func anchor(pattern string) string {
-	return "^(?:" + pattern + ")$"
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"sort"
 	"sync"
@@ -37,11 +38,11 @@ type Options struct {
 	// single node).
 	Registry store.DeployRegistry
 	Sockets  Sockets
-	// Auth returns this node's credential check for an endpoint path, nil
-	// for none: it comes from the configuration, since it holds keys, and
-	// is attached to whatever deploy of the path this node installs. Nil
-	// means no endpoint has one.
-	Auth    func(path string) Authenticator
+	// Env looks up the environment variables that hold the secrets of a
+	// deployment's auth (hs256_secret_env, client_secret_env): each node
+	// builds the check from the stored options and its own environment.
+	// Nil means os.LookupEnv.
+	Env     func(name string) (string, bool)
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 }
@@ -71,8 +72,8 @@ func New(opts Options) (*Manager, error) {
 	if opts.Registry == nil || opts.Sockets == nil {
 		return nil, errors.New("deploy: Options.Registry and Options.Sockets are required")
 	}
-	if opts.Auth == nil {
-		opts.Auth = func(string) Authenticator { return nil }
+	if opts.Env == nil {
+		opts.Env = os.LookupEnv
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -100,7 +101,7 @@ func (m *Manager) EventHandler() *runtime.Handler { return m.eventHandler.Load()
 // Error is a refused deploy: which field of the deployment is wrong, and
 // the *wsgw.Error that says how.
 type Error struct {
-	Field string // path, script or allowed_origins
+	Field string // path, script, or an option's key (allowed_origins[0], auth.jwt.jwks_url)
 	Err   error
 }
 
@@ -127,6 +128,7 @@ func (m *Manager) deploy(ctx context.Context, dep wsgw.Deployment) (wsgw.Deploym
 	if dep.Source == "api" && dep.Path != "" {
 		dep = m.keepOptions(dep)
 	}
+	dep.Options = dep.Options.Compact()
 	p, err := m.prepare(dep)
 	if err != nil {
 		return wsgw.Deployment{}, false, err
@@ -153,7 +155,7 @@ func (m *Manager) DeployConfig(ctx context.Context, dep wsgw.Deployment) (wsgw.D
 }
 
 func sameDeployment(a, b wsgw.Deployment) bool {
-	return a.Path == b.Path && a.Script == b.Script && slices.Equal(a.AllowedOrigins, b.AllowedOrigins)
+	return a.Path == b.Path && a.Script == b.Script && a.Options.Equal(b.Options)
 }
 
 // keepOptions fills what an API deploy does not give from the endpoint
@@ -223,16 +225,19 @@ func (m *Manager) Deployment(_ context.Context, path string) (wsgw.Deployment, e
 	return ep.Settings().dep, nil
 }
 
-// Check compiles and validates dep, with auth as its endpoint's credential
-// check, without deploying it, for --check.
-func Check(dep wsgw.Deployment, auth Authenticator) error {
+// Check compiles and validates dep and builds its credential check, with
+// the secrets of env (nil: os.LookupEnv), without deploying it, for --check.
+func Check(dep wsgw.Deployment, env func(name string) (string, bool)) error {
 	if _, err := compile(dep); err != nil {
 		return err
 	}
 	if dep.Path == "" {
 		return nil
 	}
-	_, err := newSettings(dep, auth)
+	if env == nil {
+		env = os.LookupEnv
+	}
+	_, err := newSettings(dep, authEnv{lookup: env, log: slog.Default()}, nil)
 	return err
 }
 
@@ -244,7 +249,8 @@ type prepared struct {
 	settings *Settings // nil for the event handler
 }
 
-// prepare compiles dep, with this node's auth for its path.
+// prepare compiles dep and builds its settings, the credential check
+// with this node's secrets.
 func (m *Manager) prepare(dep wsgw.Deployment) (*prepared, error) {
 	h, err := compile(dep)
 	if err != nil {
@@ -252,7 +258,13 @@ func (m *Manager) prepare(dep wsgw.Deployment) (*prepared, error) {
 	}
 	p := &prepared{dep: dep, h: h}
 	if dep.Path != "" {
-		if p.settings, err = newSettings(dep, m.opts.Auth(dep.Path)); err != nil {
+		var prev *Settings
+		m.mu.Lock()
+		if ep := m.endpoints[dep.Path]; ep != nil {
+			prev = ep.Settings()
+		}
+		m.mu.Unlock()
+		if p.settings, err = newSettings(dep, authEnv{lookup: m.opts.Env, log: m.log}, prev); err != nil {
 			return nil, err
 		}
 	}

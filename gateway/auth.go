@@ -16,6 +16,9 @@ const (
 	closeNoToken     = 4001
 	closeAuthFailed  = 4002
 	closeAuthExpired = 4003
+	// closeTryAgain is a token that could not be checked: the identity
+	// provider is unreachable, slow or failing.
+	closeTryAgain = 1013
 )
 
 // refusal is why an upgraded connection is closed before its open event.
@@ -26,30 +29,32 @@ type refusal struct {
 }
 
 // authenticate runs an endpoint's check on r, then redacts r's credentials.
-// It returns the verified claims and expiry (Unix ns, 0 for none), or the
-// refusal the connection will be closed with once upgraded.
-func (g *Gateway) authenticate(a deploy.Authenticator, r *http.Request) (map[string]any, int64, *refusal) {
+// It returns the verified identity, or the refusal the connection will be
+// closed with once upgraded. A check that needs the identity provider waits
+// for it on this request's goroutine only, at most its timeout.
+func (g *Gateway) authenticate(a deploy.Authenticator, r *http.Request) (wsgw.Identity, *refusal) {
 	id, err := a.Authenticate(r)
 	a.Redact(r)
 	switch {
+	case err == nil:
+		return id, nil
 	case errors.Is(err, wsgw.ErrNoToken):
-		return nil, 0, &refusal{closeNoToken, "no token", err}
-	case err != nil:
-		return nil, 0, &refusal{closeAuthFailed, "authentication failed", err}
+		return wsgw.Identity{}, &refusal{closeNoToken, "no token", err}
+	case errors.Is(err, wsgw.ErrAuthUnavailable):
+		return wsgw.Identity{}, &refusal{closeTryAgain, "try again later", err}
 	}
-	var expires int64
-	if !id.Expires.IsZero() {
-		expires = id.Expires.UnixNano()
-	}
-	return id.Claims, expires, nil
+	return wsgw.Identity{}, &refusal{closeAuthFailed, "authentication failed", err}
 }
 
 // refuseUpgraded closes a connection whose credentials failed, on its read
 // loop before anything else: no script runs, nothing is registered.
 func (g *Gateway) refuseUpgraded(c *conn) {
 	reason := "no_token"
-	if c.refusal.code == closeAuthFailed {
+	switch c.refusal.code {
+	case closeAuthFailed:
 		reason = "invalid"
+	case closeTryAgain:
+		reason = "unavailable"
 	}
 	g.metrics.AuthFailures.WithLabelValues(reason).Inc()
 	g.log.Info("authentication failed", "remote", c.remote, "route", c.info.Route, "code", c.refusal.code, "err", c.refusal.err)

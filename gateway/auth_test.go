@@ -19,7 +19,6 @@ import (
 
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/auth"
-	"github.com/wsgw/wsgw/deploy"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/internal/gwtest"
 )
@@ -48,24 +47,24 @@ func newAuthHarness(t *testing.T, sources []auth.Source, key []byte, alg string)
 }
 
 // newAuthHarnessWith also gives the paths of more their auth.
-func newAuthHarnessWith(t *testing.T, sources []auth.Source, key []byte, alg string, more map[string]deploy.Authenticator) *gwtest.Harness {
+func newAuthHarnessWith(t *testing.T, sources []auth.Source, key []byte, alg string, more map[string]*wsgw.AuthOptions) *gwtest.Harness {
 	t.Helper()
-	jwtOpts := auth.JWTOptions{HS256SecretEnv: "TEST_SECRET", Key: testSecret}
+	jwtOpts := auth.JWTOptions{HS256SecretEnv: "TEST_SECRET"}
 	if alg == auth.RS256 {
-		jwtOpts = auth.JWTOptions{RS256PublicKeyFile: "test.pem", Key: key}
+		jwtOpts = auth.JWTOptions{RS256PublicKey: string(key)}
 	}
-	v, err := auth.New(auth.Options{TokenFrom: sources, JWT: jwtOpts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	auths := map[string]deploy.Authenticator{"/secure": v}
+	auths := map[string]*wsgw.AuthOptions{"/secure": {TokenFrom: sources, JWT: jwtOpts}}
 	maps.Copy(auths, more)
 	return gwtest.New(t, gwtest.Options{
 		Scripts: map[string]string{"/secure": authScript, "/open": idScript},
 		Auth:    auths,
+		Env:     testEnv,
 		Limits:  gateway.Limits{CloseTimeout: time.Second},
 	})
 }
+
+// testEnv is the environment the harnesses' secrets are read from.
+var testEnv = map[string]string{"TEST_SECRET": string(testSecret)}
 
 // TestAuthRefusals: a missing or bad token gets the upgrade, then at once a
 // 4001 or 4002 close as the first frame; no script runs for it; and a
@@ -136,7 +135,8 @@ func TestAuthRefusals(t *testing.T) {
 func TestAuthClaimsReachScripts(t *testing.T) {
 	h := gwtest.New(t, gwtest.Options{
 		Scripts: map[string]string{"/secure/{room}": authScript},
-		Auth:    map[string]deploy.Authenticator{"/secure/{room}": mustAuth(t, []auth.Source{auth.Header, auth.Query, auth.Cookie})},
+		Auth:    map[string]*wsgw.AuthOptions{"/secure/{room}": hsAuth(auth.Header, auth.Query, auth.Cookie)},
+		Env:     testEnv,
 		Origins: map[string][]string{"/secure/{room}": {`^https://app\.example$`}}, // a cookie source needs them
 	})
 	tok := hs256(t, jwt.MapClaims{"sub": "alice", "roles": []string{"admin"}, "exp": time.Now().Add(time.Hour).Unix()})
@@ -198,21 +198,16 @@ func TestAuthExpiryCloses4003(t *testing.T) {
 	}
 }
 
-func mustAuth(t testing.TB, sources []auth.Source) deploy.Authenticator {
-	t.Helper()
-	v, err := auth.New(auth.Options{TokenFrom: sources, JWT: auth.JWTOptions{HS256SecretEnv: "TEST_SECRET", Key: testSecret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+// hsAuth is HS256 auth with the test secret, from sources.
+func hsAuth(sources ...auth.Source) *wsgw.AuthOptions {
+	return &wsgw.AuthOptions{TokenFrom: sources, JWT: auth.JWTOptions{HS256SecretEnv: "TEST_SECRET"}}
 }
 
-// TestAuthSurvivesAPIDeploys: a deploy through the admin API replaces an
-// endpoint's script but keeps its auth, which only the configuration sets;
-// and no deploy may put cookie auth on an endpoint without allowed_origins.
+// TestAuthSurvivesAPIDeploys: a script-only deploy through the admin API
+// replaces an endpoint's script but keeps its auth; and no deploy may put
+// cookie auth on an endpoint without allowed_origins.
 func TestAuthSurvivesAPIDeploys(t *testing.T) {
-	cookie := mustAuth(t, []auth.Source{auth.Cookie})
-	h := newAuthHarnessWith(t, nil, nil, "", map[string]deploy.Authenticator{"/cookie": cookie})
+	h := newAuthHarnessWith(t, nil, nil, "", nil)
 	ctx := context.Background()
 	if _, _, err := h.Deploys.Deploy(ctx, wsgw.Deployment{Path: "/secure", Script: `return "v2"`, Source: "api"}); err != nil {
 		t.Fatal(err)
@@ -228,8 +223,8 @@ func TestAuthSurvivesAPIDeploys(t *testing.T) {
 	}
 
 	for _, dep := range []wsgw.Deployment{
-		{Path: "/cookie", Script: "return 1", Source: "config"},
-		{Path: "/cookie", Script: "return 1", Source: "config", Options: wsgw.Options{AllowedOrigins: []string{"^https://a$"}}},
+		{Path: "/cookie", Script: "return 1", Source: "config", Options: wsgw.Options{Auth: hsAuth(auth.Cookie)}},
+		{Path: "/cookie", Script: "return 1", Source: "config", Options: wsgw.Options{Auth: hsAuth(auth.Cookie), AllowedOrigins: []string{"^https://a$"}}},
 	} {
 		_, _, err := h.Deploys.Deploy(ctx, dep)
 		if refused := err != nil && strings.Contains(err.Error(), "cross-site WebSocket hijacking"); refused != (len(dep.AllowedOrigins) == 0) {
@@ -244,7 +239,7 @@ func TestAuthSurvivesAPIDeploys(t *testing.T) {
 	}
 	_, _, err = h.Deploys.Deploy(ctx, wsgw.Deployment{Path: "/cookie", Script: "return 3", Source: "api",
 		Options: wsgw.Options{AllowedOrigins: []string{}}})
-	if err == nil || !strings.Contains(err.Error(), "allowed_origins is required") {
+	if err == nil || !strings.Contains(err.Error(), "auth.token_from: a cookie token needs allowed_origins") {
 		t.Fatalf("API deploy clearing the origins over cookie auth: %v, want a refusal", err)
 	}
 }

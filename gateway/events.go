@@ -34,7 +34,12 @@ func (e events) OnOpen(socket *gws.Conn) {
 		g.metrics.StoreErrors.WithLabelValues("register").Inc()
 		g.log.Error("store register failed", "socket_id", c.info.ID, "err", err)
 	}
-	g.log.Info("connection opened", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote)
+	if c.authUser != "" {
+		_ = g.conns.setUser(c, c.authUser)
+		g.log.Info("connection opened", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote, "user", c.authUser)
+	} else {
+		g.log.Info("connection opened", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote)
+	}
 	ev := runtime.Event{Type: runtime.Open, Timestamp: c.opened.UnixMilli()}
 	c.openRan = true
 	if err := g.runEvent(c, &ev); err != nil {

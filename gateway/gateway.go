@@ -213,11 +213,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, reason, wsgw.Errorf(wsgw.EUnavailable, "too many connections"))
 		return
 	}
-	var claims map[string]any
-	var expires int64
+	var id wsgw.Identity
 	var refused *refusal
 	if a := set.Auth(); a != nil {
-		claims, expires, refused = g.authenticate(a, r)
+		id, refused = g.authenticate(a, r)
 	}
 	if !g.enter() {
 		g.release(ip)
@@ -225,7 +224,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := g.newConn(r, ep, pathParams, ip)
-	c.claims, c.expires, c.refusal = claims, expires, refused
+	c.claims, c.refusal = id.Claims, refused
+	if wsgw.ValidUser(id.UserID) == nil { // else a claim no user ID can be: the socket starts unbound
+		c.authUser = id.UserID
+	}
+	if !id.Expires.IsZero() {
+		c.expires = id.Expires.UnixNano()
+	}
 	socket, err := g.upgrader.Upgrade(guardedWriter{w, &c.guard}, r)
 	if err != nil {
 		g.active.Done()
@@ -338,6 +343,7 @@ func (g *Gateway) newConn(r *http.Request, ep *deploy.Endpoint, pathParams map[s
 		c.limiter = rate.NewLimiter(rate.Limit(l.MessagesPerSecond), l.Burst)
 	}
 	c.written = c.onWritten
+	c.broadcasted = c.onBroadcast
 	c.guard.c = c
 	c.guard.max = uint32(g.opts.Limits.MaxMessageBytes)
 	c.expiryIndex = -1
@@ -471,6 +477,7 @@ func (g *Gateway) finish(c *conn, code int, reason string) {
 		g.expiries.remove(c)
 	}
 	g.conns.remove(c)
+	g.conns.unindex(c)
 	g.metrics.ConnectionsOpen.Dec()
 	g.metrics.Closed(code)
 	if c.openRan {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"mime"
 	"net/http"
@@ -170,6 +171,10 @@ func DecodeDeploy(body []byte, contentType string) (wsgw.Deployment, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
+		var fe *wsgw.FieldError
+		if errors.As(err, &fe) { // only auth's jwt and introspect say which key
+			return wsgw.Deployment{}, wsgw.Errorf(wsgw.EInvalid, "auth.%s: %s", fe.Field, fe.Msg)
+		}
 		return wsgw.Deployment{}, wsgw.Errorf(wsgw.EInvalid, "the body is not a JSON object of script and options: %v", err)
 	}
 	if dec.More() {

@@ -73,7 +73,7 @@ func TestDeployAPI(t *testing.T) {
 		{"bad path", "/a/{1x}", "application/json", `{"script": ""}`, 400, "invalid_request", "parameter name"},
 		{"relative path", "chat", "application/json", `{"script": ""}`, 400, "invalid_request", "must start with /"},
 		{"ambiguous path", "/chat/{id}", "application/json", `{"script": ""}`, 409, "conflict", "/chat/{room}"},
-		{"bad origin", "/new", "application/json", `{"script": "", "allowed_origins": ["("]}`, 400, "invalid_request", "allowed origin"},
+		{"bad origin", "/new", "application/json", `{"script": "", "allowed_origins": ["("]}`, 400, "invalid_request", "allowed_origins[0]: "},
 		{"not JSON", "/new", "text/javascript", `return 1`, 415, "unsupported_media_type", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -34,9 +34,18 @@ type Metrics struct {
 	NodesPurged    *prometheus.CounterVec // dead nodes whose sockets were purged, by reason
 	SocketsPurged  prometheus.Counter     // registry records of dead nodes' sockets removed
 
+	// Users and groups (docs/scripting.md, "State, users and groups").
+	OpsRefused *prometheus.CounterVec // socket service calls refused, by operation and error type
+	// StateRefused counts events whose websocketInfo.state was over
+	// limits.max_state_bytes, or had no JSON form.
+	StateRefused prometheus.Counter
+	// Fanout counts frames this node queued to its members for publishes,
+	// broadcasts and sends to users.
+	Fanout prometheus.Counter
+
 	// Hardening: see docs/security.md.
 	Panics       prometheus.Counter     // Go panics recovered on a connection
-	AuthFailures *prometheus.CounterVec // by reason: no_token, invalid, expired
+	AuthFailures *prometheus.CounterVec // by reason: no_token, invalid, unavailable, expired
 }
 
 // New creates the collectors and registers them with reg (nil: not registered,
@@ -101,6 +110,18 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "wsgw_store_sockets_purged_total", Help: "Registry records of dead nodes' sockets removed.",
 		}),
 	}
+	m.OpsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wsgw_ops_refused_total",
+		Help: "Socket service calls (scripts' Websocket.* and the REST API) refused, by operation and error type.",
+	}, []string{"op", "type"})
+	m.StateRefused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "wsgw_state_refused_total",
+		Help: "Events whose websocketInfo.state was not saved: over limits.max_state_bytes, or not JSON.",
+	})
+	m.Fanout = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "wsgw_fanout_frames_total",
+		Help: "Frames queued to this node's sockets by publishes, broadcasts and sends to users.",
+	})
 	m.MessagesDelayed = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "wsgw_messages_delayed_total",
 		Help: "Data frames the per-connection rate limit held back until a token was free (on_exceed: delay).",
@@ -110,14 +131,14 @@ func New(reg prometheus.Registerer) *Metrics {
 	})
 	m.AuthFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "wsgw_auth_failures_total",
-		Help: "Connections closed for their token, by reason: no_token (4001), invalid (4002), expired (4003).",
+		Help: "Connections closed for their token, by reason: no_token (4001), invalid (4002), unavailable (1013: the identity provider could not be asked), expired (4003).",
 	}, []string{"reason"})
 	if reg != nil {
 		reg.MustRegister(m.ConnectionsOpen, m.ConnectionsOpened, m.ConnectionsClosed, m.ConnectionsRejected,
 			m.MessagesIn, m.MessagesOut, m.MessagesDropped, m.SendsRefused,
 			m.ScriptRuns, m.ScriptErrors, m.ScriptTimeouts, m.ScriptMemory, m.EventsSkipped, m.ScriptDuration, m.EndpointVersion, m.StoreErrors,
 			m.NodesPurged, m.SocketsPurged, m.Panics, m.AuthFailures)
-		reg.MustRegister(m.MessagesDelayed)
+		reg.MustRegister(m.MessagesDelayed, m.OpsRefused, m.StateRefused, m.Fanout)
 	}
 	return m
 }

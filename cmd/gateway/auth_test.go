@@ -34,7 +34,9 @@ func TestAuthKeyErrorsFailStart(t *testing.T) {
 		{"not a key", `{jwt: {es256_public_key_file: echo.js}}`, nil,
 			"endpoints[0].auth.jwt.es256_public_key_file", "echo.js: no PEM block"},
 		{"short secret", `{jwt: {hs256_secret_env: SECRET}}`, []string{"SECRET=short"},
-			"endpoints[0].auth.jwt.hs256_secret_env", "the secret in $SECRET: the HS256 secret is 5 bytes; it must be at least 32"},
+			"endpoints[0].auth.jwt.hs256_secret_env", "the HS256 secret is 5 bytes; it must be at least 32"},
+		{"secret not set", `{jwt: {hs256_secret_env: SECRET}}`, nil,
+			"endpoints[0].auth.jwt.hs256_secret_env", "$SECRET is not set or empty"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

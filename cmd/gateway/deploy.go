@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"strings"
 
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/config"
@@ -20,23 +20,14 @@ type deployer interface {
 }
 
 // configDeployments are the deployments a configuration asks for: its
-// endpoints, then its event handler, each with the config key that names
-// it, and the auth of each endpoint path that has one. An endpoint's auth
-// key that cannot be used is an error naming its key.
-func configDeployments(cfg *config.Config, source string) ([]wsgw.Deployment, []string, map[string]deploy.Authenticator, error) {
+// endpoints, with their options, then its event handler, each with the
+// config key that names it.
+func configDeployments(cfg *config.Config, source string) ([]wsgw.Deployment, []string) {
 	var deps []wsgw.Deployment
 	var keys []string
-	auths := map[string]deploy.Authenticator{}
 	for i, ep := range cfg.Endpoints {
-		a, err := authenticator(cfg, i)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if a != nil {
-			auths[ep.Path] = a
-		}
 		deps = append(deps, wsgw.Deployment{
-			Path: ep.Path, Script: ep.Source, Options: wsgw.Options{AllowedOrigins: ep.AllowedOrigins},
+			Path: ep.Path, Script: ep.Source, Options: ep.Options,
 			Source: source, Name: cfg.Resolve(ep.Script),
 		})
 		keys = append(keys, fmt.Sprintf("endpoints[%d]", i))
@@ -45,7 +36,7 @@ func configDeployments(cfg *config.Config, source string) ([]wsgw.Deployment, []
 		deps = append(deps, wsgw.Deployment{Script: cfg.EventHandlerSource, Source: source, Name: cfg.Resolve(cfg.EventHandler)})
 		keys = append(keys, "event_handler")
 	}
-	return deps, keys, auths, nil
+	return deps, keys
 }
 
 // deployConfig deploys every endpoint and the event handler of deps (from
@@ -59,57 +50,26 @@ func deployConfig(ctx context.Context, d deployer, cfg *config.Config, deps []ws
 	return nil
 }
 
-// checkConfig compiles every script of cfg without serving, for --check.
+// checkConfig compiles every script of cfg and builds every endpoint's
+// credential check without serving, for --check.
 func checkConfig(cfg *config.Config) error {
-	deps, keys, auths, err := configDeployments(cfg, "config")
-	if err != nil {
-		return err
-	}
+	deps, keys := configDeployments(cfg, "config")
 	for i, dep := range deps {
-		if err := deploy.Check(dep, auths[dep.Path]); err != nil {
+		if err := deploy.Check(dep, cfg.LookupEnv); err != nil {
 			return deployKeyError(cfg, keys[i], dep, err)
 		}
 	}
 	return nil
 }
 
+// deployKeyError names the config key of a refused deploy: the endpoint's,
+// and the option's within it.
 func deployKeyError(cfg *config.Config, key string, dep wsgw.Deployment, err error) error {
+	msg := wsgw.ErrorMessage(err)
 	var de *deploy.Error
 	if errors.As(err, &de) && dep.Path != "" {
 		key += "." + de.Field
+		msg = strings.TrimPrefix(msg, de.Field+": ")
 	}
-	return cfg.Errorf(key, "%s", wsgw.ErrorMessage(err))
-}
-
-// authTable is this node's credential check of each endpoint path, from
-// the configuration: the deploy manager attaches a path's to whatever
-// deploy of it this node installs, and --watch replaces a path's before it
-// redeploys the path.
-type authTable struct {
-	mu    sync.RWMutex
-	paths map[string]deploy.Authenticator
-}
-
-func newAuthTable(paths map[string]deploy.Authenticator) *authTable {
-	return &authTable{paths: paths}
-}
-
-// lookup is the auth of path, nil for none.
-func (t *authTable) lookup(path string) deploy.Authenticator {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.paths[path]
-}
-
-// set makes a the auth of path (nil: none) and returns the one before.
-func (t *authTable) set(path string, a deploy.Authenticator) deploy.Authenticator {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	old := t.paths[path]
-	if a == nil {
-		delete(t.paths, path)
-	} else {
-		t.paths[path] = a
-	}
-	return old
+	return cfg.Errorf(key, "%s", msg)
 }

@@ -130,5 +130,5 @@ func watch(t *testing.T, srv *server, environ ...string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	load := func() (*config.Config, error) { return loadConfig(cliFlags{config: srv.cfg.File}, environ) }
-	go newWatcher(srv.cfg, load, srv.deploys, srv.auths, srv.log).run(ctx, 20*time.Millisecond)
+	go newWatcher(srv.cfg, load, srv.deploys, srv.log).run(ctx, 20*time.Millisecond)
 }

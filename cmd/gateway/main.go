@@ -60,7 +60,7 @@ func run(ctx context.Context, args, environ []string, stderr io.Writer) int {
 	}
 	if flags.watch {
 		load := func() (*config.Config, error) { return loadConfig(flags, environ) }
-		go newWatcher(cfg, load, srv.deploys, srv.auths, srv.log).run(ctx, watchInterval)
+		go newWatcher(cfg, load, srv.deploys, srv.log).run(ctx, watchInterval)
 		srv.log.Info("watching the configuration and its scripts for changes", "file", cfg.File)
 	}
 	for ctx.Err() == nil {

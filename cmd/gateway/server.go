@@ -66,7 +66,6 @@ type server struct {
 	stores  *stores
 	engine  *runtime.Engine
 	deploys *deploy.Manager
-	auths   *authTable
 	gateway *gateway.Gateway
 	public  *http.Server
 	admin   *http.Server
@@ -91,10 +90,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
 
-	deps, keys, auths, err := configDeployments(cfg, "config")
-	if err != nil {
-		return nil, err
-	}
+	deps, keys := configDeployments(cfg, "config")
 	if cfg.Runtime.MemoryLimit > 0 {
 		debug.SetMemoryLimit(int64(cfg.Runtime.MemoryLimit)) // GOMEMLIMIT from the configuration
 	}
@@ -119,9 +115,8 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	engine := runtime.New(runtime.Options{
 		PoolSize: cfg.Runtime.PoolSize, Limits: cfg.Limits.Script, Service: svc, Logger: logger, Metrics: m,
 	})
-	authTab := newAuthTable(auths)
 	deploys, err := deploy.New(deploy.Options{
-		Registry: sp.deploys, Sockets: conns, Auth: authTab.lookup, Logger: logger, Metrics: m,
+		Registry: sp.deploys, Sockets: conns, Env: cfg.LookupEnv, Logger: logger, Metrics: m,
 	})
 	if err != nil {
 		engine.Close()
@@ -171,7 +166,6 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 		stores:    sp,
 		engine:    engine,
 		deploys:   deploys,
-		auths:     authTab,
 		gateway:   g,
 		publicTLS: publicTLS,
 		adminTLS:  adminTLS,

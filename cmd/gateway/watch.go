@@ -25,7 +25,6 @@ type watcher struct {
 	path    string
 	load    func() (*config.Config, error)
 	d       deployer
-	auths   *authTable
 	log     *slog.Logger
 	current *config.Config
 	stamps  map[string]stamp
@@ -36,8 +35,8 @@ type stamp [sha256.Size]byte
 
 // newWatcher watches cfg's files; load reads the configuration again, with
 // the same flags and environment as at start.
-func newWatcher(cfg *config.Config, load func() (*config.Config, error), d deployer, auths *authTable, log *slog.Logger) *watcher {
-	w := &watcher{path: cfg.File, load: load, d: d, auths: auths, log: log, current: cfg}
+func newWatcher(cfg *config.Config, load func() (*config.Config, error), d deployer, log *slog.Logger) *watcher {
+	w := &watcher{path: cfg.File, load: load, d: d, log: log, current: cfg}
 	w.stamps = w.stat()
 	return w
 }
@@ -47,9 +46,11 @@ func (w *watcher) files() []string {
 	files := []string{w.path}
 	for _, ep := range w.current.Endpoints {
 		files = append(files, w.current.Resolve(ep.Script))
-		for _, key := range []string{ep.Auth.JWT.RS256PublicKeyFile, ep.Auth.JWT.ES256PublicKeyFile} {
-			if key != "" {
-				files = append(files, w.current.Resolve(key))
+		if a := ep.Auth; a != nil {
+			for _, key := range []string{a.JWT.RS256PublicKeyFile, a.JWT.ES256PublicKeyFile} {
+				if key != "" {
+					files = append(files, w.current.Resolve(key))
+				}
 			}
 		}
 	}
@@ -104,29 +105,22 @@ func (w *watcher) reload(ctx context.Context) {
 		w.log.Error("configuration change refused; the running version stays", "err", err)
 		return
 	}
-	deps, keys, auths, err := configDeployments(cfg, "file")
-	if err != nil {
-		w.log.Error("configuration change refused; the running version stays", "err", err)
-		return
-	}
+	deps, keys := configDeployments(cfg, "file")
 	wanted := map[string]bool{}
 	for i, dep := range deps {
 		wanted[dep.Path] = true
 		cur, err := w.d.Deployment(ctx, dep.Path)
-		if err == nil && cur.Script == dep.Script && cur.Options.Equal(dep.Options) &&
-			sameAuth(w.current, cfg, dep.Path) {
+		if err == nil && cur.Script == dep.Script && cur.Options.Equal(dep.Options) {
 			continue
 		}
-		before := w.auths.set(dep.Path, auths[dep.Path])
 		out, _, err := w.d.Deploy(ctx, dep)
 		if err != nil {
-			w.auths.set(dep.Path, before)
 			w.log.Error("deploy refused; the running version stays", "key", keys[i], "file", dep.Name, "err", err)
 			continue
 		}
 		w.log.Info("deployed", "path", out.Path, "version", out.Version, "file", dep.Name)
 	}
-	old, _, _, _ := configDeployments(w.current, "file") // it loaded before
+	old, _ := configDeployments(w.current, "file")
 	for _, dep := range old {
 		if wanted[dep.Path] {
 			continue
@@ -139,27 +133,12 @@ func (w *watcher) reload(ctx context.Context) {
 			w.log.Error("undeploy failed", "path", dep.Path, "err", err)
 			continue
 		}
-		w.auths.set(dep.Path, nil)
 		w.log.Info("undeployed", "path", dep.Path)
 	}
 	if restartOnly(w.current, cfg) {
 		w.log.Warn("settings other than endpoints and event_handler changed: restart the gateway to apply them", "file", w.path)
 	}
 	w.current = cfg
-}
-
-// sameAuth reports whether a and b configure the same auth, keys included,
-// for the endpoint at path.
-func sameAuth(a, b *config.Config, path string) bool {
-	find := func(c *config.Config) *config.Auth {
-		for i := range c.Endpoints {
-			if c.Endpoints[i].Path == path {
-				return &c.Endpoints[i].Auth
-			}
-		}
-		return nil
-	}
-	return reflect.DeepEqual(find(a), find(b))
 }
 
 // restartOnly reports whether a and b differ in what only a restart applies.

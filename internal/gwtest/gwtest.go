@@ -44,6 +44,7 @@ type Harness struct {
 	Registry store.Registry
 	Service  *service.Service
 	Engine   *runtime.Engine
+	Metrics  *metrics.Metrics
 	Logs     *LogSink
 }
 
@@ -58,6 +59,8 @@ type Options struct {
 	Timeout      time.Duration
 	// ScriptMemory is the engine's per-event memory limit (0 = its default).
 	ScriptMemory int64
+	// MaxStateBytes is limits.max_state_bytes (0 = its default).
+	MaxStateBytes int
 	// NodeID names the node (default "test-node").
 	NodeID string
 	// Registry is the registry of sockets; nil makes a memory one.
@@ -68,8 +71,10 @@ type Options struct {
 	NewBus func(local store.Local) store.Bus
 	// Deploys is the deploy registry; nil makes a memory one.
 	Deploys store.DeployRegistry
-	// Auth is each endpoint path's credential check.
-	Auth map[string]deploy.Authenticator
+	// Auth is each endpoint path's auth options, and Env the environment
+	// their secrets are read from (hs256_secret_env, client_secret_env).
+	Auth map[string]*wsgw.AuthOptions
+	Env  map[string]string
 	// Logger and Metrics, when set, replace the captured logs (Logs then
 	// sees nothing) and a fresh set of metrics.
 	Logger  *slog.Logger
@@ -120,10 +125,10 @@ func New(t testing.TB, o Options) *Harness {
 		t.Fatal(err)
 	}
 	engine := runtime.New(runtime.Options{
-		PoolSize: o.PoolSize, Limits: runtime.Limits{Timeout: o.Timeout, MaxMemory: o.ScriptMemory}, Service: svc, Logger: logger, Metrics: m,
+		PoolSize: o.PoolSize, Limits: runtime.Limits{Timeout: o.Timeout, MaxMemory: o.ScriptMemory, MaxStateBytes: o.MaxStateBytes}, Service: svc, Logger: logger, Metrics: m,
 	})
 	deploys, err := deploy.New(deploy.Options{
-		Registry: o.Deploys, Sockets: conns, Auth: func(path string) deploy.Authenticator { return o.Auth[path] },
+		Registry: o.Deploys, Sockets: conns, Env: func(name string) (string, bool) { v, ok := o.Env[name]; return v, ok },
 		Logger: logger, Metrics: m,
 	})
 	if err != nil {
@@ -137,7 +142,7 @@ func New(t testing.TB, o Options) *Harness {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(gw)
-	h := &Harness{t: t, GW: gw, Deploys: deploys, Conns: conns, Srv: srv, Registry: st, Service: svc, Engine: engine, Logs: logs}
+	h := &Harness{t: t, GW: gw, Deploys: deploys, Conns: conns, Srv: srv, Registry: st, Service: svc, Engine: engine, Metrics: m, Logs: logs}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
 		defer cancel()
@@ -146,7 +151,7 @@ func New(t testing.TB, o Options) *Harness {
 		srv.Close()
 	})
 	for path, src := range o.Scripts {
-		dep := wsgw.Deployment{Path: path, Script: src, Options: wsgw.Options{AllowedOrigins: o.Origins[path]}, Source: "config"}
+		dep := wsgw.Deployment{Path: path, Script: src, Options: wsgw.Options{AllowedOrigins: o.Origins[path], Auth: o.Auth[path]}, Source: "config"}
 		if _, _, err := deploys.Deploy(context.Background(), dep); err != nil {
 			t.Fatalf("deploy %s: %v", path, err)
 		}
