@@ -468,7 +468,7 @@ func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 	if ev.Type != runtime.Close {
 		g.strike(c, err)
 	}
-	if err != nil { // only here, so that pe costs no allocation per event
+	if err != nil && err != runtime.ErrRefused { // only here, so that pe costs no allocation per event
 		var pe *runtime.PanicError
 		if errors.As(err, &pe) {
 			g.panicked(c, ev.Type.String()+" event", pe.Value, pe.Stack)
