@@ -28,8 +28,9 @@ type SocketService interface {
 
 	// ListUser returns the IDs of the sockets bound to user, on every node.
 	ListUser(ctx context.Context, user string) ([]string, error)
-	// SendToUser queues a frame to every socket of user and says to how many.
-	SendToUser(ctx context.Context, user string, message []byte, binary bool) (int, error)
+	// SendToUser queues m to every socket of user (as Send does to one) and
+	// says to how many.
+	SendToUser(ctx context.Context, user string, m *Message) (int, error)
 	// CloseUser closes every socket of user and says how many.
 	CloseUser(ctx context.Context, user string, code int, reason string) (int, error)
 

@@ -154,12 +154,12 @@ func (t *Conns) Leave(id, group string) error {
 	return t.leave(c, group)
 }
 
-// SendToUser queues a frame to this node's sockets of user.
-func (t *Conns) SendToUser(user string, message []byte, binary bool) int {
+// SendToUser queues m to this node's sockets of user.
+func (t *Conns) SendToUser(user string, m *wsgw.Message) int {
 	n := 0
 	members := t.members(t.ix.users, user)
 	for _, c := range members {
-		if c.Send(message, binary) == nil {
+		if c.Deliver(m) == nil {
 			n++
 		}
 	}

@@ -21,7 +21,7 @@ func (a *admin) sendToUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	n, err := a.opts.Service.SendToUser(r.Context(), r.PathValue("user_id"), req.Message, req.Binary)
+	n, err := a.opts.Service.SendToUser(r.Context(), r.PathValue("user_id"), req.message())
 	if err != nil {
 		writeError(w, err)
 		return

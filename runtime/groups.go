@@ -33,7 +33,7 @@ func (v *vm) wsSendToUser(svc wsgw.SocketService, ctx context.Context, call goja
 	if err != nil {
 		return nil, err
 	}
-	n, err := svc.SendToUser(ctx, user, m.Data, m.Binary)
+	n, err := svc.SendToUser(ctx, user, m)
 	if err != nil {
 		return nil, err
 	}

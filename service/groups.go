@@ -24,15 +24,15 @@ func (s *Service) ListUser(ctx context.Context, user string) ([]string, error) {
 }
 
 // SendToUser queues a frame to every socket of user.
-func (s *Service) SendToUser(ctx context.Context, user string, message []byte, binary bool) (int, error) {
+func (s *Service) SendToUser(ctx context.Context, user string, m *wsgw.Message) (int, error) {
 	if err := s.validUser("send_to_user", user); err != nil {
 		return 0, err
 	}
-	if err := s.checkSize("send_to_user", message); err != nil {
+	if err := s.checkSize("send_to_user", m.Data); err != nil {
 		return 0, err
 	}
-	n := s.opts.Local.SendToUser(user, message, binary)
-	remote, err := s.opts.Bus.SendToUser(ctx, user, message, binary)
+	n := s.opts.Local.SendToUser(user, m)
+	remote, err := s.opts.Bus.SendToUser(ctx, user, m)
 	return n + remote, s.refused("send_to_user", err)
 }
 

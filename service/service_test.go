@@ -67,8 +67,8 @@ func (f *fakeCluster) Leave(_ context.Context, node, id, group string) error {
 	return f.record(fmt.Sprintf("leave %s %s %q", node, id, group))
 }
 
-func (f *fakeCluster) SendToUser(_ context.Context, user string, msg []byte, _ bool) (int, error) {
-	return f.closeAll, f.record(fmt.Sprintf("sendToUser %q %q", user, msg))
+func (f *fakeCluster) SendToUser(_ context.Context, user string, m *wsgw.Message) (int, error) {
+	return f.closeAll, f.record(fmt.Sprintf("sendToUser %q %q", user, m.Data))
 }
 
 func (f *fakeCluster) CloseUser(_ context.Context, user string, code int, reason string) (int, error) {

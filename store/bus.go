@@ -29,7 +29,7 @@ type Bus interface {
 	Leave(ctx context.Context, node, id, group string) error
 	// SendToUser asks every other node to queue a frame to its sockets of
 	// user, and returns how many they queued it to.
-	SendToUser(ctx context.Context, user string, message []byte, binary bool) (int, error)
+	SendToUser(ctx context.Context, user string, m *wsgw.Message) (int, error)
 	// CloseUser asks every other node to close its sockets of user, and
 	// returns how many they closed.
 	CloseUser(ctx context.Context, user string, code int, reason string) (int, error)
@@ -55,7 +55,7 @@ type Local interface {
 	Leave(id, group string) error
 	// SendToUser and CloseUser act on the node's sockets of user, and say
 	// how many.
-	SendToUser(user string, message []byte, binary bool) int
+	SendToUser(user string, m *wsgw.Message) int
 	CloseUser(user string, code int, reason string) int
 	// Publish queues a frame to the node's members of group (every socket
 	// when group is "") but those in exclude.

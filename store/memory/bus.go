@@ -126,11 +126,11 @@ func (b *Bus) Leave(_ context.Context, node, id, group string) error {
 }
 
 // SendToUser queues a frame to the sockets of user on every other node.
-func (b *Bus) SendToUser(_ context.Context, user string, message []byte, binary bool) (int, error) {
+func (b *Bus) SendToUser(_ context.Context, user string, m *wsgw.Message) (int, error) {
 	others, err := b.others()
 	n := 0
 	for _, local := range others {
-		n += local.SendToUser(user, message, binary)
+		n += local.SendToUser(user, m)
 	}
 	return n, err
 }

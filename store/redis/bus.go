@@ -167,9 +167,13 @@ func (b *Bus) Leave(ctx context.Context, node, id, group string) error {
 
 // SendToUser asks every other node to queue the frame to its sockets of
 // user, in one pipeline, and adds up their counts.
-func (b *Bus) SendToUser(ctx context.Context, user string, message []byte, binary bool) (int, error) {
-	body := string(append(appendString(nil, user), message...))
-	return b.countEach(ctx, "sendtouser", command{op: opUserSend, binary: binary, body: body})
+func (b *Bus) SendToUser(ctx context.Context, user string, m *wsgw.Message) (int, error) {
+	body := appendString(nil, user)
+	if addressed(m) {
+		body = appendAddressing(body, m)
+	}
+	body = append(body, m.Data...)
+	return b.countEach(ctx, "sendtouser", command{op: opUserSend, binary: m.Binary, stomp: addressed(m), body: string(body)})
 }
 
 // CloseUser asks every other node to close its sockets of user.

@@ -134,7 +134,12 @@ func (b *Bus) carryOut(c command) {
 			return
 		}
 		if c.op == opUserSend {
-			b.answer(c, reply{Count: b.local.SendToUser(user, []byte(rest), c.binary)})
+			m, err := c.messageOf(rest)
+			if err != nil {
+				b.malformed(err, len(c.body))
+				return
+			}
+			b.answer(c, reply{Count: b.local.SendToUser(user, m)})
 		} else {
 			b.answer(c, reply{Count: b.local.CloseUser(user, c.code, rest)})
 		}

@@ -87,7 +87,7 @@ func decode(s string) (command, error) {
 	default:
 		return c, fmt.Errorf("%w: unknown op %q", errMalformed, c.op)
 	}
-	if s[1]&^(flagBinary|flagSTOMP) != 0 || (c.stomp && c.op != opSend && c.op != opPublish) {
+	if s[1]&^(flagBinary|flagSTOMP) != 0 || (c.stomp && c.op != opSend && c.op != opPublish && c.op != opUserSend) {
 		return c, fmt.Errorf("%w: unknown flags %#x", errMalformed, s[1])
 	}
 	r := reader{s: s, off: 2}

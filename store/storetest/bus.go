@@ -111,8 +111,12 @@ func (l *FakeLocal) Leave(id, group string) error {
 }
 
 // SendToUser and CloseUser answer Closed, as CloseAll does.
-func (l *FakeLocal) SendToUser(user string, message []byte, binary bool) int {
-	_ = l.record(fmt.Sprintf("sendToUser %q %v %q", user, binary, message))
+func (l *FakeLocal) SendToUser(user string, m *wsgw.Message) int {
+	call := fmt.Sprintf("sendToUser %q %v %q", user, m.Binary, m.Data)
+	if m.JSON || m.Destination != "" || len(m.Headers) > 0 {
+		call += fmt.Sprintf(" json=%v destination=%q headers=%v", m.JSON, m.Destination, m.Headers)
+	}
+	_ = l.record(call)
 	return l.Closed
 }
 
@@ -328,17 +332,23 @@ func testBusUser(t *testing.T, newBus BusFactory) {
 	a, b, c := &FakeLocal{}, &FakeLocal{Closed: 2}, &FakeLocal{Closed: 3}
 	buses := newBus(t, map[string]store.Local{"node-a": a, "node-b": b, "node-c": c})
 	ctx := busCtx(t)
-	n, err := buses["node-a"].SendToUser(ctx, "ana", []byte("hi"), false)
+	n, err := buses["node-a"].SendToUser(ctx, "ana", &wsgw.Message{Data: []byte("hi")})
 	if err != nil || n != 5 {
 		t.Fatalf("SendToUser = %d, %v; want 5 (2 + 3), nil", n, err)
+	}
+	if _, err := buses["node-a"].SendToUser(ctx, "ana", &wsgw.Message{Data: []byte("{}"), JSON: true, Destination: "/queue/ana",
+		Headers: map[string]string{"k": "v"}}); err != nil {
+		t.Fatal(err)
 	}
 	n, err = buses["node-a"].CloseUser(ctx, "ana", 4000, "bye")
 	if err != nil || n != 5 {
 		t.Fatalf("CloseUser = %d, %v; want 5, nil", n, err)
 	}
 	expectCalls(t, a)
-	expectCalls(t, b, `sendToUser "ana" false "hi"`, `closeUser "ana" 4000 "bye"`)
-	expectCalls(t, c, `sendToUser "ana" false "hi"`, `closeUser "ana" 4000 "bye"`)
+	expectCalls(t, b, `sendToUser "ana" false "hi"`, `sendToUser "ana" false "{}" json=true destination="/queue/ana" headers=map[k:v]`,
+		`closeUser "ana" 4000 "bye"`)
+	expectCalls(t, c, `sendToUser "ana" false "hi"`, `sendToUser "ana" false "{}" json=true destination="/queue/ana" headers=map[k:v]`,
+		`closeUser "ana" 4000 "bye"`)
 }
 
 func testBusPublish(t *testing.T, newBus BusFactory) {
