@@ -11,6 +11,8 @@ function execute(parameters) {
   var session = parameters.WS_SESSION;
   switch (parameters.WS_EVENT) {
     case "open":
+      // meveo closes the websocket when the function throws on open
+      if (session.user === null) throw new Error("no user: open with ?user=<name>");
       parameters.sent = 0; // kept in the context for the next events
       session.send({ welcome: session.user, endpoint: session.endpoint });
       break;
@@ -30,7 +32,7 @@ function execute(parameters) {
       break;
     case "close":
       console.log("closed " + parameters.WS_REASON_CODE + " " + parameters.WS_REASON_PHRASE +
-        " after " + parameters.sent + " messages");
+        " after " + (parameters.sent || 0) + " messages");
       break;
   }
 }

@@ -6,6 +6,7 @@ package meveoexchange_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -191,6 +192,24 @@ func TestTransportErrors(t *testing.T) {
 	}
 	gw.Logs.Wait(t, "the error event of a message too large", scriptLine(id, "close", "error: 1009 message too large: over 1024 bytes"))
 	gw.Logs.Wait(t, "then the close event", scriptLine(id, "close", "closed 1009 message too large: over 1024 bytes after 0 messages"))
+}
+
+// TestFunctionThrowsOnOpen: meveo closes the websocket when the function
+// throws on open; wsgw closes it with 1011, and the function gets the error
+// and close calls. Here the function throws for a session with no user.
+func TestFunctionThrowsOnOpen(t *testing.T) {
+	t.Parallel()
+	gw := exampletest.Start(t, "gateway.yaml", exampletest.Options{})
+	c := gw.Dial(t, "/meveo/ws/exchange", nil)
+	if code, reason := c.ExpectClose(); code != websocket.StatusInternalError || reason != "open handler failed" {
+		t.Fatalf("closed %d %q, want 1011 open handler failed", code, reason)
+	}
+	failed := gw.Logs.Wait(t, "the exception", func(r map[string]any) bool {
+		return r["msg"] == "script error" && r["event"] == "open" && strings.Contains(fmt.Sprint(r["err"]), "no user: open with ?user=<name>")
+	})
+	id, _ := failed["socket_id"].(string)
+	gw.Logs.Wait(t, "the error call", scriptLine(id, "close", "error: 1011 open handler failed"))
+	gw.Logs.Wait(t, "then the close call", scriptLine(id, "close", "closed 1011 open handler failed after 0 messages"))
 }
 
 // deployDesk creates the secured endpoint as README.md does: the same
