@@ -217,8 +217,15 @@ func (d *stateDecoder) value(depth int) goja.Value {
 			}
 			d.i++
 			val := d.value(depth + 1)
-			// A data property, as JSON.parse makes it: "__proto__" is a key.
-			if err := obj.DefineDataProperty(key, val, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
+			// A data property, as JSON.parse makes it: "__proto__" is a key
+			// there, where Set would change the prototype.
+			var err error
+			if key == "__proto__" {
+				err = obj.DefineDataProperty(key, val, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+			} else {
+				err = obj.Set(key, val)
+			}
+			if err != nil {
 				return d.fail()
 			}
 			d.space()
