@@ -108,6 +108,7 @@ export class Sockets {
   applyFilter() {
     this.filter = { user: $("#user-filter").value.trim(), group: $("#group-filter").value.trim() };
     this.rows = [];
+    this.total = null;
     this.render();
     this.first();
   }
@@ -119,6 +120,7 @@ export class Sockets {
     let ids;
     let next = "";
     let infos = null;
+    let total = null;
     if (user) {
       // A user's sockets come in one answer; they are paged here, the cursor an offset.
       ids = (await api.call("GET", `/api/v1/websocket/users/${api.seg(user)}/sockets`)).data || [];
@@ -129,13 +131,12 @@ export class Sockets {
         ids = keep.map(([id]) => id);
         infos = keep.map(([, s]) => s);
       }
-      this.total = ids.length;
+      total = ids.length;
       const from = Number(cursor) || 0;
       if (from + size < ids.length) next = String(from + size);
       ids = ids.slice(from, from + size);
       infos = infos?.slice(from, from + size) ?? null;
     } else {
-      this.total = null;
       const list = group ? `/api/v1/websocket/groups/${api.seg(group)}/sockets` : "/api/v1/websocket/sockets";
       const r = await api.call("GET", `${list}?limit=${size}&cursor=${api.seg(cursor)}`);
       ids = r.data || [];
@@ -145,6 +146,7 @@ export class Sockets {
     if (ids.length === 0 && this.pager.back()) return this.load(); // every socket of this page has gone
     infos ??= await pool(ids, INFO_CALLS, (id) => info(id));
     if (!this.pager.loaded(page, next)) return;
+    this.total = total;
     this.rows = ids.map((id, i) => ({ id, info: infos[i] }));
     this.hooks.onGroups([...new Set(infos.flatMap((s) => s?.groups ?? []))]);
     this.render();
@@ -177,8 +179,9 @@ export class Sockets {
     const notes = [];
     if (this.openHere !== null) notes.push(`${this.openHere} open on this node.`);
     const { user, group } = this.filter;
-    if (user && group) notes.push(`User ${user} in group ${group}: ${this.total} socket${this.total === 1 ? "" : "s"}.`);
-    else if (user) notes.push(`User ${user}: ${this.total} socket${this.total === 1 ? "" : "s"}.`);
+    const count = this.total === null ? "" : `: ${this.total} socket${this.total === 1 ? "" : "s"}`;
+    if (user && group) notes.push(`User ${user} in group ${group}${count}.`);
+    else if (user) notes.push(`User ${user}${count}.`);
     else if (group) notes.push(`Members of group ${group}.`);
     if (filter) notes.push(`Route filter: ${shown.length} of this page's ${this.rows.length} sockets.`);
     $("#page-note").textContent = notes.join(" ");
