@@ -87,6 +87,8 @@ type Gateway struct {
 	upgrader *gws.Upgrader
 	// subprotocols holds an upgrader per subprotocol agreed on (upgraderFor).
 	subprotocols sync.Map
+	// stompIDs numbers the MESSAGE frames of this node (message-id).
+	stompIDs atomic.Uint64
 	conns        *Conns
 
 	perIP    sync.Map        // clientKey -> *atomic.Int64, when max_connections_per_ip is set; an entry lives while its client has a connection

@@ -207,17 +207,17 @@ func (t *Conns) Publish(group string, m *wsgw.Message, exclude []string) {
 	}
 	b := gws.NewBroadcaster(op, m.Data)
 	defer b.Close()
-	var stompMsg *stompMessage // the STOMP members' MESSAGE frame, encoded once for them all
+	var pub *publication // the STOMP members' MESSAGE frames, encoded once for them all
 	n := 0
 	for _, c := range members {
 		switch {
 		case skip(c.info.ID):
 		case c.stomp != nil:
-			if stompMsg == nil {
-				sm := newMessage(&wsgw.Message{Data: m.Data, Binary: m.Binary, JSON: m.JSON, Headers: m.Headers, Destination: group})
-				stompMsg = &sm
+			if pub == nil {
+				pub = newPublication(c.g, &wsgw.Message{Data: m.Data, Binary: m.Binary, JSON: m.JSON, Headers: m.Headers, Destination: group})
+				defer pub.close()
 			}
-			if c.stomp.publish(stompMsg, group) {
+			if c.stomp.publish(pub, group) {
 				n++
 			}
 		case c.broadcast(b):

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -45,7 +44,6 @@ type stompSession struct {
 	errFrame *stomp.Frame
 	quiet    bool
 
-	messageIDs atomic.Uint64
 	// written is the WriteAsync callback of the frames that are not
 	// messages: heart-beats and the closing ERROR.
 	written func(error)
@@ -347,17 +345,74 @@ func (s *stompSession) subscribed(dest string) bool {
 	return false
 }
 
-// publish delivers a group's message, encoded once for all the node's
-// STOMP members, to the subscriptions of group; with none (a broadcast,
-// or a group the script joined without a SUBSCRIBE) it is dropped and
-// counted. It reports whether a frame was queued.
-func (s *stompSession) publish(t *stompMessage, group string) bool {
-	if group == "" || !s.subscribed(group) {
+// publication is one publish to the node's STOMP members of a group: the
+// message encoded once, one message-id for all, and a broadcaster per
+// distinct frame. Subscribers' frames differ only in version, subscription
+// id and ack header, and clients use few ids ("sub-0", "0"), so most
+// members share a frame, written as gws writes a plain publish: built once.
+// It is used by the publishing goroutine alone.
+type publication struct {
+	msg    stompMessage
+	id     string
+	frames map[frameKey]*gws.Broadcaster
+}
+
+type frameKey struct {
+	v            stomp.Version
+	subscription string
+	acked        bool
+}
+
+func newPublication(g *Gateway, m *wsgw.Message) *publication {
+	return &publication{msg: newMessage(m), id: strconv.FormatUint(g.stompIDs.Add(1), 10), frames: make(map[frameKey]*gws.Broadcaster)}
+}
+
+func (p *publication) frame(k frameKey) *gws.Broadcaster {
+	b := p.frames[k]
+	if b == nil {
+		var f []byte
+		if k.acked {
+			f = p.msg.AppendAck(nil, k.v, k.subscription, p.id, p.id)
+		} else {
+			f = p.msg.Append(nil, k.v, k.subscription, p.id)
+		}
+		b = gws.NewBroadcaster(p.msg.op, f)
+		p.frames[k] = b
+	}
+	return b
+}
+
+// close releases the broadcasters once every member has its frames queued.
+func (p *publication) close() {
+	for _, b := range p.frames {
+		_ = b.Close()
+	}
+}
+
+// publish queues p's frame to each subscription of group; with none (a
+// broadcast, or a group the script joined without a SUBSCRIBE) the message
+// is dropped and counted. It reports whether a frame was queued.
+func (s *stompSession) publish(p *publication, group string) bool {
+	var buf [4]frameKey
+	keys := buf[:0]
+	s.mu.Lock()
+	v := s.version
+	for id, sub := range s.subs {
+		if sub.destination == group && group != "" {
+			keys = append(keys, frameKey{v: v, subscription: id, acked: sub.acked && v == stomp.V12})
+		}
+	}
+	s.mu.Unlock()
+	if len(keys) == 0 {
 		s.c.dropped.Add(1)
 		s.c.g.metrics.MessagesDropped.Inc()
 		return false
 	}
-	return s.deliverMessage(*t, group) == nil
+	queued := false
+	for _, k := range keys {
+		queued = s.c.broadcast(p.frame(k)) || queued
+	}
+	return queued
 }
 
 // deliverMessage queues t's MESSAGE frame to each subscription of dest:
@@ -415,8 +470,10 @@ func newMessage(m *wsgw.Message) stompMessage {
 	return stompMessage{stomp.NewMessageTemplate(sm), op}
 }
 
+// nextMessageID is a message-id unique on this node, so in each
+// connection: one per message, shared by every subscriber of a publish.
 func (s *stompSession) nextMessageID() string {
-	return strconv.FormatUint(s.messageIDs.Add(1), 10)
+	return strconv.FormatUint(s.c.g.stompIDs.Add(1), 10)
 }
 
 // write queues a server frame, as text (a frame is text unless its body
