@@ -89,7 +89,7 @@ type Gateway struct {
 	subprotocols sync.Map
 	// stompIDs numbers the MESSAGE frames of this node (message-id).
 	stompIDs atomic.Uint64
-	conns        *Conns
+	conns    *Conns
 
 	perIP    sync.Map        // clientKey -> *atomic.Int64, when max_connections_per_ip is set; an entry lives while its client has a connection
 	upgrades *upgradeLimiter // nil when upgrades_per_ip_per_second is 0
