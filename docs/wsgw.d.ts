@@ -189,7 +189,7 @@ interface WebsocketService {
   /** Close every socket of the cluster; how many were closed. */
   closeAll(): number | WebsocketError;
   /** Queue a message to every socket of a user, on every node; to how many. */
-  sendToUser(args: { user_id: string; message: unknown; type?: WsgwMessageType }): number | WebsocketError;
+  sendToUser(args: { user_id: string; message: unknown; type?: WsgwMessageType; destination?: string; headers?: Record<string, string> }): number | WebsocketError;
   /** Close every socket of a user (default code 1000); how many. */
   closeUser(args: { user_id: string; code?: number; reason?: string }): number | WebsocketError;
   /** Put any socket of the cluster in a group; null when done. */
