@@ -97,8 +97,8 @@ func publish(a api, event json.RawMessage) (int, error) {
 		}
 	}
 	type item struct {
-		SocketID string          `json:"socket_id"`
-		Message  json.RawMessage `json:"message"`
+		SocketID string `json:"socket_id"`
+		Message  string `json:"message"` // a string goes out as it is: the event's own bytes
 	}
 	var batch []item
 	for _, id := range ids {
@@ -111,7 +111,7 @@ func publish(a api, event json.RawMessage) (int, error) {
 			continue // gone meanwhile
 		}
 		if required == nil || slices.ContainsFunc(info.State.ACL, func(p string) bool { return aclMatches(p, *required) }) {
-			batch = append(batch, item{id, event})
+			batch = append(batch, item{id, string(event)})
 		}
 	}
 	if len(batch) == 0 {
