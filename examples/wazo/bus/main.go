@@ -68,24 +68,21 @@ func readEvent(args []string) (json.RawMessage, error) {
 // publish sends event to the clients allowed to get it and answers how
 // many.
 func publish(a api, event json.RawMessage) (int, error) {
-	var e struct {
-		Name        string           `json:"name"`
-		RequiredACL *json.RawMessage `json:"required_acl"`
-	}
-	if err := json.Unmarshal(event, &e); err != nil || e.Name == "" {
+	var e map[string]json.RawMessage
+	var name string
+	if json.Unmarshal(event, &e) != nil || json.Unmarshal(e["name"], &name) != nil || name == "" {
 		return 0, errors.New(`the event is not an object with a "name"`)
 	}
-	if e.RequiredACL == nil {
+	raw, ok := e["required_acl"]
+	if !ok {
 		return 0, nil // no required_acl: nobody gets it
 	}
-	var required *string // nil: anyone subscribed
-	if string(*e.RequiredACL) != "null" {
-		if err := json.Unmarshal(*e.RequiredACL, &required); err != nil {
-			return 0, errors.New("required_acl is neither null nor a string")
-		}
+	var required *string // null: anyone subscribed
+	if err := json.Unmarshal(raw, &required); err != nil {
+		return 0, errors.New("required_acl is neither null nor a string")
 	}
 	var ids []string
-	for _, group := range []string{"wazo.event." + e.Name, "wazo.event.*"} {
+	for _, group := range []string{"wazo.event." + name, "wazo.event.*"} {
 		var members []string
 		if err := a.call("GET", "/api/v1/websocket/groups/"+url.PathEscape(group)+"/sockets", nil, &members); err != nil {
 			return 0, err
