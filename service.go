@@ -24,4 +24,25 @@ type SocketService interface {
 	// CloseAll closes every socket of the cluster and says how many it
 	// closed; the error names the nodes that did not answer.
 	CloseAll(ctx context.Context) (int, error)
+
+	// ListUser returns the IDs of the sockets bound to user, on every node.
+	ListUser(ctx context.Context, user string) ([]string, error)
+	// SendToUser queues a frame to every socket of user and says to how many.
+	SendToUser(ctx context.Context, user string, message []byte, binary bool) (int, error)
+	// CloseUser closes every socket of user and says how many.
+	CloseUser(ctx context.Context, user string, code int, reason string) (int, error)
+
+	// Join puts socket id in group; joining twice changes nothing.
+	Join(ctx context.Context, id, group string) error
+	// Leave takes socket id out of group; leaving a group it is not in
+	// changes nothing.
+	Leave(ctx context.Context, id, group string) error
+	// ListGroup pages through the IDs of group's members, as List does.
+	ListGroup(ctx context.Context, group, cursor string, limit int) (ids []string, next string, err error)
+	// Publish queues a frame to every member of group but those in
+	// exclude, on every node, at most once each. It returns once the
+	// message is handed to every node, not delivered.
+	Publish(ctx context.Context, group string, message []byte, binary bool, exclude []string) error
+	// Broadcast is Publish to every socket of the cluster.
+	Broadcast(ctx context.Context, message []byte, binary bool, exclude []string) error
 }

@@ -2,8 +2,12 @@ package wsgw
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // SocketInfo is the registry's record of one connection: what every node can
@@ -30,6 +34,38 @@ type Socket struct {
 	MessagesDropped int64  `json:"messages_dropped"`
 	// ScriptVersion is the version of the script the socket's last event ran.
 	ScriptVersion int64 `json:"script_version"`
+	// State is websocketInfo.state as its scripts last saved it, as JSON.
+	State json.RawMessage `json:"state"`
+	// UserID is the user the socket is bound to, nil when none.
+	UserID *string `json:"user_id"`
+	// Groups are the names of the groups the socket is in, sorted.
+	Groups []string `json:"groups"`
+}
+
+// EmptyState is the state of a socket whose scripts saved none.
+var EmptyState = json.RawMessage("{}")
+
+// MaxNameLength is the longest user ID or group name, in characters.
+const MaxNameLength = 256
+
+// ValidUser reports whether id may name a user: 1-256 characters.
+func ValidUser(id string) error {
+	if n := utf8.RuneCountInString(id); n < 1 || n > MaxNameLength {
+		return fmt.Errorf("a user ID is a string of 1-%d characters", MaxNameLength)
+	}
+	return nil
+}
+
+// ValidGroup reports whether name may name a group: 1-256 characters,
+// none of them a control character.
+func ValidGroup(name string) error {
+	if n := utf8.RuneCountInString(name); n < 1 || n > MaxNameLength {
+		return fmt.Errorf("a group name is a string of 1-%d characters", MaxNameLength)
+	}
+	if strings.ContainsFunc(name, unicode.IsControl) {
+		return errors.New("a group name has no control characters")
+	}
+	return nil
 }
 
 // Message types, as scripts and REST bodies name them.

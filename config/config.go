@@ -258,6 +258,8 @@ func (c *Config) Validate() error {
 		{"limits.script_memory", l.Script.MaxMemory < 1<<20, "must be at least 1048576 (1 MiB)"},
 		{"limits.script_workers_per_endpoint", l.ScriptWorkersPerEndpoint < 0, "must be >= 0 (0 = half of runtime.pool_size)"},
 		{"limits.max_script_interrupts", l.MaxScriptInterrupts < 1, "must be >= 1"},
+		{"limits.max_state_bytes", l.Script.MaxStateBytes < 2, "must be >= 2 (the JSON of {})"},
+		{"limits.max_groups_per_socket", l.MaxGroupsPerSocket < 1, "must be >= 1"},
 		{"runtime.pool_size", c.Runtime.PoolSize < 0, "must be >= 0 (0 = automatic)"},
 		{"runtime.memory_limit", c.Runtime.MemoryLimit < 0, "must be >= 0 (0 = GOMEMLIMIT, or none)"},
 		{"shutdown_timeout", c.ShutdownTimeout <= 0, "must be > 0"},

@@ -86,6 +86,8 @@ limits:
   script_memory: 1048576
   script_workers_per_endpoint: 2
   max_script_interrupts: 5
+  max_state_bytes: 300
+  max_groups_per_socket: 7
   upgrades_per_ip_per_second: 1.5
   upgrades_per_ip_burst: 4
   handshake_timeout: 6s
@@ -165,10 +167,10 @@ func TestEverySettingFromYAML(t *testing.T) {
 				MessagesPerSecond: 2.5, Burst: 7, OnExceed: "close", MaxDelay: 4 * time.Second, MaxMessageBytes: 100, MaxPendingSends: 3,
 				IdleTimeout: 90 * time.Second, CloseTimeout: time.Second,
 				MaxConnections: 10, MaxConnectionsPerIP: 2,
-				ScriptWorkersPerEndpoint: 2, MaxScriptInterrupts: 5,
+				ScriptWorkersPerEndpoint: 2, MaxScriptInterrupts: 5, MaxGroupsPerSocket: 7,
 				UpgradesPerIPPerSecond: 1.5, UpgradesPerIPBurst: 4, HandshakeTimeout: 6 * time.Second,
 			},
-			Script: runtime.Limits{Timeout: 250 * time.Millisecond, MaxSendsPerEvent: 11, MaxSendBytesPerEvent: 12, MaxMemory: 1 << 20},
+			Script: runtime.Limits{Timeout: 250 * time.Millisecond, MaxSendsPerEvent: 11, MaxSendBytesPerEvent: 12, MaxMemory: 1 << 20, MaxStateBytes: 300},
 		},
 		Runtime: config.Runtime{PoolSize: 3, MemoryLimit: 1 << 30},
 		Log:     config.Log{Level: "debug", Format: "json"},

@@ -69,6 +69,12 @@ func (c *conn) Info() *wsgw.SocketInfo  { return &c.info }
 func (c *conn) Auth() map[string]any    { return nil }
 func (c *conn) Send([]byte, bool) error { return nil }
 func (c *conn) Close(int, string) error { return nil }
+func (c *conn) State() []byte           { return wsgw.EmptyState }
+func (c *conn) SaveState([]byte) error  { return nil }
+func (c *conn) User() string            { return "" }
+func (c *conn) SetUser(string) error    { return nil }
+func (c *conn) Join(string) error       { return nil }
+func (c *conn) Leave(string) error      { return nil }
 
 // exposed runs a script in every kind of event and returns the names the
 // runtime really gives it: websocketInfo's keys (over all events), the

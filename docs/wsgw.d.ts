@@ -25,7 +25,7 @@ type WsgwEventType = "open" | "data" | "close";
 /** How a message travels: text, or base64 of a binary frame. */
 type WsgwMessageType = "data-text" | "data-binary";
 
-/** The connection and event a script runs for. Read-only, except through its methods. */
+/** The connection and event a script runs for. Read-only, except `state` and through its methods. */
 interface WebsocketInfo {
   /** Full URI of the upgrade request: scheme (ws/wss), host, path, query. */
   readonly uri: string;
@@ -52,6 +52,15 @@ interface WebsocketInfo {
   /** The verified token's claims when the endpoint has `auth`, else null. */
   readonly auth: Record<string, unknown> | null;
   /**
+   * The connection's own state: {} at open; what an open or data event
+   * leaves in it (changed in place or replaced) the next event sees. Saved
+   * as JSON, at most limits.max_state_bytes; the close event's changes are
+   * discarded.
+   */
+  state: any;
+  /** The user the connection is bound to (auth.user_claim, or setUser); null for none. */
+  readonly user_id: string | null;
+  /**
    * Queue a frame to this connection. A string is sent as is, anything else
    * as its JSON; with type "data-binary" the message is base64 and goes out
    * as a binary frame. Throws a TypeError in a close event.
@@ -59,6 +68,19 @@ interface WebsocketInfo {
   send(message: unknown, type?: WsgwMessageType): void;
   /** Close this connection (default 1000). Throws a TypeError in a close event. */
   close(code?: number, reason?: string): void;
+  /**
+   * Bind this connection to a user (1-256 characters), or unbind it with
+   * null. Throws a TypeError for anything else, and in a close event.
+   */
+  setUser(id: string | null): void;
+  /**
+   * Join a group (1-256 characters, no control characters); joining twice
+   * changes nothing. Throws a TypeError for a bad name or in a close event,
+   * a RangeError past limits.max_groups_per_socket.
+   */
+  join(group: string): void;
+  /** Leave a group; one it is not in changes nothing. Throws as join does. */
+  leave(group: string): void;
 }
 
 /** The kinds of error, as REST answers name them too (docs/openapi.yaml). */
@@ -103,6 +125,12 @@ interface WebsocketSocketInfo {
   messages_dropped: number;
   /** The version of the script its last event ran. */
   script_version: number;
+  /** websocketInfo.state as its scripts last saved it. */
+  state: any;
+  /** The user it is bound to; null for none. */
+  user_id: string | null;
+  /** The groups it is in, sorted. */
+  groups: string[];
 }
 
 /** A page of socket IDs; cursor is null on the last page. */
@@ -116,6 +144,11 @@ interface WebsocketService {
   /** Every socket's ID; with limit or cursor, one page. */
   list(): string[] | WebsocketError;
   list(page: { limit?: number; cursor?: string }): WebsocketPage | WebsocketError;
+  /** The IDs of a user's sockets, on every node; [] for none. */
+  list(args: { user_id: string }): string[] | WebsocketError;
+  /** The IDs of a group's members, on every node; with limit or cursor, one page. */
+  list(args: { group: string }): string[] | WebsocketError;
+  list(args: { group: string; limit?: number; cursor?: string }): WebsocketPage | WebsocketError;
   /** One socket's info. */
   info(args: { socket_id: string }): WebsocketSocketInfo | WebsocketError;
   /** Queue a message to one socket; null when queued. */
@@ -124,6 +157,18 @@ interface WebsocketService {
   close(args: { socket_id: string; code?: number; reason?: string }): null | WebsocketError;
   /** Close every socket of the cluster; how many were closed. */
   closeAll(): number | WebsocketError;
+  /** Queue a message to every socket of a user, on every node; to how many. */
+  sendToUser(args: { user_id: string; message: unknown; type?: WsgwMessageType }): number | WebsocketError;
+  /** Close every socket of a user (default code 1000); how many. */
+  closeUser(args: { user_id: string; code?: number; reason?: string }): number | WebsocketError;
+  /** Put any socket of the cluster in a group; null when done. */
+  join(args: { socket_id: string; group: string }): null | WebsocketError;
+  /** Take any socket of the cluster out of a group; null when done. */
+  leave(args: { socket_id: string; group: string }): null | WebsocketError;
+  /** Queue a message to every member of a group, on every node, but the excluded; null when every node has it. */
+  publish(args: { group: string; message: unknown; type?: WsgwMessageType; exclude?: string[] }): null | WebsocketError;
+  /** publish to every socket of the cluster. */
+  broadcast(args: { message: unknown; type?: WsgwMessageType; exclude?: string[] }): null | WebsocketError;
 }
 
 /** Structured log lines tagged with the endpoint and socket_id. */

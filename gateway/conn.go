@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"net/netip"
@@ -29,12 +30,26 @@ type conn struct {
 	opened   time.Time
 	limiter  *rate.Limiter // nil when the rate limit is lifted
 	written  func(error)   // the WriteAsync callback, made once per connection
+	// broadcasted follows a broadcast frame in the write queue (groups.go),
+	// made once per connection.
+	broadcasted func()
 
 	// Set before the upgrade, read-only after.
 	claims  map[string]any // the verified token's claims; nil without auth
-	user    string         // the user the token names (auth.user_claim); "" for none
 	expires int64          // the token's exp in Unix ns; 0 for none
 	refusal *refusal       // non-nil: closed at once after the upgrade
+	// authUser is the user the token names ("" for none): the socket's
+	// user from its open on.
+	authUser string
+
+	// user, groups and unindexed are guarded by Conns.ixMu (groups.go):
+	// unindexed is set when the connection closes, and nothing joins after.
+	user      string
+	groups    map[string]struct{}
+	unindexed bool
+	// state is websocketInfo.state as the scripts last saved it (JSON);
+	// nil for none.
+	state atomic.Pointer[[]byte]
 
 	expiryIndex int // position in the expiry queue, -1 when not in it; guarded by its lock
 
@@ -81,10 +96,6 @@ func (c *conn) Info() *wsgw.SocketInfo { return c.info }
 // Auth returns the verified token's claims, nil when the endpoint has no auth.
 func (c *conn) Auth() map[string]any { return c.claims }
 
-// UserID returns the user the verified token names (the claim auth.user_claim
-// names, when it is a string), "" for none.
-func (c *conn) UserID() string { return c.user }
-
 // Send queues a text or binary frame.
 func (c *conn) Send(payload []byte, binary bool) error {
 	op := gws.OpcodeText
@@ -98,6 +109,17 @@ func (c *conn) Send(payload []byte, binary bool) error {
 // that does not read cannot stall anyone: when more than max_pending_sends
 // frames wait, the connection is closed with 1013.
 func (c *conn) write(op gws.Opcode, payload []byte) error {
+	if err := c.reserve(); err != nil {
+		return err
+	}
+	c.ws.WriteAsync(op, payload, c.written)
+	return nil
+}
+
+// reserve counts a frame about to be queued, or refuses it: the
+// connection is closing, or has max_pending_sends frames queued already
+// (then it is closed with 1013).
+func (c *conn) reserve() error {
 	if c.closing.Load() {
 		c.g.metrics.refusedClosing.Inc()
 		return errClosing
@@ -108,7 +130,6 @@ func (c *conn) write(op gws.Opcode, payload []byte) error {
 		_ = c.Close(1013, "too many pending messages")
 		return errBackpressed
 	}
-	c.ws.WriteAsync(op, payload, c.written)
 	return nil
 }
 
@@ -281,6 +302,7 @@ func (c *conn) closedBy() (int, string, bool) {
 
 // snapshot is the info operation's answer for a local socket.
 func (c *conn) snapshot() *wsgw.Socket {
+	user, groups := c.g.conns.identity(c)
 	return &wsgw.Socket{
 		SocketInfo:      *c.info,
 		Type:            "open",
@@ -288,8 +310,43 @@ func (c *conn) snapshot() *wsgw.Socket {
 		MessagesOut:     c.out.Load(),
 		MessagesDropped: c.dropped.Load(),
 		ScriptVersion:   c.scriptVersion.Load(),
+		State:           c.State(),
+		UserID:          user,
+		Groups:          groups,
 	}
 }
+
+// State is websocketInfo.state as last saved, as JSON.
+func (c *conn) State() []byte {
+	if p := c.state.Load(); p != nil {
+		return *p
+	}
+	return wsgw.EmptyState
+}
+
+// SaveState keeps state (JSON) with the connection, and writes it to the
+// registry: the engine calls it only when an event changed the state.
+func (c *conn) SaveState(state []byte) error {
+	c.state.Store(&state)
+	c.g.indexed("set_state", c, c.g.opts.Registry.SetState(context.Background(), c.info.ID, state))
+	return nil
+}
+
+// User is the user the socket is bound to, "" for none.
+func (c *conn) User() string {
+	c.g.conns.ixMu.RLock()
+	defer c.g.conns.ixMu.RUnlock()
+	return c.user
+}
+
+// SetUser binds the socket to user; "" unbinds it.
+func (c *conn) SetUser(user string) error { return c.g.conns.setUser(c, user) }
+
+// Join puts the socket in group.
+func (c *conn) Join(group string) error { return c.g.conns.join(c, group) }
+
+// Leave takes the socket out of group.
+func (c *conn) Leave(group string) error { return c.g.conns.leave(c, group) }
 
 // truncateReason keeps a close reason within the 123 bytes a close frame
 // allows, without splitting a UTF-8 sequence.

@@ -18,6 +18,10 @@ import (
 type Conns struct {
 	seed   maphash.Seed
 	shards [64]connShard
+
+	// ixMu guards the index of users and groups (groups.go).
+	ixMu sync.RWMutex
+	ix   index
 }
 
 type connShard struct {
@@ -29,7 +33,10 @@ var _ store.Local = (*Conns)(nil)
 
 // NewConns returns an empty connection table.
 func NewConns() *Conns {
-	t := &Conns{seed: maphash.MakeSeed()}
+	t := &Conns{seed: maphash.MakeSeed(), ix: index{
+		users:  make(map[string]map[*conn]struct{}),
+		groups: make(map[string]map[*conn]struct{}),
+	}}
 	for i := range t.shards {
 		t.shards[i].m = make(map[string]*conn)
 	}

@@ -16,7 +16,7 @@ func TestLimitsDefaults(t *testing.T) {
 	want := gateway.Limits{
 		Burst: gateway.DefaultBurst, OnExceed: gateway.ExceedDrop, MaxDelay: 30 * time.Second,
 		MaxMessageBytes: 64 << 10, MaxPendingSends: 1024, IdleTimeout: time.Minute, CloseTimeout: 5 * time.Second,
-		UpgradesPerIPBurst: 10, HandshakeTimeout: 10 * time.Second, MaxScriptInterrupts: 3,
+		UpgradesPerIPBurst: 10, HandshakeTimeout: 10 * time.Second, MaxScriptInterrupts: 3, MaxGroupsPerSocket: 100,
 	}
 	if got := (gateway.Limits{}).WithDefaults(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("zero Limits with defaults = %+v, want %+v", got, want)

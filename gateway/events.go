@@ -33,8 +33,9 @@ func (e events) OnOpen(socket *gws.Conn) {
 		g.metrics.StoreErrors.WithLabelValues("register").Inc()
 		g.log.Error("store register failed", "socket_id", c.info.ID, "err", err)
 	}
-	if user := c.UserID(); user != "" {
-		g.log.Info("connection opened", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote, "user", user)
+	if c.authUser != "" {
+		_ = g.conns.setUser(c, c.authUser)
+		g.log.Info("connection opened", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote, "user", c.authUser)
 	} else {
 		g.log.Info("connection opened", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote)
 	}

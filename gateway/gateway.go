@@ -220,7 +220,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := g.newConn(r, ep, pathParams, ip)
-	c.claims, c.user, c.refusal = id.Claims, id.UserID, refused
+	c.claims, c.refusal = id.Claims, refused
+	if wsgw.ValidUser(id.UserID) == nil { // else a claim no user ID can be: the socket starts unbound
+		c.authUser = id.UserID
+	}
 	if !id.Expires.IsZero() {
 		c.expires = id.Expires.UnixNano()
 	}
@@ -336,6 +339,7 @@ func (g *Gateway) newConn(r *http.Request, ep *deploy.Endpoint, pathParams map[s
 		c.limiter = rate.NewLimiter(rate.Limit(l.MessagesPerSecond), l.Burst)
 	}
 	c.written = c.onWritten
+	c.broadcasted = c.onBroadcast
 	c.guard.c = c
 	c.guard.max = uint32(g.opts.Limits.MaxMessageBytes)
 	c.expiryIndex = -1
@@ -448,6 +452,7 @@ func (g *Gateway) finish(c *conn, code int, reason string) {
 		g.expiries.remove(c)
 	}
 	g.conns.remove(c)
+	g.conns.unindex(c)
 	g.metrics.ConnectionsOpen.Dec()
 	g.metrics.Closed(code)
 	if c.openRan {

@@ -43,6 +43,8 @@ type Limits struct {
 	// its events in a row were interrupted by script_timeout or
 	// script_memory.
 	MaxScriptInterrupts int `yaml:"max_script_interrupts"`
+	// MaxGroupsPerSocket caps the groups one socket may be in at once.
+	MaxGroupsPerSocket int `yaml:"max_groups_per_socket"`
 }
 
 // The defaults of Limits, the values docs/security.md lists. The zero
@@ -61,6 +63,7 @@ const (
 	DefaultUpgradesPerIPBurst  = 10
 	DefaultHandshakeTimeout    = 10 * time.Second
 	DefaultMaxScriptInterrupts = 3
+	DefaultMaxGroupsPerSocket  = 100
 )
 
 // MaxMessageBytesLimit is the largest max_message_bytes: a claimed length
@@ -105,6 +108,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxScriptInterrupts <= 0 {
 		l.MaxScriptInterrupts = DefaultMaxScriptInterrupts
+	}
+	if l.MaxGroupsPerSocket <= 0 {
+		l.MaxGroupsPerSocket = DefaultMaxGroupsPerSocket
 	}
 	return l
 }

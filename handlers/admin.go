@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,6 +61,14 @@ func routes(opts AdminOptions) []route {
 		{"DELETE /api/v1/websocket/sockets/{socket_id}", http.HandlerFunc(a.close)},
 		{"POST /api/v1/websocket/sockets/{socket_id}/send", http.HandlerFunc(a.send)},
 		{"POST /api/v1/websocket/sockets/send", http.HandlerFunc(a.sendBatch)},
+		{"GET /api/v1/websocket/users/{user_id}/sockets", http.HandlerFunc(a.listUser)},
+		{"POST /api/v1/websocket/users/{user_id}/send", http.HandlerFunc(a.sendToUser)},
+		{"DELETE /api/v1/websocket/users/{user_id}/sockets", http.HandlerFunc(a.closeUser)},
+		{"GET /api/v1/websocket/groups/{group}/sockets", http.HandlerFunc(a.listGroup)},
+		{"PUT /api/v1/websocket/groups/{group}/sockets/{socket_id}", http.HandlerFunc(a.join)},
+		{"DELETE /api/v1/websocket/groups/{group}/sockets/{socket_id}", http.HandlerFunc(a.leave)},
+		{"POST /api/v1/websocket/groups/{group}/send", http.HandlerFunc(a.publish)},
+		{"POST /api/v1/websocket/send", http.HandlerFunc(a.broadcast)},
 		{"GET /api/v1/solution/health", Health(opts.Health)},
 		{"GET /api/v1/openapi.yaml", http.HandlerFunc(serveOpenAPI)},
 		{"GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})},
@@ -189,16 +198,25 @@ func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(docs.OpenAPI)
 }
 
+// pageLimit reads the limit of a paged list: 0 (all) when absent.
+func pageLimit(q url.Values) (int, error) {
+	s := q.Get("limit")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, wsgw.Errorf(wsgw.EInvalid, "limit must be a positive integer, not %q", s)
+	}
+	return n, nil
+}
+
 func (a *admin) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := 0
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			writeError(w, wsgw.Errorf(wsgw.EInvalid, "limit must be a positive integer, not %q", s))
-			return
-		}
-		limit = n
+	limit, err := pageLimit(q)
+	if err != nil {
+		writeError(w, err)
+		return
 	}
 	ids, next, err := a.opts.Service.List(r.Context(), q.Get("cursor"), limit)
 	if err != nil {
@@ -221,14 +239,8 @@ func (a *admin) info(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *admin) send(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r, a.maxBody())
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	req, err := DecodeSend(body, r.Header.Get("Content-Type"))
-	if err != nil {
-		writeError(w, err)
+	req, ok := a.sendBody(w, r, false)
+	if !ok {
 		return
 	}
 	if err := a.opts.Service.Send(r.Context(), r.PathValue("socket_id"), req.Message, req.Binary); err != nil {
@@ -238,16 +250,25 @@ func (a *admin) send(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// closeCode reads the code of a close: 1000 when absent.
+func closeCode(q url.Values) (int, error) {
+	s := q.Get("code")
+	if s == "" {
+		return 1000, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, wsgw.Errorf(wsgw.EInvalid, "code must be an integer, not %q", s)
+	}
+	return n, nil
+}
+
 func (a *admin) close(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	code := 1000
-	if s := q.Get("code"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			writeError(w, wsgw.Errorf(wsgw.EInvalid, "code must be an integer, not %q", s))
-			return
-		}
-		code = n
+	code, err := closeCode(q)
+	if err != nil {
+		writeError(w, err)
+		return
 	}
 	if err := a.opts.Service.CloseSocket(r.Context(), r.PathValue("socket_id"), code, q.Get("reason")); err != nil {
 		writeError(w, err)
@@ -287,6 +308,8 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 type SendRequest struct {
 	Message []byte
 	Binary  bool
+	// Exclude are the sockets a publish or broadcast skips.
+	Exclude []string
 }
 
 // DecodeSend decodes a send body {"message": ..., "type": "data-text"|"data-binary"}.
@@ -304,6 +327,25 @@ func DecodeSend(body []byte, contentType string) (SendRequest, error) {
 		return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "the body is not a JSON object of message and type: %v", err)
 	}
 	return decodeMessage(raw.Message, raw.Type)
+}
+
+// DecodePublish decodes a publish or broadcast body: a send body that may
+// have "exclude", an array of socket IDs.
+func DecodePublish(body []byte, contentType string) (SendRequest, error) {
+	if err := checkJSON(contentType); err != nil {
+		return SendRequest{}, err
+	}
+	var raw struct {
+		Message json.RawMessage `json:"message"`
+		Type    *string         `json:"type"`
+		Exclude []string        `json:"exclude"`
+	}
+	if err := decodeStrict(body, &raw); err != nil {
+		return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "the body is not a JSON object of message, type and exclude: %v", err)
+	}
+	req, err := decodeMessage(raw.Message, raw.Type)
+	req.Exclude = raw.Exclude
+	return req, err
 }
 
 // checkJSON refuses a body that says it is not JSON; one that says

@@ -34,6 +34,15 @@ type Metrics struct {
 	NodesPurged    *prometheus.CounterVec // dead nodes whose sockets were purged, by reason
 	SocketsPurged  prometheus.Counter     // registry records of dead nodes' sockets removed
 
+	// Users and groups (docs/scripting.md, "State, users and groups").
+	OpsRefused *prometheus.CounterVec // socket service calls refused, by operation and error type
+	// StateRefused counts events whose websocketInfo.state was over
+	// limits.max_state_bytes, or had no JSON form.
+	StateRefused prometheus.Counter
+	// Fanout counts frames this node queued to its members for publishes,
+	// broadcasts and sends to users.
+	Fanout prometheus.Counter
+
 	// Hardening: see docs/security.md.
 	Panics       prometheus.Counter     // Go panics recovered on a connection
 	AuthFailures *prometheus.CounterVec // by reason: no_token, invalid, unavailable, expired
@@ -101,6 +110,18 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "wsgw_store_sockets_purged_total", Help: "Registry records of dead nodes' sockets removed.",
 		}),
 	}
+	m.OpsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wsgw_ops_refused_total",
+		Help: "Socket service calls (scripts' Websocket.* and the REST API) refused, by operation and error type.",
+	}, []string{"op", "type"})
+	m.StateRefused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "wsgw_state_refused_total",
+		Help: "Events whose websocketInfo.state was not saved: over limits.max_state_bytes, or not JSON.",
+	})
+	m.Fanout = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "wsgw_fanout_frames_total",
+		Help: "Frames queued to this node's sockets by publishes, broadcasts and sends to users.",
+	})
 	m.MessagesDelayed = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "wsgw_messages_delayed_total",
 		Help: "Data frames the per-connection rate limit held back until a token was free (on_exceed: delay).",
@@ -117,7 +138,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			m.MessagesIn, m.MessagesOut, m.MessagesDropped, m.SendsRefused,
 			m.ScriptRuns, m.ScriptErrors, m.ScriptTimeouts, m.ScriptMemory, m.EventsSkipped, m.ScriptDuration, m.EndpointVersion, m.StoreErrors,
 			m.NodesPurged, m.SocketsPurged, m.Panics, m.AuthFailures)
-		reg.MustRegister(m.MessagesDelayed)
+		reg.MustRegister(m.MessagesDelayed, m.OpsRefused, m.StateRefused, m.Fanout)
 	}
 	return m
 }

@@ -16,6 +16,12 @@ func (c discardConn) Info() *wsgw.SocketInfo  { return c.info }
 func (c discardConn) Auth() map[string]any    { return nil }
 func (c discardConn) Send([]byte, bool) error { return nil }
 func (c discardConn) Close(int, string) error { return nil }
+func (c discardConn) State() []byte           { return wsgw.EmptyState }
+func (c discardConn) SaveState([]byte) error  { return nil }
+func (c discardConn) User() string            { return "" }
+func (c discardConn) SetUser(string) error    { return nil }
+func (c discardConn) Join(string) error       { return nil }
+func (c discardConn) Leave(string) error      { return nil }
 
 // BenchmarkDataEvent is one data event through the runtime: websocketInfo
 // built, the echo script called, its send queued on the connection.

@@ -66,6 +66,13 @@ func (v *vm) newWebsocket() *goja.Object {
 		"send":     v.wsSend,
 		"close":    v.wsClose,
 		"closeAll": v.wsCloseAll,
+		// Users and groups (groups.go).
+		"sendToUser": v.wsSendToUser,
+		"closeUser":  v.wsCloseUser,
+		"join":       v.wsJoin,
+		"leave":      v.wsLeave,
+		"publish":    v.wsPublish,
+		"broadcast":  v.wsBroadcast,
 	}
 	for name, op := range ops {
 		_ = ws.Set(name, func(call goja.FunctionCall) goja.Value {
@@ -152,6 +159,14 @@ func (v *vm) wsList(svc wsgw.SocketService, ctx context.Context, call goja.Funct
 	if err != nil {
 		return nil, err
 	}
+	if user := field(obj, "user_id"); user != nil {
+		ids, err := svc.ListUser(ctx, user.String())
+		if err != nil {
+			return nil, err
+		}
+		return v.stringArray(ids), nil
+	}
+	group := field(obj, "group")
 	limitVal, cursorVal := field(obj, "limit"), field(obj, "cursor")
 	limit, cursor := 0, ""
 	if limitVal != nil {
@@ -163,7 +178,13 @@ func (v *vm) wsList(svc wsgw.SocketService, ctx context.Context, call goja.Funct
 	if cursorVal != nil {
 		cursor = cursorVal.String()
 	}
-	ids, next, err := svc.List(ctx, cursor, limit)
+	var ids []string
+	var next string
+	if group != nil {
+		ids, next, err = svc.ListGroup(ctx, group.String(), cursor, limit)
+	} else {
+		ids, next, err = svc.List(ctx, cursor, limit)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -212,20 +233,9 @@ func (v *vm) wsSend(svc wsgw.SocketService, ctx context.Context, call goja.Funct
 	if err != nil {
 		return nil, err
 	}
-	msg := field(obj, "message")
-	if msg == nil {
-		return nil, wsgw.Errorf(wsgw.EInvalid, "Websocket.send: message is required")
-	}
-	typ := ""
-	if t := field(obj, "type"); t != nil {
-		typ = t.String()
-	}
-	payload, binary, err := v.encode(msg, typ)
+	payload, binary, err := v.frameArg(obj, "send")
 	if err != nil {
-		return nil, wsgw.Errorf(wsgw.EInvalid, "Websocket.send: %v", err)
-	}
-	if err := v.charge(len(payload)); err != nil {
-		v.throwRange("Websocket.send: " + err.Error()) // a cap, not a service answer: it throws
+		return nil, err
 	}
 	if err := svc.Send(ctx, id, payload, binary); err != nil {
 		return nil, err
@@ -233,25 +243,55 @@ func (v *vm) wsSend(svc wsgw.SocketService, ctx context.Context, call goja.Funct
 	return goja.Null(), nil
 }
 
+// frameArg takes the message and type of an operation's argument, encoded
+// as a frame and charged against the event's send caps.
+func (v *vm) frameArg(obj *goja.Object, op string) ([]byte, bool, error) {
+	msg := field(obj, "message")
+	if msg == nil {
+		return nil, false, wsgw.Errorf(wsgw.EInvalid, "Websocket.%s: message is required", op)
+	}
+	typ := ""
+	if t := field(obj, "type"); t != nil {
+		typ = t.String()
+	}
+	payload, binary, err := v.encode(msg, typ)
+	if err != nil {
+		return nil, false, wsgw.Errorf(wsgw.EInvalid, "Websocket.%s: %v", op, err)
+	}
+	if err := v.charge(len(payload)); err != nil {
+		v.throwRange("Websocket." + op + ": " + err.Error()) // a cap, not a service answer: it throws
+	}
+	return payload, binary, nil
+}
+
 func (v *vm) wsClose(svc wsgw.SocketService, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {
 	obj, id, err := v.socketID(call, "close")
 	if err != nil {
 		return nil, err
 	}
-	code, reason := 1000, ""
-	if c := field(obj, "code"); c != nil {
-		code = int(c.ToInteger())
-	}
-	if err := wsgw.ValidCloseCode(code); err != nil {
-		return nil, wsgw.Errorf(wsgw.EInvalid, "Websocket.close: %v", err)
-	}
-	if r := field(obj, "reason"); r != nil {
-		reason = r.String()
+	code, reason, err := closeArgs(obj, "close")
+	if err != nil {
+		return nil, err
 	}
 	if err := svc.CloseSocket(ctx, id, code, reason); err != nil {
 		return nil, err
 	}
 	return goja.Null(), nil
+}
+
+// closeArgs takes the code (default 1000) and reason of a close.
+func closeArgs(obj *goja.Object, op string) (int, string, error) {
+	code, reason := 1000, ""
+	if c := field(obj, "code"); c != nil {
+		code = int(c.ToInteger())
+	}
+	if err := wsgw.ValidCloseCode(code); err != nil {
+		return 0, "", wsgw.Errorf(wsgw.EInvalid, "Websocket.%s: %v", op, err)
+	}
+	if r := field(obj, "reason"); r != nil {
+		reason = r.String()
+	}
+	return code, reason, nil
 }
 
 func (v *vm) wsCloseAll(svc wsgw.SocketService, ctx context.Context, _ goja.FunctionCall) (goja.Value, error) {

@@ -59,6 +59,18 @@ type Conn interface {
 	Send(payload []byte, binary bool) error
 	// Close closes the connection with code and reason.
 	Close(code int, reason string) error
+	// State is websocketInfo.state as last saved, as JSON.
+	State() []byte
+	// SaveState keeps a new state (JSON): the engine calls it after an
+	// open or data event that changed the state.
+	SaveState(state []byte) error
+	// User is the user the connection is bound to, "" for none; SetUser
+	// binds it ("" unbinds).
+	User() string
+	SetUser(user string) error
+	// Join and Leave put the connection in a group and take it out.
+	Join(group string) error
+	Leave(group string) error
 }
 
 // Event is one connection event handed to a script.
@@ -90,6 +102,10 @@ type Limits struct {
 	// since it started, and the built-ins that allocate a script-chosen
 	// amount in one call refuse a result over it (memory.go).
 	MaxMemory int64 `yaml:"script_memory"`
+	// MaxStateBytes bounds websocketInfo.state as JSON; an event that
+	// leaves a larger one fails as if it had thrown, and the state it
+	// had before stays.
+	MaxStateBytes int `yaml:"max_state_bytes"`
 }
 
 // The defaults of Limits.
@@ -98,6 +114,7 @@ const (
 	DefaultMaxSendsPerEvent     = 10000
 	DefaultMaxSendBytesPerEvent = 16 << 20
 	DefaultMaxMemory            = 64 << 20
+	DefaultMaxStateBytes        = 16 << 10
 )
 
 // WithDefaults returns l with every zero field set to its default.
@@ -113,6 +130,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxMemory <= 0 {
 		l.MaxMemory = DefaultMaxMemory
+	}
+	if l.MaxStateBytes <= 0 {
+		l.MaxStateBytes = DefaultMaxStateBytes
 	}
 	return l
 }

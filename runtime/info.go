@@ -12,7 +12,8 @@ import (
 
 // infoKeys are the fields of websocketInfo, in a fixed order for Keys().
 var infoKeys = []string{"uri", "type", "route", "headers", "message", "message_type", "socket_id",
-	"timestamp", "parameters", "close_code", "close_reason", "auth", "send", "close"}
+	"timestamp", "parameters", "close_code", "close_reason", "auth", "state", "user_id",
+	"send", "close", "setUser", "join", "leave"}
 
 // infoObject is websocketInfo: a read-only view of the vm's current event.
 // Fields are made into JavaScript values only when a script reads them.
@@ -69,6 +70,19 @@ func (o infoObject) Get(key string) goja.Value {
 			return nil
 		}
 		return v.rt.ToValue(ev.CloseReason)
+	case "state":
+		return v.stateValue()
+	case "user_id":
+		if u := ev.Conn.User(); u != "" {
+			return v.rt.ToValue(u)
+		}
+		return goja.Null()
+	case "setUser":
+		return v.setUserFn
+	case "join":
+		return v.joinFn
+	case "leave":
+		return v.leaveFn
 	case "auth":
 		if v.auth == nil {
 			v.auth = goja.Null()
@@ -81,9 +95,17 @@ func (o infoObject) Get(key string) goja.Value {
 	return nil
 }
 
-func (o infoObject) Set(string, goja.Value) bool { return false }
-func (o infoObject) Has(key string) bool         { return o.Get(key) != nil }
-func (o infoObject) Delete(string) bool          { return false }
+// Set lets a script replace websocketInfo.state; every other field is
+// read-only.
+func (o infoObject) Set(key string, val goja.Value) bool {
+	if key != "state" || o.v.cur.Conn == nil {
+		return false
+	}
+	o.v.state = val
+	return true
+}
+func (o infoObject) Has(key string) bool { return o.Get(key) != nil }
+func (o infoObject) Delete(string) bool  { return false }
 
 func (o infoObject) Keys() []string {
 	keys := make([]string, 0, len(infoKeys))

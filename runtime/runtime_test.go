@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,12 @@ type fakeConn struct {
 	frames []frame
 	closed []int
 	reason string
+	state  []byte
+	saves  int
+	user   string
+	groups []string
+	// joinErr, when set, refuses every Join.
+	joinErr error
 }
 
 type frame struct {
@@ -53,6 +60,43 @@ func (c *fakeConn) Close(code int, reason string) error {
 	defer c.mu.Unlock()
 	c.closed = append(c.closed, code)
 	c.reason = reason
+	return nil
+}
+func (c *fakeConn) State() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == nil {
+		return wsgw.EmptyState
+	}
+	return c.state
+}
+func (c *fakeConn) SaveState(s []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.state = s
+	c.saves++
+	return nil
+}
+func (c *fakeConn) User() string { c.mu.Lock(); defer c.mu.Unlock(); return c.user }
+func (c *fakeConn) SetUser(u string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.user = u
+	return nil
+}
+func (c *fakeConn) Join(g string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.joinErr != nil {
+		return c.joinErr
+	}
+	c.groups = append(c.groups, g)
+	return nil
+}
+func (c *fakeConn) Leave(g string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.groups = slices.DeleteFunc(c.groups, func(x string) bool { return x == g })
 	return nil
 }
 func (c *fakeConn) texts() []string {

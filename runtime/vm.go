@@ -24,6 +24,10 @@ type vm struct {
 	send      goja.Value
 	close     goja.Value
 	stringify goja.Callable // JSON.stringify as it was before any script ran
+	parse     goja.Callable // JSON.parse as it was before any script ran
+	setUserFn goja.Value
+	joinFn    goja.Value
+	leaveFn   goja.Value
 	types     [3]goja.Value // "open", "data", "close"
 	textType  goja.Value
 	binType   goja.Value
@@ -41,6 +45,8 @@ type vm struct {
 	headers  goja.Value
 	params   goja.Value
 	auth     goja.Value
+	// state is websocketInfo.state once the script read or set it (state.go).
+	state goja.Value
 	// What the event has sent, against the per-event caps; overSent holds
 	// the error of the first send refused, so the event ends as a script
 	// error even if the script caught it.
@@ -82,6 +88,11 @@ func (e *Engine) newVM() (*vm, error) {
 		return nil, errors.New("runtime: JSON.stringify is not a function")
 	}
 	v.stringify = stringify
+	parse, ok := goja.AssertFunction(rt.Get("JSON").ToObject(rt).Get("parse"))
+	if !ok {
+		return nil, errors.New("runtime: JSON.parse is not a function")
+	}
+	v.parse = parse
 	v.rangeErr = rt.Get("RangeError")
 	for t := Open; t <= Close; t++ {
 		v.types[t] = rt.ToValue(t.String())
@@ -90,6 +101,9 @@ func (e *Engine) newVM() (*vm, error) {
 	v.binType = rt.ToValue(wsgw.MessageBinary)
 	v.send = rt.ToValue(v.jsSend)
 	v.close = rt.ToValue(v.jsClose)
+	v.setUserFn = rt.ToValue(v.jsSetUser)
+	v.joinFn = rt.ToValue(v.jsJoin)
+	v.leaveFn = rt.ToValue(v.jsLeave)
 	v.info = rt.NewDynamicObject(infoObject{v})
 	v.comma = v.str(rt.ToValue(","))
 	if err := v.installGlobals(); err != nil {
@@ -163,6 +177,9 @@ func (v *vm) run(ctx context.Context, h *Handler, ev *Event, deadline time.Time)
 		if err == nil && v.overMemory != "" {
 			err = &memoryError{v.overMemory}
 		}
+		if err == nil && ev.Type != Close {
+			err = v.saveState()
+		}
 		if err == nil && ev.Type != Close && result != nil && !goja.IsUndefined(result) && !goja.IsNull(result) {
 			err = v.sendValue(result, "")
 		}
@@ -186,7 +203,7 @@ func (v *vm) finish() {
 	v.sweepGlobals()
 	v.cur = Event{}
 	v.ctx = nil
-	v.message, v.headers, v.params, v.auth = nil, nil, nil, nil
+	v.message, v.headers, v.params, v.auth, v.state = nil, nil, nil, nil, nil
 	v.sentFrames, v.sentBytes, v.overSent, v.overMemory = 0, 0, nil, ""
 	v.joining = v.joining[:0]
 	v.halted.Store(false)

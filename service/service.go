@@ -45,6 +45,8 @@ type Service struct {
 	log         *slog.Logger
 	metrics     *metrics.Metrics
 	storeErrLog ratelog.Limiter // lines about registry operations that failed
+	refusedLog  ratelog.Limiter // lines about calls that failed for an unreachable node or store
+	badInputLog ratelog.Limiter // lines about calls refused for what they asked
 }
 
 var _ wsgw.SocketService = (*Service)(nil)
@@ -98,8 +100,8 @@ func (s *Service) Info(ctx context.Context, id string) (*wsgw.Socket, error) {
 // Send queues a frame to socket id. A local socket never costs a trip to
 // the registry.
 func (s *Service) Send(ctx context.Context, id string, message []byte, binary bool) error {
-	if limit := s.opts.MaxMessageBytes; limit > 0 && len(message) > limit {
-		return wsgw.Errorf(wsgw.ETooLarge, "the message is %d bytes; max_message_bytes is %d", len(message), limit)
+	if err := s.checkSize("send", message); err != nil {
+		return err
 	}
 	if s.opts.Local.Holds(id) {
 		return s.opts.Local.Send(id, message, binary)

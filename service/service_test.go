@@ -59,6 +59,26 @@ func (f *fakeCluster) CloseAll(context.Context) (int, error) {
 	return f.closeAll, f.record("closeAll")
 }
 
+func (f *fakeCluster) Join(_ context.Context, node, id, group string) error {
+	return f.record(fmt.Sprintf("join %s %s %q", node, id, group))
+}
+
+func (f *fakeCluster) Leave(_ context.Context, node, id, group string) error {
+	return f.record(fmt.Sprintf("leave %s %s %q", node, id, group))
+}
+
+func (f *fakeCluster) SendToUser(_ context.Context, user string, msg []byte, _ bool) (int, error) {
+	return f.closeAll, f.record(fmt.Sprintf("sendToUser %q %q", user, msg))
+}
+
+func (f *fakeCluster) CloseUser(_ context.Context, user string, code int, reason string) (int, error) {
+	return f.closeAll, f.record(fmt.Sprintf("closeUser %q %d %q", user, code, reason))
+}
+
+func (f *fakeCluster) Publish(_ context.Context, group string, msg []byte, _ bool, exclude []string) error {
+	return f.record(fmt.Sprintf("publish %q %q %q", group, msg, exclude))
+}
+
 func (f *fakeCluster) Close() error { return nil }
 
 func (f *fakeCluster) recorded() []string {

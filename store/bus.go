@@ -23,6 +23,20 @@ type Bus interface {
 	// CloseAll asks every other node to close all its sockets, and returns
 	// how many they closed.
 	CloseAll(ctx context.Context) (int, error)
+	// Join and Leave change the groups of socket id on node, and return
+	// once node has.
+	Join(ctx context.Context, node, id, group string) error
+	Leave(ctx context.Context, node, id, group string) error
+	// SendToUser asks every other node to queue a frame to its sockets of
+	// user, and returns how many they queued it to.
+	SendToUser(ctx context.Context, user string, message []byte, binary bool) (int, error)
+	// CloseUser asks every other node to close its sockets of user, and
+	// returns how many they closed.
+	CloseUser(ctx context.Context, user string, code int, reason string) (int, error)
+	// Publish hands a message to every other node, once each, for its
+	// members of group (every socket when group is ""), but those in
+	// exclude. It does not wait for the nodes: delivery is at most once.
+	Publish(ctx context.Context, group string, message []byte, binary bool, exclude []string) error
 	// Close stops serving this node's commands; calls after it answer 503.
 	Close() error
 }
@@ -37,4 +51,13 @@ type Local interface {
 	Info(id string) (*wsgw.Socket, error)
 	// CloseAll closes every socket of the node and says how many.
 	CloseAll() int
+	Join(id, group string) error
+	Leave(id, group string) error
+	// SendToUser and CloseUser act on the node's sockets of user, and say
+	// how many.
+	SendToUser(user string, message []byte, binary bool) int
+	CloseUser(user string, code int, reason string) int
+	// Publish queues a frame to the node's members of group (every socket
+	// when group is "") but those in exclude.
+	Publish(group string, message []byte, binary bool, exclude []string)
 }

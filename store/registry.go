@@ -7,7 +7,7 @@ import (
 )
 
 // Registry is the record of every socket of the cluster: which node holds
-// it, and what it was opened with.
+// it, what it was opened with, and its Index entries (state, user, groups).
 //
 // Register and Unregister may be applied asynchronously (batched), but in the
 // order they were called for one socket. Get and List see every write that
@@ -35,4 +35,5 @@ type Registry interface {
 	Ping(ctx context.Context) error
 	// Close releases the registry's resources.
 	Close() error
+	Index
 }

@@ -44,6 +44,7 @@ type Harness struct {
 	Registry store.Registry
 	Service  *service.Service
 	Engine   *runtime.Engine
+	Metrics  *metrics.Metrics
 	Logs     *LogSink
 }
 
@@ -58,6 +59,8 @@ type Options struct {
 	Timeout      time.Duration
 	// ScriptMemory is the engine's per-event memory limit (0 = its default).
 	ScriptMemory int64
+	// MaxStateBytes is limits.max_state_bytes (0 = its default).
+	MaxStateBytes int
 	// NodeID names the node (default "test-node").
 	NodeID string
 	// Registry is the registry of sockets; nil makes a memory one.
@@ -122,7 +125,7 @@ func New(t testing.TB, o Options) *Harness {
 		t.Fatal(err)
 	}
 	engine := runtime.New(runtime.Options{
-		PoolSize: o.PoolSize, Limits: runtime.Limits{Timeout: o.Timeout, MaxMemory: o.ScriptMemory}, Service: svc, Logger: logger, Metrics: m,
+		PoolSize: o.PoolSize, Limits: runtime.Limits{Timeout: o.Timeout, MaxMemory: o.ScriptMemory, MaxStateBytes: o.MaxStateBytes}, Service: svc, Logger: logger, Metrics: m,
 	})
 	deploys, err := deploy.New(deploy.Options{
 		Registry: o.Deploys, Sockets: conns, Env: func(name string) (string, bool) { v, ok := o.Env[name]; return v, ok },
@@ -139,7 +142,7 @@ func New(t testing.TB, o Options) *Harness {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(gw)
-	h := &Harness{t: t, GW: gw, Deploys: deploys, Conns: conns, Srv: srv, Registry: st, Service: svc, Engine: engine, Logs: logs}
+	h := &Harness{t: t, GW: gw, Deploys: deploys, Conns: conns, Srv: srv, Registry: st, Service: svc, Engine: engine, Metrics: m, Logs: logs}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
 		defer cancel()

@@ -83,22 +83,75 @@ func (b *Bus) Info(_ context.Context, node, id string) (*wsgw.Socket, error) {
 
 // CloseAll closes the sockets of every other node of the hub.
 func (b *Bus) CloseAll(context.Context) (int, error) {
+	others, err := b.others()
+	n := 0
+	for _, local := range others {
+		n += local.CloseAll()
+	}
+	return n, err
+}
+
+// others returns the Locals of the other nodes of the hub.
+func (b *Bus) others() ([]store.Local, error) {
 	if b.closed.Load() {
-		return 0, wsgw.Errorf(wsgw.EUnavailable, "this node is leaving the cluster")
+		return nil, wsgw.Errorf(wsgw.EUnavailable, "this node is leaving the cluster")
 	}
 	b.hub.mu.RLock()
+	defer b.hub.mu.RUnlock()
 	var others []store.Local
 	for node, local := range b.hub.nodes {
 		if node != b.node {
 			others = append(others, local)
 		}
 	}
-	b.hub.mu.RUnlock()
+	return others, nil
+}
+
+// Join puts socket id on node in group.
+func (b *Bus) Join(_ context.Context, node, id, group string) error {
+	local, err := b.owner(node, id)
+	if err != nil {
+		return err
+	}
+	return local.Join(id, group)
+}
+
+// Leave takes socket id on node out of group.
+func (b *Bus) Leave(_ context.Context, node, id, group string) error {
+	local, err := b.owner(node, id)
+	if err != nil {
+		return err
+	}
+	return local.Leave(id, group)
+}
+
+// SendToUser queues a frame to the sockets of user on every other node.
+func (b *Bus) SendToUser(_ context.Context, user string, message []byte, binary bool) (int, error) {
+	others, err := b.others()
 	n := 0
 	for _, local := range others {
-		n += local.CloseAll()
+		n += local.SendToUser(user, message, binary)
 	}
-	return n, nil
+	return n, err
+}
+
+// CloseUser closes the sockets of user on every other node.
+func (b *Bus) CloseUser(_ context.Context, user string, code int, reason string) (int, error) {
+	others, err := b.others()
+	n := 0
+	for _, local := range others {
+		n += local.CloseUser(user, code, reason)
+	}
+	return n, err
+}
+
+// Publish hands the message to every other node of the hub.
+func (b *Bus) Publish(_ context.Context, group string, message []byte, binary bool, exclude []string) error {
+	others, err := b.others()
+	for _, local := range others {
+		local.Publish(group, message, binary, exclude)
+	}
+	return err
 }
 
 // Close leaves the hub: commands for this node find it gone.

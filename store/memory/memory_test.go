@@ -25,6 +25,18 @@ func TestRegistryNodes(t *testing.T) {
 	})
 }
 
+func TestIndex(t *testing.T) {
+	storetest.RunIndex(t, func(*testing.T) store.Registry { return memory.NewRegistry() })
+	storetest.RunIndexNodes(t, func(_ *testing.T, nodes ...string) []store.Registry {
+		s := memory.NewRegistry()
+		stores := make([]store.Registry, len(nodes))
+		for i := range stores {
+			stores[i] = s
+		}
+		return stores
+	}, nil)
+}
+
 // TestBus joins the nodes on one hub.
 func TestBus(t *testing.T) {
 	storetest.RunBus(t, func(t *testing.T, locals map[string]store.Local) map[string]store.Bus {

@@ -19,7 +19,8 @@ type Registry struct {
 	sockets map[string]*wsgw.SocketInfo
 	// ids orders the IDs so that a cursor (the last ID of a page) stays valid
 	// while sockets come and go, and paging costs O(log n + page).
-	ids *btree.BTreeG[string]
+	ids   *btree.BTreeG[string]
+	index index
 }
 
 var _ store.Registry = (*Registry)(nil)
@@ -29,6 +30,7 @@ func NewRegistry() *Registry {
 	return &Registry{
 		sockets: make(map[string]*wsgw.SocketInfo),
 		ids:     btree.NewOrderedG[string](32),
+		index:   newIndex(),
 	}
 }
 
@@ -46,6 +48,7 @@ func (s *Registry) Unregister(_ context.Context, id string) error {
 	s.mu.Lock()
 	delete(s.sockets, id)
 	s.ids.Delete(id)
+	s.index.drop(id)
 	s.mu.Unlock()
 	return nil
 }
@@ -65,27 +68,8 @@ func (s *Registry) Get(_ context.Context, id string) (*wsgw.SocketInfo, error) {
 func (s *Registry) List(_ context.Context, cursor string, limit int) ([]string, string, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	capacity := s.ids.Len()
-	if limit > 0 && limit < capacity {
-		capacity = limit
-	}
-	ids := make([]string, 0, capacity)
-	more := false
-	s.ids.AscendGreaterOrEqual(cursor, func(id string) bool {
-		if id == cursor {
-			return true
-		}
-		if limit > 0 && len(ids) == limit {
-			more = true
-			return false
-		}
-		ids = append(ids, id)
-		return true
-	})
-	if !more {
-		return ids, "", nil
-	}
-	return ids, ids[len(ids)-1], nil
+	ids, next := page(s.ids, cursor, limit)
+	return ids, next, nil
 }
 
 // Flush does nothing: every write is visible when it returns.

@@ -146,6 +146,84 @@ func (b *Bus) Info(ctx context.Context, node, id string) (*wsgw.Socket, error) {
 	return r.Socket, nil
 }
 
+// Join puts socket id on node in group, and returns once node has.
+func (b *Bus) Join(ctx context.Context, node, id, group string) error {
+	r, err := b.request(ctx, "join", node, command{op: opJoin, id: id, body: group}, nil)
+	if err != nil {
+		return err
+	}
+	return r.err()
+}
+
+// Leave takes socket id on node out of group, and returns once node has.
+func (b *Bus) Leave(ctx context.Context, node, id, group string) error {
+	r, err := b.request(ctx, "leave", node, command{op: opLeave, id: id, body: group}, nil)
+	if err != nil {
+		return err
+	}
+	return r.err()
+}
+
+// SendToUser asks every other node to queue the frame to its sockets of
+// user, in one pipeline, and adds up their counts.
+func (b *Bus) SendToUser(ctx context.Context, user string, message []byte, binary bool) (int, error) {
+	body := string(append(appendString(nil, user), message...))
+	return b.countEach(ctx, "sendtouser", command{op: opUserSend, binary: binary, body: body})
+}
+
+// CloseUser asks every other node to close its sockets of user.
+func (b *Bus) CloseUser(ctx context.Context, user string, code int, reason string) (int, error) {
+	body := string(append(appendString(nil, user), reason...))
+	return b.countEach(ctx, "closeuser", command{op: opUserKill, code: code, body: body})
+}
+
+// countEach sends c to every other node and adds up the counts they answer.
+func (b *Bus) countEach(ctx context.Context, op string, c command) (int, error) {
+	replies, silent, err := b.requestEach(ctx, op, c)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, r := range replies {
+		total += r.Count
+	}
+	if len(silent) > 0 {
+		return total, wsgw.Errorf(wsgw.EUnavailable, "nodes %v did not answer within %v; %d sockets were reached elsewhere",
+			silent, b.sh.opts.RequestTimeout, total)
+	}
+	return total, nil
+}
+
+// Publish hands the message to every other node's inbox in one pipeline:
+// one SPUBLISH per node, whatever the group's size; each node delivers to
+// its own members. Nothing waits for the nodes (at most once). One
+// caller's publishes reach each node in the order they were made, since
+// each returns once Redis has taken it.
+func (b *Bus) Publish(ctx context.Context, group string, message []byte, binary bool, exclude []string) error {
+	if b.closed.Load() {
+		return errLeaving
+	}
+	nodes, err := b.sh.client.SMembers(ctx, b.sh.keys.nodes()).Result()
+	if err != nil {
+		return b.busError(ctx, "publish", err)
+	}
+	nodes = slices.DeleteFunc(nodes, func(n string) bool { return n == b.sh.node })
+	if len(nodes) == 0 {
+		return nil
+	}
+	c := command{op: opPublish, binary: binary}
+	payload := c.encode(make([]byte, 0, 16+len(group)+23*len(exclude)+len(message)))
+	payload = appendPublish(payload, group, exclude, message)
+	pipe := b.sh.client.Pipeline()
+	for _, n := range nodes {
+		pipe.SPublish(ctx, b.sh.keys.inbox(n), payload)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return b.busError(ctx, "publish", err)
+	}
+	return nil
+}
+
 // request sends c, followed by body, to node through the outbox and waits
 // for node's answer. A command that reaches no subscriber finds the node
 // dead: the socket is gone with it (404), and the node is purged. A node
@@ -238,19 +316,7 @@ func (b *Bus) nodeGone(ctx context.Context, node, id string) error {
 // answers. Nodes that do not answer in time make it an error that still
 // carries the count of the others.
 func (b *Bus) CloseAll(ctx context.Context) (int, error) {
-	replies, silent, err := b.requestEach(ctx, "closeall", command{op: opCloseAll})
-	if err != nil {
-		return 0, err
-	}
-	total := 0
-	for _, r := range replies {
-		total += r.Count
-	}
-	if len(silent) > 0 {
-		return total, wsgw.Errorf(wsgw.EUnavailable, "nodes %v did not answer within %v; %d sockets were closed elsewhere",
-			silent, b.sh.opts.RequestTimeout, total)
-	}
-	return total, nil
+	return b.countEach(ctx, "closeall", command{op: opCloseAll})
 }
 
 // requestEach sends c to every other node of the cluster, all in one

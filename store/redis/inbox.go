@@ -96,9 +96,14 @@ func (b *Bus) deliver(payload string) {
 		b.carryOut(c)
 	}
 	if err != nil {
-		b.sh.errs("inbox").Inc()
-		b.sh.log.Warn("dropped a malformed inbox message", "err", err, "bytes", len(payload))
+		b.malformed(err, len(payload))
 	}
+}
+
+// malformed counts and logs an inbox message that could not be read.
+func (b *Bus) malformed(err error, n int) {
+	b.sh.errs("inbox").Inc()
+	b.sh.log.Warn("dropped a malformed inbox message", "err", err, "bytes", n)
 }
 
 // carryOut does what one command says.
@@ -112,6 +117,28 @@ func (b *Bus) carryOut(c command) {
 		b.answer(c, replyOf(b.local.Info(c.id)))
 	case opCloseAll:
 		b.answer(c, reply{Count: b.local.CloseAll()})
+	case opJoin:
+		b.acknowledge(c, b.local.Join(c.id, c.body))
+	case opLeave:
+		b.acknowledge(c, b.local.Leave(c.id, c.body))
+	case opUserSend, opUserKill:
+		user, rest, err := splitString(c.body)
+		if err != nil {
+			b.malformed(err, len(c.body))
+			return
+		}
+		if c.op == opUserSend {
+			b.answer(c, reply{Count: b.local.SendToUser(user, []byte(rest), c.binary)})
+		} else {
+			b.answer(c, reply{Count: b.local.CloseUser(user, c.code, rest)})
+		}
+	case opPublish:
+		group, exclude, message, err := decodePublish(c.body)
+		if err != nil {
+			b.malformed(err, len(c.body))
+			return
+		}
+		b.local.Publish(group, []byte(message), c.binary, exclude)
 	case opReply:
 		b.complete(c.req, c.body)
 	case opAcks:

@@ -17,6 +17,12 @@ import (
 // two round trips whatever the cluster's size. A node whose heartbeat has
 // expired is left out (and purged), so no ghost outlives the heartbeat TTL.
 func (r *Registry) List(ctx context.Context, cursor string, limit int) ([]string, string, error) {
+	return r.merged(ctx, r.sh.keys.sockets, cursor, limit)
+}
+
+// merged pages through the union of one sorted set per live node, named
+// by key, in lexical order.
+func (r *Registry) merged(ctx context.Context, key func(node string) string, cursor string, limit int) ([]string, string, error) {
 	if err := r.Flush(ctx); err != nil {
 		return nil, "", unavailable(err)
 	}
@@ -40,7 +46,7 @@ func (r *Registry) List(ctx context.Context, cursor string, limit int) ([]string
 	pipe := r.sh.client.Pipeline()
 	for i, n := range nodes {
 		alive[i] = pipe.Exists(ctx, r.sh.keys.alive(n))
-		pages[i] = pipe.ZRangeByLex(ctx, r.sh.keys.sockets(n), rng)
+		pages[i] = pipe.ZRangeByLex(ctx, key(n), rng)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		r.sh.unreachable(err)
@@ -55,6 +61,9 @@ func (r *Registry) List(ctx context.Context, cursor string, limit int) ([]string
 		ids = append(ids, pages[i].Val()...)
 	}
 	slices.Sort(ids)
+	if ids == nil {
+		ids = []string{}
+	}
 	if limit <= 0 || len(ids) <= limit {
 		return ids, "", nil
 	}

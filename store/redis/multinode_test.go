@@ -42,6 +42,9 @@ func runMultiNode(t *testing.T, b backend) {
 		{"ColdStartOfTwoNodesTogether", testColdStart},
 		{"NewPathIs201", testNewPathIs201},
 		{"EventHandlerOnEveryNode", testEventHandlerAcross},
+		{"GroupsAcrossNodes", testGroupsAcross},
+		{"UsersAcrossNodes", testUsersAcross},
+		{"StateAcrossNodesAndDeploys", testStateAcross},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
@@ -206,6 +209,11 @@ func testKilledNodePurged(t *testing.T, b backend) {
 	a, dead := nodes[0], nodes[1]
 	survivor := a.dial()
 	ghost1, ghost2 := dead.dial(), dead.dial()
+	for _, c := range []*client{survivor, ghost1, ghost2} {
+		c.call(map[string]any{"op": "join", "group": "room"})
+	}
+	ghost1.call(map[string]any{"op": "setUser", "user": "ana"})
+	ghost1.call(map[string]any{"op": "count"})
 	flushAll(t, nodes...)
 	if got := a.list(); len(got) != 3 {
 		t.Fatalf("list before the kill = %v", got)
@@ -228,6 +236,17 @@ func testKilledNodePurged(t *testing.T, b backend) {
 	eventually(t, "the purge to be counted", func() bool {
 		return testutil.ToFloat64(a.metrics.NodesPurged.WithLabelValues("heartbeat_expired")) == 1
 	})
+	// Its memberships, user and state went with it: no key of the dead
+	// node's index is left.
+	tag := a.store.KeyPrefix() + ":node:{" + dead.id + "}:"
+	for _, key := range []string{tag + "sockets", tag + "index", tag + "state", tag + "group:room", tag + "user:ana"} {
+		if n, err := admin.Exists(context.Background(), key).Result(); err != nil || n != 0 {
+			t.Fatalf("%s is left in Redis after the purge (%v)", key, err)
+		}
+	}
+	if status, body := a.rest("GET", "/api/v1/websocket/groups/room/sockets", ""); body != jsonOf([]string{survivor.id})+"\n" {
+		t.Fatalf("the group after the purge = %d %s, want only the survivor", status, body)
+	}
 	if status, _ := a.info(ghost1.id); status != http.StatusNotFound {
 		t.Fatalf("info of a dead node's socket = %d, want 404", status)
 	}

@@ -45,7 +45,16 @@ if (websocketInfo.type === "data") {
   if (c.op === "close") r = Websocket.close({socket_id: c.to, code: c.code, reason: c.reason});
   if (c.op === "info") r = Websocket.info({socket_id: c.to});
   if (c.op === "closeAll") r = Websocket.closeAll();
-  return JSON.stringify({result: r});
+  if (c.op === "join") r = c.to ? Websocket.join({socket_id: c.to, group: c.group}) : websocketInfo.join(c.group);
+  if (c.op === "leave") r = Websocket.leave({socket_id: c.to, group: c.group});
+  if (c.op === "publish") r = Websocket.publish({group: c.group, message: c.message, exclude: c.exclude});
+  if (c.op === "broadcast") r = Websocket.broadcast({message: c.message, exclude: c.exclude});
+  if (c.op === "list") r = Websocket.list(c.args);
+  if (c.op === "setUser") r = websocketInfo.setUser(c.user);
+  if (c.op === "sendToUser") r = Websocket.sendToUser({user_id: c.user, message: c.message});
+  if (c.op === "closeUser") r = Websocket.closeUser({user_id: c.user, code: c.code});
+  if (c.op === "count") { websocketInfo.state.n = (websocketInfo.state.n || 0) + 1; r = websocketInfo.state.n; }
+  return JSON.stringify({result: r === undefined ? null : r});
 }`
 
 // node is one in-process gateway node: the gateway on an httptest server,

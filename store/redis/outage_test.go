@@ -34,6 +34,9 @@ func testOutage(t *testing.T, b backend) {
 	bn := b.startNode(t, prefix, "node-1")
 	nodes := []*node{a, bn}
 	onA, stayA, onB, leaving := a.dial(), a.dial(), bn.dial(), bn.dial()
+	for _, c := range []*client{stayA, onB, leaving} {
+		c.call(map[string]any{"op": "join", "group": "room"})
+	}
 	flushAll(t, nodes...)
 
 	// Traffic that must flow through the whole outage: a client of node A
@@ -88,6 +91,13 @@ func testOutage(t *testing.T, b backend) {
 	if n := logs.Count(func(r map[string]any) bool { return r["level"] == "ERROR" }); n > 2 {
 		t.Fatalf("%d failed calls logged %d error lines, want at most one from the gateway and one from the store", failing, n)
 	}
+	// A publish reaches this node's members and answers 503 for the others.
+	if status, body := a.rest("POST", "/api/v1/websocket/groups/room/send", `{"message": "during"}`); status != http.StatusServiceUnavailable {
+		t.Fatalf("publish during the outage = %d %s, want 503", status, body)
+	}
+	if got := stayA.ReadText(); got != "during" {
+		t.Fatalf("local member got %q from a publish during the outage", got)
+	}
 	newcomer := a.dial() // registered when Redis returns
 	_ = leaving.WS.CloseNow()
 	eventually(t, "the leaving socket's close event", func() bool {
@@ -121,6 +131,21 @@ func testOutage(t *testing.T, b backend) {
 		flushAll(t, nodes...)
 		if got := n.list(); !slices.Equal(got, want) {
 			t.Fatalf("list on %s after Redis came back = %v, want %v (the live sockets, not %s)", n.id, got, want, leaving.id)
+		}
+	}
+	// The memberships of the sockets that stayed are all back, and a
+	// publish reaches them on both nodes again.
+	for _, n := range nodes {
+		if status, body := n.rest("GET", "/api/v1/websocket/groups/room/sockets", ""); body != jsonOf(ids(stayA, onB))+"\n" {
+			t.Fatalf("the group on %s after Redis came back = %d %s, want %v", n.id, status, body, ids(stayA, onB))
+		}
+	}
+	if status, body := a.rest("POST", "/api/v1/websocket/groups/room/send", `{"message": "after"}`); status != http.StatusAccepted {
+		t.Fatalf("publish after the outage = %d %s", status, body)
+	}
+	for _, c := range []*client{stayA, onB} {
+		if got := c.ReadText(); got != "after" {
+			t.Fatalf("member %s got %q after the outage", c.id, got)
 		}
 	}
 	// The inboxes are subscribed again: commands cross both ways.

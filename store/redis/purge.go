@@ -106,6 +106,10 @@ func (s *Shard) purgeNode(ctx context.Context, p purge) {
 			break
 		}
 	}
+	if err := s.dropIndex(ctx, p.node); err != nil {
+		s.fail("purge", err)
+		return
+	}
 	removed, err := s.client.SRem(ctx, s.keys.nodes(), p.node).Result()
 	if err != nil {
 		s.fail("purge", err)

@@ -43,6 +43,21 @@ func runContract(t *testing.T, b backend) {
 			return stores
 		})
 	})
+	t.Run("Index", func(t *testing.T) {
+		storetest.RunIndex(t, func(t *testing.T) store.Registry {
+			return b.open(t, redistest.Prefix(), storetest.Node, redisstore.Options{}).registry
+		})
+	})
+	t.Run("IndexNodes", func(t *testing.T) {
+		storetest.RunIndexNodes(t, func(t *testing.T, nodes ...string) []store.Registry {
+			prefix := redistest.Prefix()
+			stores := make([]store.Registry, len(nodes))
+			for i, n := range nodes {
+				stores[i] = b.open(t, prefix, n, redisstore.Options{}).registry
+			}
+			return stores
+		}, func(_ *testing.T, s store.Registry) { s.(*redisstore.Registry).Kill() })
+	})
 	t.Run("Bus", func(t *testing.T) {
 		storetest.RunBus(t, func(t *testing.T, locals map[string]store.Local) map[string]store.Bus {
 			prefix := redistest.Prefix()

@@ -25,8 +25,11 @@ type Registry struct {
 	// whose unregistration is queued but not yet written.
 	mu    sync.Mutex
 	local map[string]*wsgw.SocketInfo
-	queue []op
-	gone  map[string]int
+	// entries are the index entries (state, user, groups) of local sockets
+	// that have any (index.go).
+	entries map[string]*entry
+	queue   []op
+	gone    map[string]int
 
 	wake chan struct{} // the writer has work
 	// rejoiningShown: the heartbeat key says rejoiningMark, so other
@@ -60,12 +63,13 @@ var _ store.Registry = (*Registry)(nil)
 // answer, the node starts unhealthy and joins when it does.
 func NewRegistry(sh *Shard) *Registry {
 	r := &Registry{
-		sh:    sh,
-		local: make(map[string]*wsgw.SocketInfo),
-		gone:  make(map[string]int),
-		peers: make(map[string]time.Time),
-		wake:  make(chan struct{}, 1),
-		stop:  make(chan struct{}),
+		sh:      sh,
+		local:   make(map[string]*wsgw.SocketInfo),
+		entries: make(map[string]*entry),
+		gone:    make(map[string]int),
+		peers:   make(map[string]time.Time),
+		wake:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
 	}
 	// The first resync empties this node's registry of what a previous run
 	// with the same ID left: a restarted node starts with no ghosts.
@@ -103,7 +107,8 @@ func (r *Registry) Unregister(_ context.Context, id string) error {
 	r.mu.Lock()
 	delete(r.local, id)
 	r.gone[id]++
-	r.queue = append(r.queue, op{kind: opUnregister, id: id})
+	r.queue = append(r.queue, op{kind: opUnregister, id: id, entry: r.entries[id]})
+	delete(r.entries, id)
 	r.mu.Unlock()
 	signal(r.wake)
 	return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -25,11 +26,15 @@ func (r *Registry) resync(ctx context.Context) {
 	for _, info := range r.local {
 		snapshot = append(snapshot, info)
 	}
+	entries := make(map[string]*entry, len(r.entries))
+	for id, e := range r.entries {
+		entries[id] = &entry{state: e.state, user: e.user, groups: maps.Clone(e.groups)}
+	}
 	dropped := r.queue
 	r.queue = nil
 	r.mu.Unlock()
 	r.settle(dropped)
-	removed, err := r.rewrite(ctx, snapshot)
+	removed, err := r.rewrite(ctx, snapshot, entries)
 	if err != nil {
 		r.sh.fail("resync", err)
 		return
@@ -52,7 +57,7 @@ func (r *Registry) resync(ctx context.Context) {
 // it removed. The heartbeat key says rejoiningMark until every socket is
 // written and the inbox is proven, so that other nodes answer a miss, or a
 // command that finds no subscriber, with 503 rather than 404 meanwhile.
-func (r *Registry) rewrite(ctx context.Context, snapshot []*wsgw.SocketInfo) (int, error) {
+func (r *Registry) rewrite(ctx context.Context, snapshot []*wsgw.SocketInfo, entries map[string]*entry) (int, error) {
 	sockets := r.sh.keys.sockets(r.sh.node)
 	r.joined = strconv.FormatInt(time.Now().UnixMilli(), 10)
 	pipe := r.sh.client.Pipeline()
@@ -110,6 +115,12 @@ func (r *Registry) rewrite(ctx context.Context, snapshot []*wsgw.SocketInfo) (in
 		if _, err := pipe.Exec(ctx); err != nil {
 			return 0, err
 		}
+	}
+	if err := r.sh.dropIndex(ctx, r.sh.node); err != nil {
+		return 0, err
+	}
+	if err := r.writeEntries(ctx, entries); err != nil {
+		return 0, err
 	}
 	value := r.aliveValue()
 	done, err := r.sh.client.SetXX(ctx, r.sh.keys.alive(r.sh.node), value, r.sh.ttl).Result()

@@ -24,6 +24,11 @@ const (
 	opPing     = 'p' // a node's check that its own inbox is subscribed
 	opAcks     = 'k' // body: acknowledgements of sends and closes (appendAck)
 	opBatch    = 'b' // body: several commands for one node (appendBatched)
+	opJoin     = 'j' // body: the group; request, from
+	opLeave    = 'l' // body: the group; request, from
+	opUserSend = 'u' // body: appendString(user) + the frame; flags: flagBinary; request, from
+	opUserKill = 'U' // code, body: appendString(user) + the reason; request, from
+	opPublish  = 'P' // body: appendPublish; flags: flagBinary; no answer
 )
 
 const flagBinary = 1
@@ -66,7 +71,8 @@ func decode(s string) (command, error) {
 	}
 	c.op, c.binary = s[0], s[1]&flagBinary != 0
 	switch c.op {
-	case opSend, opClose, opInfo, opCloseAll, opReply, opPing, opAcks, opBatch:
+	case opSend, opClose, opInfo, opCloseAll, opReply, opPing, opAcks, opBatch,
+		opJoin, opLeave, opUserSend, opUserKill, opPublish:
 	default:
 		return c, fmt.Errorf("%w: unknown op %q", errMalformed, c.op)
 	}
@@ -187,4 +193,49 @@ func decodeBatch(body string, each func(command)) error {
 		each(c)
 	}
 	return nil
+}
+
+// appendString appends uvarint len + s.
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// splitString takes a string of appendString off the front of body and
+// returns it with the rest.
+func splitString(body string) (string, string, error) {
+	r := reader{s: body}
+	s := r.str()
+	return s, body[r.off:], r.err
+}
+
+// appendPublish appends the body of an opPublish:
+//
+//	uvarint len + group | uvarint count | count × (uvarint len + socket id) | message
+//
+// An empty group is every socket of the node (broadcast).
+func appendPublish(b []byte, group string, exclude []string, message []byte) []byte {
+	b = appendString(b, group)
+	b = binary.AppendUvarint(b, uint64(len(exclude)))
+	for _, id := range exclude {
+		b = appendString(b, id)
+	}
+	return append(b, message...)
+}
+
+// decodePublish parses the body of an opPublish.
+func decodePublish(body string) (group string, exclude []string, message string, err error) {
+	r := reader{s: body}
+	group = r.str()
+	n := r.uvarint()
+	if r.err == nil && n > uint64(len(body)) {
+		return "", nil, "", errMalformed
+	}
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		exclude = append(exclude, r.str())
+	}
+	if r.err != nil {
+		return "", nil, "", r.err
+	}
+	return group, exclude, body[r.off:], nil
 }

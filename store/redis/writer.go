@@ -15,8 +15,16 @@ import (
 type op struct {
 	kind opKind
 	info *wsgw.SocketInfo // opRegister
-	id   string           // opUnregister
+	id   string           // the other kinds but opBarrier
 	done chan struct{}    // opBarrier
+	// entry is an unregistered socket's index entry, to remove with it.
+	entry *entry
+	// group is the group of opGroupJoin and opGroupLeave, the user to leave of opUser.
+	group string
+	user  string // opUser: the user to bind, "" for none
+	// data is opState's state, or the socket's index record after the
+	// other index ops (nil when it has none left).
+	data []byte
 }
 
 type opKind uint8
@@ -25,6 +33,10 @@ const (
 	opRegister opKind = iota
 	opUnregister
 	opBarrier
+	opState
+	opUser
+	opGroupJoin
+	opGroupLeave
 )
 
 // runWriter is the writer goroutine: the only one that writes this node's part
@@ -117,6 +129,11 @@ func (r *Registry) writeChunk(chunk []op) error {
 		if o.kind == opBarrier {
 			continue
 		}
+		if o.kind >= opState {
+			endRun()
+			r.writeIndex(ctx, pipe, o)
+			continue
+		}
 		if o.kind != runKind {
 			endRun()
 			runKind = o.kind
@@ -132,6 +149,9 @@ func (r *Registry) writeChunk(chunk []op) error {
 		case opUnregister:
 			pipe.Del(ctx, r.sh.keys.socket(o.id))
 			run = append(run, o.id)
+			if o.entry != nil {
+				r.dropEntry(ctx, pipe, o.id, o.entry)
+			}
 		}
 	}
 	endRun()
@@ -198,6 +218,10 @@ func (r *Registry) leave() {
 			r.sh.fail("leave", err)
 			return
 		}
+	}
+	if err := r.sh.dropIndex(ctx, r.sh.node); err != nil {
+		r.sh.fail("leave", err)
+		return
 	}
 	pipe := r.sh.client.Pipeline()
 	pipe.Del(ctx, r.sh.keys.sockets(r.sh.node), r.sh.keys.alive(r.sh.node))

@@ -38,6 +38,9 @@ func RunBus(t *testing.T, newBus BusFactory) {
 		{"OneCallerInOrder", testBusOrder},
 		{"ConcurrentCallers", testBusConcurrent},
 		{"ClosedBusIs503", testBusClosed},
+		{"JoinLeaveReachTheOwner", testBusJoinLeave},
+		{"UserCommandsReachEveryOtherNode", testBusUser},
+		{"PublishReachesEveryOtherNodeInOrder", testBusPublish},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newBus) })
@@ -53,8 +56,10 @@ type FakeLocal struct {
 	Err error
 	// Socket is what Info answers, its ID set to the one asked for.
 	Socket wsgw.Socket
-	// Closed is what CloseAll answers.
+	// Closed is what CloseAll, SendToUser and CloseUser answer.
 	Closed int
+
+	published chan struct{}
 }
 
 func (l *FakeLocal) record(call string) error {
@@ -91,6 +96,42 @@ func (l *FakeLocal) Info(id string) (*wsgw.Socket, error) {
 func (l *FakeLocal) CloseAll() int {
 	_ = l.record("closeAll")
 	return l.Closed
+}
+
+func (l *FakeLocal) Join(id, group string) error {
+	return l.record(fmt.Sprintf("join %s %q", id, group))
+}
+
+func (l *FakeLocal) Leave(id, group string) error {
+	return l.record(fmt.Sprintf("leave %s %q", id, group))
+}
+
+// SendToUser and CloseUser answer Closed, as CloseAll does.
+func (l *FakeLocal) SendToUser(user string, message []byte, binary bool) int {
+	_ = l.record(fmt.Sprintf("sendToUser %q %v %q", user, binary, message))
+	return l.Closed
+}
+
+func (l *FakeLocal) CloseUser(user string, code int, reason string) int {
+	_ = l.record(fmt.Sprintf("closeUser %q %d %q", user, code, reason))
+	return l.Closed
+}
+
+func (l *FakeLocal) Publish(group string, message []byte, binary bool, exclude []string) {
+	_ = l.record(fmt.Sprintf("publish %q %v %q %q", group, binary, message, exclude))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.published != nil {
+		l.published <- struct{}{}
+	}
+}
+
+// Published returns a channel that gets a value for each Publish from now.
+func (l *FakeLocal) Published() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.published = make(chan struct{}, 1024)
+	return l.published
 }
 
 func busCtx(t *testing.T) context.Context {
@@ -257,4 +298,62 @@ func testBusClosed(t *testing.T, newBus BusFactory) {
 	}
 	expectCalls(t, b)
 	mustDo(t, "a second Close", a.Close())
+}
+
+func testBusJoinLeave(t *testing.T, newBus BusFactory) {
+	a, b := twoNodes(t, newBus)
+	ctx := busCtx(t)
+	mustDo(t, "Join", a.Join(ctx, "node-b", "s1", "room 1"))
+	mustDo(t, "Leave", a.Leave(ctx, "node-b", "s1", "room 1"))
+	expectCalls(t, b, `join s1 "room 1"`, `leave s1 "room 1"`)
+	b.Err = wsgw.Errorf(wsgw.EInvalid, "too many groups")
+	err := a.Join(ctx, "node-b", "s1", "room 2")
+	if wsgw.ErrorCode(err) != wsgw.EInvalid || wsgw.ErrorMessage(err) != "too many groups" {
+		t.Fatalf("Join refused by the owner: got %v, want its invalid_request", err)
+	}
+}
+
+func testBusUser(t *testing.T, newBus BusFactory) {
+	a, b, c := &FakeLocal{}, &FakeLocal{Closed: 2}, &FakeLocal{Closed: 3}
+	buses := newBus(t, map[string]store.Local{"node-a": a, "node-b": b, "node-c": c})
+	ctx := busCtx(t)
+	n, err := buses["node-a"].SendToUser(ctx, "ana", []byte("hi"), false)
+	if err != nil || n != 5 {
+		t.Fatalf("SendToUser = %d, %v; want 5 (2 + 3), nil", n, err)
+	}
+	n, err = buses["node-a"].CloseUser(ctx, "ana", 4000, "bye")
+	if err != nil || n != 5 {
+		t.Fatalf("CloseUser = %d, %v; want 5, nil", n, err)
+	}
+	expectCalls(t, a)
+	expectCalls(t, b, `sendToUser "ana" false "hi"`, `closeUser "ana" 4000 "bye"`)
+	expectCalls(t, c, `sendToUser "ana" false "hi"`, `closeUser "ana" 4000 "bye"`)
+}
+
+func testBusPublish(t *testing.T, newBus BusFactory) {
+	a, b, c := &FakeLocal{}, &FakeLocal{}, &FakeLocal{}
+	buses := newBus(t, map[string]store.Local{"node-a": a, "node-b": b, "node-c": c})
+	ctx := busCtx(t)
+	gotB, gotC := b.Published(), c.Published()
+	const n = 50
+	var want []string
+	for i := range n {
+		msg := fmt.Sprintf("m%d", i)
+		mustDo(t, "Publish", buses["node-a"].Publish(ctx, "room", []byte(msg), false, []string{"x", "y"}))
+		want = append(want, fmt.Sprintf("publish %q false %q %q", "room", msg, []string{"x", "y"}))
+	}
+	mustDo(t, "Publish", buses["node-a"].Publish(ctx, "", []byte("all"), true, nil))
+	want = append(want, fmt.Sprintf("publish %q true %q %q", "", "all", []string(nil)))
+	for _, ch := range []<-chan struct{}{gotB, gotC} {
+		for range n + 1 {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				t.Fatal("a publish did not reach every other node")
+			}
+		}
+	}
+	expectCalls(t, a)
+	expectCalls(t, b, want...)
+	expectCalls(t, c, want...)
 }
