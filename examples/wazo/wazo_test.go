@@ -174,6 +174,11 @@ func TestConversation(t *testing.T) {
 	t.Parallel()
 	z := start(t)
 	alice := z.connect(t, z.token(t, "alice", 0))
+	var ids []string // the connection belongs to the token's user
+	z.gw.CallJSON(t, "GET", "/api/v1/websocket/users/"+aliceUUID+"/sockets", nil, 200, &ids)
+	if len(ids) != 1 {
+		t.Fatalf("alice's sockets: %v, want her one connection", ids)
+	}
 	alice.Send(`{"op": "subscribe", "data": {"event_name": "endpoint_status_update"}}`)
 	expectOp(t, alice, "subscribe")
 	alice.Send(`{"op": "subscribe", "data": {"event_name": "chat_message_received"}}`)
