@@ -102,6 +102,7 @@ type Gateway struct {
 
 	routes Routes
 	slots  sync.Map // endpoint path -> its semaphore: its share of the script workers (fairshare.go)
+	storms storms   // memory released after connect storms (storm.go)
 }
 
 // gatewayMetrics are the collectors the gateway touches per message,
@@ -153,9 +154,9 @@ func New(opts Options) (*Gateway, error) {
 	}
 	g.upgrader = gws.NewUpgrader(events{g}, &gws.ServerOption{
 		ReadMaxPayloadSize: opts.Limits.MaxMessageBytes,
-		// 256-byte read buffers: a frame larger than the buffer is read straight
+		// 128-byte read buffers: a frame larger than the buffer is read straight
 		// into its message buffer, and idle connections stay small.
-		ReadBufferSize:   256,
+		ReadBufferSize:   128,
 		HandshakeTimeout: opts.Limits.HandshakeTimeout,
 		CheckUtf8Enabled: true,
 		Recovery:         gws.Recovery,
@@ -164,6 +165,9 @@ func New(opts Options) (*Gateway, error) {
 	})
 	go g.sweep()
 	go g.expiries.run(g.stop, g.expire)
+	go g.storms.watch(g.stop, func(took time.Duration) {
+		g.log.Info("memory released after a connect storm", "took", took, "connections", g.conns.len())
+	})
 	return g, nil
 }
 
@@ -313,7 +317,7 @@ func (g *Gateway) newConn(r *http.Request, ep *deploy.Endpoint, pathParams map[s
 	}
 	headers := make(map[string]string, len(r.Header))
 	for k, vs := range r.Header {
-		headers[strings.ToLower(k)] = strings.Join(vs, ", ")
+		headers[lowerHeader(k)] = strings.Join(vs, ", ")
 	}
 	if r.Host != "" {
 		headers["host"] = r.Host
@@ -345,6 +349,27 @@ func (g *Gateway) newConn(r *http.Request, ep *deploy.Endpoint, pathParams map[s
 	c.expiryIndex = -1
 	c.lastSeen.Store(now.UnixNano())
 	return c
+}
+
+// lowerHeaders are the lower-case names of the headers every upgrade
+// carries, by their canonical form, so that each connection's headers do
+// not hold a copy of each (docs/BENCHMARKS.md, "Memory per idle
+// connection").
+var lowerHeaders = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"Host", "Upgrade", "Connection", "Origin", "User-Agent", "Authorization", "Cookie",
+		"Accept-Encoding", "Accept-Language", "Cache-Control", "Pragma", "X-Forwarded-For", "X-Real-Ip",
+		"Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Extensions", "Sec-Websocket-Protocol"} {
+		m[k] = strings.ToLower(k)
+	}
+	return m
+}()
+
+func lowerHeader(canonical string) string {
+	if k, ok := lowerHeaders[canonical]; ok {
+		return k
+	}
+	return strings.ToLower(canonical)
 }
 
 func requestURI(r *http.Request) string {

@@ -21,6 +21,7 @@ type vm struct {
 	rt  *goja.Runtime
 
 	info      *goja.Object // websocketInfo: a dynamic object over cur
+	args      []goja.Value // the handler's arguments, [info], made once rather than per call
 	send      goja.Value
 	close     goja.Value
 	stringify goja.Callable // JSON.stringify as it was before any script ran
@@ -105,6 +106,7 @@ func (e *Engine) newVM() (*vm, error) {
 	v.joinFn = rt.ToValue(v.jsJoin)
 	v.leaveFn = rt.ToValue(v.jsLeave)
 	v.info = rt.NewDynamicObject(infoObject{v})
+	v.args = []goja.Value{v.info}
 	v.comma = v.str(rt.ToValue(","))
 	if err := v.installGlobals(); err != nil {
 		return nil, err
@@ -173,7 +175,7 @@ func (v *vm) run(ctx context.Context, h *Handler, ev *Event, deadline time.Time)
 	fn, err := v.handler(h)
 	if err == nil {
 		var result goja.Value
-		result, err = fn(goja.Undefined(), v.info)
+		result, err = fn(goja.Undefined(), v.args...)
 		if err == nil && v.overMemory != "" {
 			err = &memoryError{v.overMemory}
 		}
