@@ -23,6 +23,39 @@ func (c discardConn) SetUser(string) error    { return nil }
 func (c discardConn) Join(string) error       { return nil }
 func (c discardConn) Leave(string) error      { return nil }
 
+// stateConn keeps what the engine saves, as the gateway's connection does.
+type stateConn struct {
+	discardConn
+	state []byte
+}
+
+func (c *stateConn) State() []byte            { return c.state }
+func (c *stateConn) SaveState(s []byte) error { c.state = s; return nil }
+
+// BenchmarkStateEvent is a data event of the echo that counts its messages
+// in websocketInfo.state (scripts/bench/state-echo.js) beside the plain
+// echo: what reading, changing and saving the state costs.
+func BenchmarkStateEvent(b *testing.B) {
+	for name, src := range map[string]string{
+		"echo":       `websocketInfo.send(websocketInfo.message, websocketInfo.message_type)`,
+		"state-echo": `websocketInfo.state.n = (websocketInfo.state.n || 0) + 1; websocketInfo.send(websocketInfo.message, websocketInfo.message_type)`,
+	} {
+		b.Run(name, func(b *testing.B) {
+			e := newEngine(b, runtime.Options{PoolSize: 1})
+			h := mustCompile(b, src)
+			conn := &stateConn{discardConn{newConn().info}, []byte("{}")}
+			payload := []byte("hello, gateway: a 32-byte message")
+			b.ReportAllocs()
+			for b.Loop() {
+				ev := runtime.Event{Type: runtime.Data, Conn: conn, Data: payload, Timestamp: 1}
+				if err := e.Run(context.Background(), h, &ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkDataEvent is one data event through the runtime: websocketInfo
 // built, the echo script called, its send queued on the connection.
 func BenchmarkDataEvent(b *testing.B) {

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/dop251/goja"
@@ -15,9 +16,13 @@ func (v *vm) stateValue() goja.Value {
 	if v.state != nil {
 		return v.state
 	}
-	val, err := v.parse(goja.Undefined(), v.rt.ToValue(string(v.cur.Conn.State())))
-	if err != nil { // the gateway only saves what JSON.stringify made
-		val = v.rt.NewObject()
+	data := v.cur.Conn.State()
+	val, ok := v.decodeState(data)
+	if !ok {
+		var err error
+		if val, err = v.parse(goja.Undefined(), v.rt.ToValue(string(data))); err != nil {
+			val = v.rt.NewObject() // the gateway only saves what JSON.stringify made
+		}
 	}
 	v.state = val
 	return val
@@ -31,23 +36,41 @@ func (v *vm) saveState() error {
 	if v.state == nil {
 		return nil
 	}
-	js, err := v.stringify(goja.Undefined(), v.state)
-	if err != nil {
+	limit := v.eng.opts.MaxStateBytes
+	state, undefined, err := v.encodeState(v.stateBuf[:0], v.state, 0, limit)
+	switch {
+	case errors.Is(err, errNotPlain):
+		state, undefined, err = v.stringifyState()
+	case err == nil:
+		v.stateBuf = state[:0] // reused by the next event of this runtime
+	}
+	switch {
+	case errors.Is(err, errStateTooBig) || (err == nil && len(state) > limit):
+		v.eng.opts.Metrics.StateRefused.Inc()
+		return fmt.Errorf("websocketInfo.state is over limits.max_state_bytes (%d bytes as JSON): not saved", limit)
+	case err != nil:
 		v.eng.opts.Metrics.StateRefused.Inc()
 		return fmt.Errorf("websocketInfo.state could not be saved: %w", err)
-	}
-	state := []byte(wsgw.EmptyState)
-	if !goja.IsUndefined(js) {
-		state = []byte(js.String())
+	case undefined:
+		state = wsgw.EmptyState
 	}
 	if bytes.Equal(state, v.cur.Conn.State()) {
 		return nil
 	}
-	if limit := v.eng.opts.MaxStateBytes; len(state) > limit {
-		v.eng.opts.Metrics.StateRefused.Inc()
-		return fmt.Errorf("websocketInfo.state is %d bytes as JSON, over limits.max_state_bytes (%d): not saved", len(state), limit)
+	return v.cur.Conn.SaveState(bytes.Clone(state))
+}
+
+// stringifyState is the state through JSON.stringify, capped like every
+// other stringify of a script.
+func (v *vm) stringifyState() ([]byte, bool, error) {
+	js, err := v.stringify(goja.Undefined(), v.state)
+	if err != nil {
+		return nil, false, err
 	}
-	return v.cur.Conn.SaveState(state)
+	if goja.IsUndefined(js) {
+		return nil, true, nil
+	}
+	return []byte(js.String()), false, nil
 }
 
 // jsSetUser is websocketInfo.setUser(id): a string of 1-256 characters

@@ -48,6 +48,8 @@ type vm struct {
 	auth     goja.Value
 	// state is websocketInfo.state once the script read or set it (state.go).
 	state goja.Value
+	// stateBuf is where the state is encoded, kept from event to event.
+	stateBuf []byte
 	// What the event has sent, against the per-event caps; overSent holds
 	// the error of the first send refused, so the event ends as a script
 	// error even if the script caught it.

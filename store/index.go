@@ -10,7 +10,8 @@ import "context"
 // index with it. Reads see every write that returned before them on the
 // same Registry; other nodes see it after Flush.
 type Index interface {
-	// SetState saves socket id's state (JSON); "{}" or empty drops it.
+	// SetState saves socket id's state (JSON); "{}" or empty drops it. The
+	// registry may keep state: the caller must not modify it afterwards.
 	SetState(ctx context.Context, id string, state []byte) error
 	// SetUser binds socket id to user; "" unbinds it.
 	SetUser(ctx context.Context, id, user string) error

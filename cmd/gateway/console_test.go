@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -30,9 +32,22 @@ import (
 // idJS tells each client its socket_id, so that a test knows which row is its.
 const idJS = `if (websocketInfo.type === "open") return websocketInfo.socket_id;`
 
-// consoleConfig is a gateway on loopback ports whose admin API needs token.
-func consoleConfig(token string) string {
-	return fmt.Sprintf(`
+// roomJS puts a client in the group its path names and binds it to the user
+// its ?user= names, keeps a nickname in its state, and tells it its
+// socket_id.
+const roomJS = `if (websocketInfo.type === "open") {
+  websocketInfo.join(websocketInfo.parameters.room);
+  const user = websocketInfo.parameters.user;
+  if (user) websocketInfo.setUser(user);
+  websocketInfo.state = {nick: user || "guest", room: websocketInfo.parameters.room};
+  return websocketInfo.socket_id;
+}`
+
+// consoleFiles is a gateway on loopback ports whose admin API needs token
+// (none when ""), with its scripts.
+func consoleFiles(token string) map[string]string {
+	return map[string]string{
+		"gateway.yaml": fmt.Sprintf(`
 listen: "127.0.0.1:0"
 admin: {listen: "127.0.0.1:0", token: %q}
 log: {level: info, format: json}
@@ -42,7 +57,13 @@ endpoints:
     script: id.js
   - path: /echo
     script: echo.js
-`, token)
+  - path: /room/{room}
+    script: room.js
+`, token),
+		"id.js":   idJS,
+		"echo.js": echoJS,
+		"room.js": roomJS,
+	}
 }
 
 // browser is one headless Chromium tab.
@@ -170,6 +191,14 @@ func (b *browser) text(sel string) string {
 	return eval[string](b, fmt.Sprintf(`document.querySelector(%q)?.textContent ?? ""`, sel))
 }
 
+// setValue sets an input's or a select's value, "" too (chromedp.SetValue
+// refuses to set ""), as a user would: with input and change events.
+func setValue(sel, value string) chromedp.Action[chromedp.Void] {
+	v, _ := json.Marshal(value)
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %s;
+		for (const e of ["input", "change"]) el.dispatchEvent(new Event(e, {bubbles: true})); })()`, sel, v))
+}
+
 // socketID reads the socket_id the /id script sends a new client.
 func socketID(t *testing.T, c *gwtest.Client) string {
 	t.Helper()
@@ -204,11 +233,7 @@ func adminGet(t *testing.T, srv *server, method, path, token string) (int, strin
 // its line.
 func TestConsole(t *testing.T) {
 	const token = "console-s3cret"
-	srv, _ := startGateway(t, map[string]string{
-		"gateway.yaml": consoleConfig(token),
-		"id.js":        idJS,
-		"echo.js":      echoJS,
-	})
+	srv, _ := startGateway(t, consoleFiles(token))
 	b := newBrowser(t)
 	ws := func(path string) string { return "ws://" + srv.publicAddr + path }
 	consoleURL := "http://" + srv.adminAddr + "/console"
@@ -347,6 +372,156 @@ func TestConsole(t *testing.T) {
 		b.until("the count of the close", `document.querySelector("#toast").textContent === "Closed 2 sockets"`)
 	})
 
+	t.Run("users and groups", func(t *testing.T) {
+		b.t = t
+		dial := func(path string) (*gwtest.Client, string) {
+			c := gwtest.Dial(t, ws(path), nil)
+			return c, socketID(t, c)
+		}
+		redAlice, redAliceID := dial("/room/red?user=alice")
+		blueAlice, blueAliceID := dial("/room/blue?user=alice")
+		redBob, redBobID := dial("/room/red?user=bob")
+		guest, guestID := dial("/id")
+		all := []string{redAliceID, blueAliceID, redBobID, guestID}
+		for _, id := range all {
+			b.until("the socket's row", fmt.Sprintf(`!!document.querySelector('#sockets tr[data-id=%q]')`, id))
+		}
+		rows := func(table string) string {
+			return fmt.Sprintf(`[...document.querySelectorAll("%s tbody tr[data-id]:not(.gone)")].map((tr) => tr.dataset.id).sort().join(" ")`, table)
+		}
+		listed := func(what, table string, ids ...string) {
+			t.Helper()
+			want := append([]string(nil), ids...)
+			slices.Sort(want)
+			b.until(what, fmt.Sprintf(`%s === %q`, rows(table), strings.Join(want, " ")))
+		}
+		filter := func(user, group string) {
+			t.Helper()
+			b.do("filter",
+				setValue("#user-filter", user),
+				setValue("#group-filter", group),
+				chromedp.Click(chromedp.CSS("#filter-apply")))
+		}
+
+		filter("", "red")
+		listed("the members of red, no other socket", "#sockets", redAliceID, redBobID)
+		filter("alice", "")
+		listed("alice's sockets, no other socket", "#sockets", redAliceID, blueAliceID)
+		filter("alice", "red")
+		listed("alice's sockets in red", "#sockets", redAliceID)
+		if note := b.text("#page-note"); !strings.Contains(note, "User alice in group red: 1 socket.") {
+			t.Fatalf("the note says %q", note)
+		}
+		// The filters list from the API, not from the page shown.
+		mu.Lock()
+		for _, prefix := range []string{"/api/v1/websocket/groups/red/sockets?limit=", "/api/v1/websocket/users/alice/sockets"} {
+			if !slices.ContainsFunc(slices.Collect(maps.Keys(apiStatus)), func(p string) bool { return strings.HasPrefix(p, prefix) }) {
+				t.Errorf("the page did not call %s", prefix)
+			}
+		}
+		mu.Unlock()
+		b.do("clear the filters", chromedp.Click(chromedp.CSS("#filter-clear")))
+		b.until("every socket again", fmt.Sprintf(`%s.split(" ").length >= 4`, rows("#sockets")))
+
+		b.do("open alice's red socket", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#sockets tr[data-id=%q]`, redAliceID))))
+		b.until("its details", fmt.Sprintf(`document.querySelector("#details-id").textContent === %q`, redAliceID))
+		b.until("the info loaded", `document.querySelector("#details-state").textContent !== ""`)
+		details := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll("#details-info dt")].map((dt) => [dt.textContent, dt.nextElementSibling.textContent]))`)
+		if details["user"] != "alice" {
+			t.Errorf("details show user %q, want alice", details["user"])
+		}
+		var state map[string]string
+		if err := json.Unmarshal([]byte(b.text("#details-state")), &state); err != nil || state["nick"] != "alice" || state["room"] != "red" {
+			t.Errorf("details show state %q (%v), want the script's", b.text("#details-state"), err)
+		}
+		if got := eval[string](b, `[...document.querySelectorAll("#details-groups button[data-group]:not([data-action])")].map((b) => b.textContent).join(" ")`); got != "red" {
+			t.Errorf("details show groups %q, want red", got)
+		}
+
+		// Join from the details: the guest joins green.
+		b.do("open the guest", setValue("#open-id", guestID), chromedp.Click(chromedp.CSS("#open-socket")))
+		b.until("the guest's details", fmt.Sprintf(`document.querySelector("#details-id").textContent === %q`, guestID))
+		b.until("no group", `document.querySelector("#details-groups").textContent === "in no group"`)
+		b.do("join green", chromedp.SendKeys(chromedp.CSS("#join-group"), "green"), chromedp.Click(chromedp.CSS("#join")))
+		b.until("green in the details", `!!document.querySelector('#details-groups button[data-group="green"]')`)
+		members := func(group string) string {
+			status, body := adminGet(t, srv, "GET", "/api/v1/websocket/groups/"+group+"/sockets", token)
+			if status != 200 {
+				t.Fatalf("members of %s: %d %s", group, status, body)
+			}
+			return strings.TrimSpace(body)
+		}
+		if got := members("green"); got != fmt.Sprintf("[%q]", guestID) {
+			t.Fatalf("green's members are %s, want the guest", got)
+		}
+
+		// The group's members: the link in the details opens them.
+		b.do("show red's members", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#sockets tr[data-id=%q]`, redBobID))))
+		b.until("bob's groups", `!!document.querySelector('#details-groups button[data-group="red"]')`)
+		b.do("open red", chromedp.Click(chromedp.CSS(`#details-groups button[data-group="red"]:not([data-action])`)))
+		b.until("the groups tab", `!document.querySelector("#panel-groups").hidden`)
+		listed("red's members", "#members", redAliceID, redBobID)
+
+		// Publish, bob left out; then a publish to all: what bob reads first
+		// is the second, so the first did not reach him.
+		b.do("leave bob out", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#members input[data-exclude=%q]`, redBobID))))
+		b.until("the exclusion noted", `document.querySelector("#publish-exclude").textContent === "except 1 ticked"`)
+		b.do("publish", chromedp.SendKeys(chromedp.CSS("#publish-message"), "hello red"), chromedp.Click(chromedp.CSS("#publish")))
+		if got := redAlice.ReadText(); got != "hello red" {
+			t.Fatalf("alice got %q, want the publish", got)
+		}
+		b.do("take bob in again", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#members input[data-exclude=%q]`, redBobID))))
+		b.do("publish again",
+			setValue("#publish-message", "AAEC/w=="),
+			setValue("#publish-type", "data-binary"),
+			chromedp.Click(chromedp.CSS("#publish")))
+		for name, c := range map[string]*gwtest.Client{"alice": redAlice, "bob": redBob} {
+			if typ, got := c.Read(); typ != websocket.MessageBinary || got != "\x00\x01\x02\xff" {
+				t.Fatalf("%s got a %v frame %q, want the binary publish", name, typ, got)
+			}
+		}
+
+		// Add the guest to red from the members view, then remove it.
+		b.do("add the guest", chromedp.SendKeys(chromedp.CSS("#member-id"), guestID), chromedp.Click(chromedp.CSS("#member-add")))
+		listed("the guest among red's members", "#members", redAliceID, redBobID, guestID)
+		if got := members("red"); !strings.Contains(got, guestID) {
+			t.Fatalf("red's members are %s, want the guest among them", got)
+		}
+		b.do("publish to red with the guest",
+			setValue("#publish-type", "data-text"),
+			setValue("#publish-message", "guest welcome"),
+			chromedp.Click(chromedp.CSS("#publish")))
+		if got := guest.ReadText(); got != "guest welcome" {
+			t.Fatalf("the guest got %q, want the publish to red", got)
+		}
+		_, _ = redAlice.Read()
+		_, _ = redBob.Read()
+		b.do("remove the guest", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#members button[data-remove=%q]`, guestID))))
+		listed("red's members without the guest", "#members", redAliceID, redBobID)
+		if got := members("red"); strings.Contains(got, guestID) {
+			t.Fatalf("red's members are %s, want the guest gone", got)
+		}
+
+		// Broadcast to every socket but alice's blue one; then to all.
+		b.do("broadcast",
+			chromedp.SendKeys(chromedp.CSS("#broadcast-message"), "to everyone"),
+			chromedp.SendKeys(chromedp.CSS("#broadcast-exclude"), blueAliceID),
+			chromedp.Click(chromedp.CSS("#broadcast")))
+		for name, c := range map[string]*gwtest.Client{"red alice": redAlice, "bob": redBob, "guest": guest} {
+			if got := c.ReadText(); got != "to everyone" {
+				t.Fatalf("%s got %q, want the broadcast", name, got)
+			}
+		}
+		b.do("broadcast again",
+			setValue("#broadcast-exclude", ""),
+			setValue("#broadcast-message", "to all"),
+			chromedp.Click(chromedp.CSS("#broadcast")))
+		if got := blueAlice.ReadText(); got != "to all" {
+			t.Fatalf("blue alice got %q first, want the second broadcast only", got)
+		}
+		b.do("back to the sockets", chromedp.Click(chromedp.CSS("#tab-sockets")))
+	})
+
 	t.Run("a refused script shows its line", func(t *testing.T) {
 		b.t = t
 		b.do("open /echo", chromedp.Click(chromedp.CSS("#tab-endpoints")))
@@ -428,11 +603,7 @@ func TestConsole(t *testing.T) {
 // TestConsoleWithoutToken: with no admin.token (a loopback admin listener)
 // the console works without asking for one.
 func TestConsoleWithoutToken(t *testing.T) {
-	srv, _ := startGateway(t, map[string]string{
-		"gateway.yaml": consoleConfig(""),
-		"id.js":        idJS,
-		"echo.js":      echoJS,
-	})
+	srv, _ := startGateway(t, consoleFiles(""))
 	b := newBrowser(t)
 	c := gwtest.Dial(t, "ws://"+srv.publicAddr+"/id", nil)
 	id := socketID(t, c)
@@ -443,6 +614,73 @@ func TestConsoleWithoutToken(t *testing.T) {
 	}
 }
 
+// TestConsolePages: the list goes a page at a time, and so do a group's
+// members and a user's sockets: paging forward shows each socket once and
+// every one of them, and Prev goes back.
+func TestConsolePages(t *testing.T) {
+	srv, _ := startGateway(t, consoleFiles(""))
+	b := newBrowser(t)
+	var all, big, many []string
+	for i := range 60 {
+		path := "/room/big"
+		if i%2 == 0 {
+			path += "?user=many"
+		}
+		if i%10 == 9 {
+			path = "/room/small"
+		}
+		id := socketID(t, gwtest.Dial(t, "ws://"+srv.publicAddr+path, nil))
+		all = append(all, id)
+		if path != "/room/small" {
+			big = append(big, id)
+		}
+		if strings.Contains(path, "many") {
+			many = append(many, id)
+		}
+	}
+	b.do("open the console", chromedp.Navigate("http://"+srv.adminAddr+"/console/"),
+		chromedp.WaitVisible(chromedp.CSS("#sockets tbody tr")),
+		setValue("#page-size", "25"))
+	rows := `[...document.querySelectorAll("#sockets tbody tr[data-id]")].map((tr) => tr.dataset.id).join(" ")`
+	walk := func(what string, want []string) {
+		t.Helper()
+		b.until(what+": the first page, 25 rows", fmt.Sprintf(`document.querySelector("#page-label").textContent === "page 1" && %s.split(" ").length === %d`, rows, min(25, len(want))))
+		firstPage := eval[string](b, rows)
+		seen := map[string]int{}
+		for page := 1; ; page++ {
+			b.until(what+": the page", fmt.Sprintf(`document.querySelector("#page-label").textContent === "page %d"`, page))
+			ids := strings.Fields(eval[string](b, rows))
+			if len(ids) > 25 {
+				t.Fatalf("%s: page %d has %d rows, more than its size", what, page, len(ids))
+			}
+			for _, id := range ids {
+				seen[id]++
+			}
+			if eval[bool](b, `document.querySelector("#page-next").disabled`) {
+				break
+			}
+			b.do("next page", chromedp.Click(chromedp.CSS("#page-next")))
+		}
+		for _, id := range want {
+			if seen[id] != 1 {
+				t.Errorf("%s: socket %s shown %d times, want once", what, id, seen[id])
+			}
+		}
+		if len(seen) != len(want) {
+			t.Errorf("%s: %d sockets shown, want %d", what, len(seen), len(want))
+		}
+		b.do("the first page", chromedp.Click(chromedp.CSS("#page-first")))
+		b.until(what+": the first page again", fmt.Sprintf(`document.querySelector("#page-label").textContent === "page 1" && %s === %q`, rows, firstPage))
+	}
+	walk("every socket", all)
+	b.do("filter by group", setValue("#group-filter", "big"), chromedp.Click(chromedp.CSS("#filter-apply")))
+	b.until("the group's page", `document.querySelector("#page-note").textContent.includes("Members of group big.")`)
+	walk("group big", big)
+	b.do("filter by user", setValue("#group-filter", ""), setValue("#user-filter", "many"), chromedp.Click(chromedp.CSS("#filter-apply")))
+	b.until("the user's page", fmt.Sprintf(`document.querySelector("#page-note").textContent.includes("User many: %d sockets.")`, len(many)))
+	walk("user many", many)
+}
+
 // screenshot writes a picture of the console with traffic to out (relative
 // to the repository root): WSGW_CONSOLE_SCREENSHOT=docs/console.png.
 func screenshot(t *testing.T, b *browser, srv *server, token, out string) {
@@ -450,8 +688,19 @@ func screenshot(t *testing.T, b *browser, srv *server, token, out string) {
 	if !filepath.IsAbs(out) {
 		out = filepath.Join("..", "..", out)
 	}
-	req, _ := http.NewRequest("PUT", "http://"+srv.adminAddr+"/api/v1/endpoints/%2Fchat%2F%7Broom%7D",
-		strings.NewReader(`{"script": "if (websocketInfo.type === \"data\") return websocketInfo.message;"}`))
+	// A chat: each client in its room's group, bound to its user, some in
+	// staff too, a count of its messages in its state.
+	chat, _ := json.Marshal(map[string]string{"script": `const p = websocketInfo.parameters;
+if (websocketInfo.type === "open") {
+  websocketInfo.join("room:" + p.room);
+  if (p.staff) websocketInfo.join("staff");
+  if (p.user) websocketInfo.setUser(p.user);
+  websocketInfo.state = {nick: p.user || "guest", messages: 0};
+} else if (websocketInfo.type === "data") {
+  websocketInfo.state.messages++;
+  return websocketInfo.message;
+}`})
+	req, _ := http.NewRequest("PUT", "http://"+srv.adminAddr+"/api/v1/endpoints/%2Fchat%2F%7Broom%7D", bytes.NewReader(chat))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -465,9 +714,16 @@ func screenshot(t *testing.T, b *browser, srv *server, token, out string) {
 	ws := func(path string) string { return "ws://" + srv.publicAddr + path }
 	routes := []string{"/echo", "/chat/lobby", "/chat/ops", "/id"}
 	var clients []*gwtest.Client
+	users := []string{"ana", "ben", "chloe", "dev", "eli", "fay", "gus"}
 	for i := 0; i < 14; i++ {
-		path := routes[i%len(routes)]
-		clients = append(clients, gwtest.Dial(t, ws(path+fmt.Sprintf("?client=%d", i)), nil))
+		path := routes[i%len(routes)] + fmt.Sprintf("?client=%d", i)
+		if strings.HasPrefix(path, "/chat/") {
+			path += "&user=" + users[i%len(users)]
+			if i%3 == 1 {
+				path += "&staff=1"
+			}
+		}
+		clients = append(clients, gwtest.Dial(t, ws(path), nil))
 	}
 	b.do("show the sockets", chromedp.EmulateViewport(1400, 900), chromedp.Click(chromedp.CSS("#tab-sockets")))
 	stop := time.Now().Add(25 * time.Second)
@@ -479,13 +735,14 @@ func screenshot(t *testing.T, b *browser, srv *server, token, out string) {
 			}
 		}
 		if i%25 == 0 && len(clients) < 22 {
-			clients = append(clients, gwtest.Dial(t, ws(fmt.Sprintf("/chat/lobby?late=%d", i)), nil))
+			clients = append(clients, gwtest.Dial(t, ws(fmt.Sprintf("/chat/lobby?late=%d&user=%s", i, users[i%len(users)])), nil))
 		}
 		time.Sleep(40 * time.Millisecond) // a steady trickle of traffic for the charts
 	}
-	id := eval[string](b, `document.querySelector("#sockets tbody tr:nth-child(2)").dataset.id`)
+	id := eval[string](b, `[...document.querySelectorAll("#sockets tbody tr")].find((tr) => tr.textContent.includes("staff")).dataset.id`)
 	b.do("open a socket", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#sockets tr[data-id=%q]`, id))))
 	b.until("its details", fmt.Sprintf(`document.querySelector("#details-id").textContent === %q`, id))
+	b.until("its groups", `!!document.querySelector("#details-groups button[data-group]")`)
 	b.do("fill in a message",
 		chromedp.SetValue(chromedp.CSS("#send-type"), "data-text"),
 		chromedp.SetValue(chromedp.CSS("#send-message"), `{"type": "notice", "text": "maintenance at 18:00"}`),

@@ -1,10 +1,11 @@
 // The console's entry point: the token prompt, the tabs, the stats stream
-// that drives the charts and the socket list, and the two panels.
+// that drives the charts and the lists, and the three panels.
 
 import * as api from "./api.js";
 import { Chart } from "./charts.js";
 import { $, h } from "./dom.js";
 import { Endpoints } from "./endpoints.js";
+import { Groups } from "./groups.js";
 import { Sockets } from "./sockets.js";
 
 // The token prompt: shown by the first call the API refuses, shared by all
@@ -34,17 +35,41 @@ $("#forget-token").addEventListener("click", () => {
   location.reload();
 });
 
+/** showTab shows the panel of one tab ("sockets", "groups", "endpoints"). */
+function showTab(name) {
+  for (const t of document.querySelectorAll("[role=tab]")) {
+    const on = t.id === "tab-" + name;
+    t.setAttribute("aria-selected", String(on));
+    $("#" + t.getAttribute("aria-controls")).hidden = !on;
+  }
+}
 for (const tab of document.querySelectorAll("[role=tab]")) {
   tab.addEventListener("click", () => {
-    for (const t of document.querySelectorAll("[role=tab]")) {
-      const on = t === tab;
-      t.setAttribute("aria-selected", String(on));
-      $("#" + t.getAttribute("aria-controls")).hidden = !on;
-    }
+    showTab(tab.id.replace(/^tab-/, ""));
+    if (tab.id === "tab-groups") groups.refresh();
   });
 }
 
-const sockets = new Sockets();
+// The group names offered by the group inputs: those seen on the socket list.
+const seenGroups = new Set();
+const MAX_SEEN = 500;
+const sockets = new Sockets({
+  onGroups(names) {
+    const before = seenGroups.size;
+    for (const n of names) if (seenGroups.size < MAX_SEEN) seenGroups.add(n);
+    if (seenGroups.size !== before) {
+      $("#groups").replaceChildren(...[...seenGroups].sort().map((g) => h("option", { value: g })));
+    }
+  },
+  openGroup(name) {
+    showTab("groups");
+    groups.show(name);
+  },
+});
+const groups = new Groups((id) => {
+  showTab("sockets");
+  sockets.select(id);
+});
 const endpoints = new Endpoints((paths) => $("#routes").replaceChildren(...paths.map((p) => h("option", { value: p }))));
 sockets.start();
 endpoints.load();
@@ -76,6 +101,7 @@ api.stream(
       (s.connections_opened_total !== last.connections_opened_total ||
         s.connections_closed_total !== last.connections_closed_total);
     sockets.stats(s, changed);
+    groups.stats(changed);
     last = s;
   },
   (state) => {

@@ -1,20 +1,27 @@
-// The socket list, one page at a time, and one socket's details, send and
-// close. A page is one GET /api/v1/websocket/sockets?limit=&cursor= and an
-// info call for each socket on it, so the list costs the same at 20 sockets
-// as at 20,000. The route filter applies to the page shown: the API has no
-// filter of its own.
+// The socket list, one page at a time, and one socket's details: its info
+// and state, its groups (join, leave), send and close. A page is one list call
+// (GET /api/v1/websocket/sockets, a group's members or a user's sockets) and
+// an info call for each socket on it, so the list costs the same at 20
+// sockets as at 20,000. The user and group filters list from the API; the
+// route filter applies to the page shown, as the API has no route filter.
 
 import * as api from "./api.js";
 import { $, ago, fill, h, pool, toast } from "./dom.js";
+import { Pager } from "./pager.js";
 
 const INFO_CALLS = 6; // info calls in flight at once, the browser's connections per host
 const POLL_MS = 5000; // refresh period without a change on this node's stream
 
 export class Sockets {
-  constructor() {
-    this.cursors = [""]; // cursors[i] fetches page i
-    this.page = 0;
-    this.next = "";
+  /**
+   * @param {{onGroups: (names: string[]) => void, openGroup: (name: string) => void}} hooks
+   *   onGroups is told the groups the page's sockets are in; openGroup shows a group's members
+   */
+  constructor(hooks) {
+    this.hooks = hooks;
+    this.pager = new Pager("page", () => this.refresh());
+    this.filter = { user: "", group: "" }; // as applied: the list comes from the API
+    this.total = null; // how many sockets the user filter found
     this.rows = []; // [{id, info}] of the page, info null once the socket is gone
     this.selected = "";
     this.shown = ""; // the socket whose info the details show
@@ -23,10 +30,15 @@ export class Sockets {
     this.openHere = null; // this node's open connections, from the stats stream
 
     $("#page-size").addEventListener("change", () => this.first());
-    $("#page-first").addEventListener("click", () => this.first());
-    $("#page-prev").addEventListener("click", () => this.turn(-1));
-    $("#page-next").addEventListener("click", () => this.turn(1));
     $("#route-filter").addEventListener("input", () => this.render());
+    $("#filter-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.applyFilter();
+    });
+    $("#filter-clear").addEventListener("click", () => {
+      $("#route-filter").value = $("#user-filter").value = $("#group-filter").value = "";
+      this.applyFilter();
+    });
     $("#socket-toolbar").addEventListener("submit", (e) => {
       e.preventDefault();
       const id = $("#open-id").value.trim();
@@ -48,6 +60,16 @@ export class Sockets {
     $("#close-form").addEventListener("submit", (e) => {
       e.preventDefault();
       this.close();
+    });
+    $("#join-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.member("PUT", $("#join-group").value.trim());
+    });
+    $("#details-groups").addEventListener("click", (e) => {
+      const b = e.target.closest("button[data-group]");
+      if (!b) return;
+      if (b.dataset.action === "leave") this.member("DELETE", b.dataset.group);
+      else this.hooks.openGroup(b.dataset.group);
     });
     $("#close-all").addEventListener("click", () => this.closeAll());
   }
@@ -71,43 +93,62 @@ export class Sockets {
       } while (this.again);
     } catch (e) {
       toast(`Listing sockets: ${e.message}`, "error");
+      this.pager.failed();
     } finally {
       this.busy = false;
     }
   }
 
   first() {
-    this.cursors = [""];
-    this.page = 0;
+    this.pager.reset();
     this.refresh();
   }
 
-  turn(by) {
-    const page = this.page + by;
-    if (page < 0 || (by > 0 && !this.next)) return;
-    if (by > 0) this.cursors[page] = this.next;
-    this.page = page;
-    this.refresh();
+  /** applyFilter lists by the user and group typed in, from the first page. */
+  applyFilter() {
+    this.filter = { user: $("#user-filter").value.trim(), group: $("#group-filter").value.trim() };
+    this.rows = [];
+    this.total = null;
+    this.render();
+    this.first();
   }
 
   async load() {
     const size = Number($("#page-size").value);
-    const cursor = this.cursors[this.page];
-    const { data, headers } = await api.call(
-      "GET",
-      `/api/v1/websocket/sockets?limit=${size}&cursor=${api.seg(cursor)}`,
-    );
-    const ids = data || [];
-    if (ids.length === 0 && this.page > 0) {
-      // every socket of this page has gone: show the one before
-      this.page--;
-      this.cursors.length = this.page + 1;
-      return this.load();
+    const { user, group } = this.filter;
+    const { page, cursor } = this.pager;
+    let ids;
+    let next = "";
+    let infos = null;
+    let total = null;
+    if (user) {
+      // A user's sockets come in one answer; they are paged here, the cursor an offset.
+      ids = (await api.call("GET", `/api/v1/websocket/users/${api.seg(user)}/sockets`)).data || [];
+      if (group) {
+        // Both: the user's sockets that are in the group, by their info.
+        const all = await pool(ids, INFO_CALLS, (id) => info(id));
+        const keep = ids.map((id, i) => [id, all[i]]).filter(([, s]) => s?.groups?.includes(group));
+        ids = keep.map(([id]) => id);
+        infos = keep.map(([, s]) => s);
+      }
+      total = ids.length;
+      const from = Number(cursor) || 0;
+      if (from + size < ids.length) next = String(from + size);
+      ids = ids.slice(from, from + size);
+      infos = infos?.slice(from, from + size) ?? null;
+    } else {
+      const list = group ? `/api/v1/websocket/groups/${api.seg(group)}/sockets` : "/api/v1/websocket/sockets";
+      const r = await api.call("GET", `${list}?limit=${size}&cursor=${api.seg(cursor)}`);
+      ids = r.data || [];
+      next = r.headers.get("X-Next-Cursor") || "";
     }
-    this.next = headers.get("X-Next-Cursor") || "";
-    this.cursors.length = this.page + 1;
-    const infos = await pool(ids, INFO_CALLS, (id) => info(id));
+    if (page !== this.pager.page || user !== this.filter.user || group !== this.filter.group) return; // asked for another meanwhile: refresh() loads again
+    if (ids.length === 0 && this.pager.back()) return this.load(); // every socket of this page has gone
+    infos ??= await pool(ids, INFO_CALLS, (id) => info(id));
+    if (!this.pager.loaded(page, next)) return;
+    this.total = total;
     this.rows = ids.map((id, i) => ({ id, info: infos[i] }));
+    this.hooks.onGroups([...new Set(infos.flatMap((s) => s?.groups ?? []))]);
     this.render();
     if (this.selected) await this.details();
   }
@@ -123,6 +164,8 @@ export class Sockets {
           { dataset: { id }, tabindex: 0, class: [id === this.selected && "selected", !s && "gone"].filter(Boolean).join(" ") },
           h("td", { class: "mono" }, id),
           h("td", { class: "mono" }, s?.route ?? ""),
+          h("td", { class: "mono" }, s?.user_id ?? ""),
+          h("td", { class: "mono groups", title: s?.groups?.join("\n") ?? "" }, s?.groups?.join(", ") ?? ""),
           h("td", {}, s?.node ?? ""),
           h("td", { title: s ? new Date(s.timestamp).toISOString() : "" }, s ? ago(s.timestamp) : "closed"),
           h("td", { class: "num" }, s?.messages_in ?? ""),
@@ -132,11 +175,14 @@ export class Sockets {
       ),
     );
     $("#sockets-empty").hidden = shown.length > 0;
-    $("#page-label").textContent = `page ${this.page + 1}`;
-    $("#page-prev").disabled = $("#page-first").disabled = this.page === 0;
-    $("#page-next").disabled = !this.next;
+    this.pager.render();
     const notes = [];
     if (this.openHere !== null) notes.push(`${this.openHere} open on this node.`);
+    const { user, group } = this.filter;
+    const count = this.total === null ? "" : `: ${this.total} socket${this.total === 1 ? "" : "s"}`;
+    if (user && group) notes.push(`User ${user} in group ${group}${count}.`);
+    else if (user) notes.push(`User ${user}${count}.`);
+    else if (group) notes.push(`Members of group ${group}.`);
     if (filter) notes.push(`Route filter: ${shown.length} of this page's ${this.rows.length} sockets.`);
     $("#page-note").textContent = notes.join(" ");
   }
@@ -169,9 +215,12 @@ export class Sockets {
     if (id !== this.selected) return s;
     $("#details-id").textContent = id;
     $("#details-gone").hidden = !!s;
-    $("#send").disabled = $("#close").disabled = !s;
+    $("#send").disabled = $("#close").disabled = $("#join").disabled = !s;
     if (!s) {
-      if (this.shown !== id) for (const dl of $("#details").querySelectorAll("dl")) dl.replaceChildren();
+      if (this.shown !== id) {
+        for (const el of $("#details").querySelectorAll("dl, #details-groups")) el.replaceChildren();
+        $("#details-state").textContent = "";
+      }
       return null;
     }
     this.shown = id;
@@ -181,14 +230,43 @@ export class Sockets {
       node: s.node,
       opened: `${new Date(s.timestamp).toISOString()} (${ago(s.timestamp)})`,
       type: s.type,
+      user: s.user_id ?? "(none)",
+      ...("subprotocol" in s && { subprotocol: s.subprotocol || "(none)" }),
       "script version": s.script_version,
       "messages in": s.messages_in,
       "messages out": s.messages_out,
       "messages dropped": s.messages_dropped,
     });
+    const groups = s.groups || [];
+    $("#details-groups").replaceChildren(
+      ...groups.map((g) =>
+        h(
+          "li",
+          {},
+          h("button", { type: "button", class: "link mono", dataset: { group: g }, title: "Show the group's members" }, g),
+          h("button", { type: "button", class: "leave", dataset: { group: g, action: "leave" }, title: `Leave ${g}` }, "×"),
+        ),
+      ),
+    );
+    if (!groups.length) $("#details-groups").append(h("li", { class: "note" }, "in no group"));
+    $("#details-state").textContent = JSON.stringify(s.state ?? {}, null, 2);
     fill($("#details-parameters"), s.parameters || {});
     fill($("#details-headers"), s.headers || {});
     return s;
+  }
+
+  /** member puts the selected socket in a group (PUT) or takes it out (DELETE). */
+  async member(method, group) {
+    const id = this.selected;
+    if (!id || !group) return;
+    try {
+      await api.call(method, `/api/v1/websocket/groups/${api.seg(group)}/sockets/${api.seg(id)}`);
+      toast(method === "PUT" ? `${id} joined ${group}` : `${id} left ${group}`);
+      if (method === "PUT") $("#join-group").value = "";
+    } catch (e) {
+      toast(`${method === "PUT" ? "Join" : "Leave"}: ${e.message}`, "error");
+    }
+    this.refresh();
   }
 
   async send() {
@@ -242,7 +320,7 @@ export class Sockets {
 }
 
 /** info answers a socket's info, or null when it has gone. */
-async function info(id) {
+export async function info(id) {
   try {
     return (await api.call("GET", `/api/v1/websocket/sockets/${api.seg(id)}`)).data;
   } catch (e) {
@@ -250,16 +328,3 @@ async function info(id) {
     throw e;
   }
 }
-
-// ---- Users and groups -------------------------------------------------
-// The place for the console's users and groups, to fill in once the REST API
-// has them (GET /api/v1/websocket/users/{user_id}/sockets and
-// /groups/{group}/sockets, the groups' send, PUT/DELETE of a member, and the
-// info fields state, user_id, groups and subprotocol):
-//  - the toolbar gets user and group filters beside the route filter; unlike
-//    it, they list from the server (a user's or a group's sockets), so they
-//    replace load()'s page rather than filter it;
-//  - details() shows state, user_id, groups and subprotocol, and offers to
-//    add the socket to a group or remove it from one;
-//  - a Groups tab lists a group's members and publishes to it.
-// Nothing here calls those paths before they exist.

@@ -15,7 +15,6 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -514,21 +513,4 @@ func TestEventHandlerRouting(t *testing.T) {
 
 func sameSet(got, want []string) bool {
 	return len(got) == len(want) && !slices.ContainsFunc(want, func(s string) bool { return !slices.Contains(got, s) })
-}
-
-// The README's claims about this folder stay true.
-func TestREADMEMapsEveryTest(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.ReadFile("west_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range regexp.MustCompile(`(?m)^func (Test\w+)\(t \*testing\.T\)`).FindAllSubmatch(src, -1) {
-		if name := string(m[1]); name != "TestREADMEMapsEveryTest" && !strings.Contains(string(readme), name) {
-			t.Errorf("README.md does not name %s", name)
-		}
-	}
 }

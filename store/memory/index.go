@@ -115,7 +115,7 @@ func (s *Registry) SetState(_ context.Context, id string, state []byte) error {
 		}
 		return nil
 	}
-	s.index.entry(id).state = slices.Clone(state)
+	s.index.entry(id).state = state // the caller's to give: it never changes a saved state
 	return nil
 }
 
