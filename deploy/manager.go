@@ -59,7 +59,11 @@ type Manager struct {
 	// of this node's own deploy must not install it ahead of the deploy.
 	serial    sync.Mutex
 	endpoints map[string]*Endpoint
-	routes    atomic.Pointer[router]
+	// removed is the version at which each path was last undeployed here,
+	// guarded by serial: a registry notice of an older deploy, heard
+	// after the undeploy, must not bring the path back.
+	removed map[string]int64
+	routes  atomic.Pointer[router]
 	// eventHandler, when set, receives every event of every endpoint.
 	eventHandler atomic.Pointer[runtime.Handler]
 	handlerDep   atomic.Pointer[wsgw.Deployment]
@@ -81,7 +85,7 @@ func New(opts Options) (*Manager, error) {
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New(nil)
 	}
-	m := &Manager{opts: opts, log: opts.Logger, endpoints: map[string]*Endpoint{}}
+	m := &Manager{opts: opts, log: opts.Logger, endpoints: map[string]*Endpoint{}, removed: map[string]int64{}}
 	m.routes.Store(&router{})
 	m.resync() // before the configuration deploys, so that they can adopt the cluster's versions
 	opts.Registry.Watch(m.changed, m.resync)
@@ -509,6 +513,7 @@ func (m *Manager) uninstall(path string, version int64) bool {
 	rt, _ := buildRouter(next) // a subset of a valid router is valid
 	m.endpoints = next
 	m.routes.Store(rt)
+	m.removed[path] = version
 	m.opts.Metrics.EndpointVersion.DeleteLabelValues(path)
 	m.mu.Unlock()
 	m.opts.Sockets.CloseEndpoint(ep)
@@ -541,6 +546,9 @@ func (m *Manager) apply(dep wsgw.Deployment, deleted bool) {
 	}
 	if cur, err := m.Deployment(context.Background(), dep.Path); err == nil && cur.Version >= dep.Version {
 		return
+	}
+	if v, ok := m.removed[dep.Path]; ok && dep.Version <= v {
+		return // undeployed since
 	}
 	p, err := m.prepare(dep)
 	if err != nil { // it compiled on the node that deployed it

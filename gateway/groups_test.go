@@ -256,3 +256,30 @@ if (websocketInfo.type === "open") { websocketInfo.join("g"); return websocketIn
 		t.Fatalf("the member that stopped reading closed with %v, want 1013", line["code"])
 	}
 }
+
+// TestJoinOfAClosingSocketIs404: once a socket's close has begun (its close
+// frame is out), joining it is refused as for a socket that is gone,
+// counted, and nothing is added to the group.
+func TestJoinOfAClosingSocketIs404(t *testing.T) {
+	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/x": idScript}})
+	c := h.Dial("/x", nil)
+	id := c.ReadText()
+	ctx := context.Background()
+	if err := h.Service.CloseSocket(ctx, id, 4000, "bye"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := c.ExpectClose(); code != 4000 {
+		t.Fatalf("closed with %d", code)
+	}
+	err := h.Service.Join(ctx, id, "room")
+	if wsgw.ErrorCode(err) != wsgw.ENotFound {
+		t.Fatalf("join of a closing socket = %v, want not_found", err)
+	}
+	if n := testutil.ToFloat64(h.Metrics.OpsRefused.WithLabelValues("join", wsgw.ENotFound)); n != 1 {
+		t.Fatalf("wsgw_ops_refused_total{op=join,type=not_found} = %v, want 1", n)
+	}
+	h.ClosedLine(id)
+	if ids, _, err := h.Service.ListGroup(ctx, "room", "", 0); err != nil || len(ids) != 0 {
+		t.Fatalf("the group after the refused join = %v, %v", ids, err)
+	}
+}
