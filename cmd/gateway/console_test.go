@@ -60,6 +60,9 @@ endpoints:
     script: echo.js
   - path: /room/{room}
     script: room.js
+  - path: /proto
+    script: id.js
+    subprotocols: [chat.v2, chat.v1]
 `, token),
 		"id.js":   idJS,
 		"echo.js": echoJS,
@@ -447,6 +450,25 @@ func TestConsole(t *testing.T) {
 		if got := eval[string](b, `[...document.querySelectorAll("#details-groups button[data-group]:not([data-action])")].map((b) => b.textContent).join(" ")`); got != "red" {
 			t.Errorf("details show groups %q, want red", got)
 		}
+
+		if details["subprotocol"] != "(none)" {
+			t.Errorf("details show subprotocol %q, want (none)", details["subprotocol"])
+		}
+
+		// A socket that chose a subprotocol shows it.
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		proto, _, err := websocket.Dial(ctx, ws("/proto"), &websocket.DialOptions{Subprotocols: []string{"chat.v1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer proto.CloseNow()
+		_, protoID, err := proto.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.do("open the socket with a subprotocol", setValue("#open-id", string(protoID)), chromedp.Click(chromedp.CSS("#open-socket")))
+		b.until("its subprotocol", `[...document.querySelectorAll("#details-info dt")].some((dt) => dt.textContent === "subprotocol" && dt.nextElementSibling.textContent === "chat.v1")`)
 
 		// Join from the details: the guest joins a group whose name needs
 		// escaping in a path.
