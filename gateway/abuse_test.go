@@ -299,6 +299,7 @@ func TestBigReplyBeforeFailWhileClientSends(t *testing.T) {
 	h := gwtest.New(t, gwtest.Options{
 		Scripts: map[string]string{"/x": `if (websocketInfo.type === "data") return "x".repeat(` + fmt.Sprint(reply) + `)`},
 		Limits:  gateway.Limits{MaxMessageBytes: 64 << 10},
+		Timeout: gwtest.WaitFor, // building 4 MiB under -race on a busy box may take seconds; a timeout would send no reply
 	})
 	junk := make([]byte, 4<<20)
 	for i := range 5 {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -438,21 +439,28 @@ func TestConsole(t *testing.T) {
 			t.Errorf("details show groups %q, want red", got)
 		}
 
-		// Join from the details: the guest joins green.
+		// Join from the details: the guest joins a group whose name needs
+		// escaping in a path.
+		const green = "green/team #1"
 		b.do("open the guest", setValue("#open-id", guestID), chromedp.Click(chromedp.CSS("#open-socket")))
 		b.until("the guest's details", fmt.Sprintf(`document.querySelector("#details-id").textContent === %q`, guestID))
 		b.until("no group", `document.querySelector("#details-groups").textContent === "in no group"`)
-		b.do("join green", chromedp.SendKeys(chromedp.CSS("#join-group"), "green"), chromedp.Click(chromedp.CSS("#join")))
-		b.until("green in the details", `!!document.querySelector('#details-groups button[data-group="green"]')`)
+		b.do("join "+green, chromedp.SendKeys(chromedp.CSS("#join-group"), green), chromedp.Click(chromedp.CSS("#join")))
+		b.until(green+" in the details", fmt.Sprintf(`!!document.querySelector('#details-groups button[data-group=%q]')`, green))
 		members := func(group string) string {
-			status, body := adminGet(t, srv, "GET", "/api/v1/websocket/groups/"+group+"/sockets", token)
+			status, body := adminGet(t, srv, "GET", "/api/v1/websocket/groups/"+url.PathEscape(group)+"/sockets", token)
 			if status != 200 {
 				t.Fatalf("members of %s: %d %s", group, status, body)
 			}
 			return strings.TrimSpace(body)
 		}
-		if got := members("green"); got != fmt.Sprintf("[%q]", guestID) {
-			t.Fatalf("green's members are %s, want the guest", got)
+		if got := members(green); got != fmt.Sprintf("[%q]", guestID) {
+			t.Fatalf("%s's members are %s, want the guest", green, got)
+		}
+		b.do("leave "+green, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#details-groups button[data-action=leave][data-group=%q]`, green))))
+		b.until("no group again", `document.querySelector("#details-groups").textContent === "in no group"`)
+		if got := members(green); got != "[]" {
+			t.Fatalf("after leaving, %s's members are %s, want none", green, got)
 		}
 
 		// The group's members: the link in the details opens them.

@@ -60,3 +60,29 @@ export async function pool(items, n, fn) {
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
   return out;
 }
+
+/**
+ * serial wraps an async fn so that one run goes at a time: calls made while
+ * it runs fold into one more run after it. A run that throws goes to onError.
+ */
+export function serial(fn, onError) {
+  let busy = false;
+  let again = false;
+  return async () => {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      do {
+        again = false;
+        await fn();
+      } while (again);
+    } catch (e) {
+      onError(e);
+    } finally {
+      busy = false;
+    }
+  };
+}

@@ -6,7 +6,7 @@
 // offered).
 
 import * as api from "./api.js";
-import { $, h, pool, toast } from "./dom.js";
+import { $, h, pool, serial, toast } from "./dom.js";
 import { Pager } from "./pager.js";
 import { info } from "./sockets.js";
 
@@ -17,12 +17,20 @@ export class Groups {
   /** @param {(id: string) => void} openSocket shows a socket's details */
   constructor(openSocket) {
     this.openSocket = openSocket;
+    /** refresh loads the page again when a group is shown; calls made while one runs fold into one more. */
+    this.refresh = serial(
+      async () => {
+        if (this.group) await this.load();
+      },
+      (e) => {
+        toast(`Members of ${this.group}: ${e.message}`, "error");
+        this.pager.failed();
+      },
+    );
     this.pager = new Pager("members", () => this.refresh());
     this.group = ""; // the group shown
     this.rows = [];
     this.excluded = new Set(); // socket IDs left out of Publish
-    this.busy = false;
-    this.again = false;
 
     $("#group-form").addEventListener("submit", (e) => {
       e.preventDefault();
@@ -64,27 +72,6 @@ export class Groups {
     this.rows = [];
     this.pager.reset();
     this.refresh();
-  }
-
-  /** refresh loads the page again (when a group is shown); calls made while one runs fold into one more. */
-  async refresh() {
-    if (!this.group) return;
-    if (this.busy) {
-      this.again = true;
-      return;
-    }
-    this.busy = true;
-    try {
-      do {
-        this.again = false;
-        await this.load();
-      } while (this.again);
-    } catch (e) {
-      toast(`Members of ${this.group}: ${e.message}`, "error");
-      this.pager.failed();
-    } finally {
-      this.busy = false;
-    }
   }
 
   async load() {

@@ -6,7 +6,7 @@
 // route filter applies to the page shown, as the API has no route filter.
 
 import * as api from "./api.js";
-import { $, ago, fill, h, pool, toast } from "./dom.js";
+import { $, ago, fill, h, pool, serial, toast } from "./dom.js";
 import { Pager } from "./pager.js";
 
 const INFO_CALLS = 6; // info calls in flight at once, the browser's connections per host
@@ -19,14 +19,20 @@ export class Sockets {
    */
   constructor(hooks) {
     this.hooks = hooks;
+    /** refresh loads the page again; calls made while one runs fold into one more. */
+    this.refresh = serial(
+      () => this.load(),
+      (e) => {
+        toast(`Listing sockets: ${e.message}`, "error");
+        this.pager.failed();
+      },
+    );
     this.pager = new Pager("page", () => this.refresh());
     this.filter = { user: "", group: "" }; // as applied: the list comes from the API
     this.total = null; // how many sockets the user filter found
     this.rows = []; // [{id, info}] of the page, info null once the socket is gone
     this.selected = "";
     this.shown = ""; // the socket whose info the details show
-    this.busy = false;
-    this.again = false;
     this.openHere = null; // this node's open connections, from the stats stream
 
     $("#page-size").addEventListener("change", () => this.first());
@@ -77,26 +83,6 @@ export class Sockets {
   start() {
     this.refresh();
     setInterval(() => this.refresh(), POLL_MS);
-  }
-
-  /** refresh loads the page again; calls made while one runs fold into one more. */
-  async refresh() {
-    if (this.busy) {
-      this.again = true;
-      return;
-    }
-    this.busy = true;
-    try {
-      do {
-        this.again = false;
-        await this.load();
-      } while (this.again);
-    } catch (e) {
-      toast(`Listing sockets: ${e.message}`, "error");
-      this.pager.failed();
-    } finally {
-      this.busy = false;
-    }
   }
 
   first() {
