@@ -15,9 +15,10 @@ type SocketService interface {
 	// Info describes socket id, with the live counters of the node that
 	// holds it.
 	Info(ctx context.Context, id string) (*Socket, error)
-	// Send queues a text or binary frame to socket id. It returns once the
-	// node that holds the socket has queued the frame.
-	Send(ctx context.Context, id string, message []byte, binary bool) error
+	// Send queues m to socket id: a text or binary frame, or on a STOMP
+	// socket a MESSAGE frame to each of its subscriptions of m.Destination.
+	// It returns once the node that holds the socket has queued it.
+	Send(ctx context.Context, id string, m *Message) error
 	// CloseSocket starts closing socket id with code (ValidCloseCode) and
 	// reason.
 	CloseSocket(ctx context.Context, id string, code int, reason string) error
@@ -27,8 +28,9 @@ type SocketService interface {
 
 	// ListUser returns the IDs of the sockets bound to user, on every node.
 	ListUser(ctx context.Context, user string) ([]string, error)
-	// SendToUser queues a frame to every socket of user and says to how many.
-	SendToUser(ctx context.Context, user string, message []byte, binary bool) (int, error)
+	// SendToUser queues m to every socket of user (as Send does to one) and
+	// says to how many.
+	SendToUser(ctx context.Context, user string, m *Message) (int, error)
 	// CloseUser closes every socket of user and says how many.
 	CloseUser(ctx context.Context, user string, code int, reason string) (int, error)
 
@@ -42,7 +44,7 @@ type SocketService interface {
 	// Publish queues a frame to every member of group but those in
 	// exclude, on every node, at most once each. It returns once the
 	// message is handed to every node, not delivered.
-	Publish(ctx context.Context, group string, message []byte, binary bool, exclude []string) error
+	Publish(ctx context.Context, group string, m *Message, exclude []string) error
 	// Broadcast is Publish to every socket of the cluster.
-	Broadcast(ctx context.Context, message []byte, binary bool, exclude []string) error
+	Broadcast(ctx context.Context, m *Message, exclude []string) error
 }

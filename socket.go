@@ -21,6 +21,9 @@ type SocketInfo struct {
 	Parameters map[string]string `json:"parameters"`
 	// Timestamp is when the socket opened, in milliseconds since the Unix epoch.
 	Timestamp int64 `json:"timestamp"`
+	// Subprotocol is the WebSocket subprotocol agreed on at the upgrade, ""
+	// for none.
+	Subprotocol string `json:"subprotocol"`
 }
 
 // Socket is the answer of the info operation: the registry record plus the
@@ -66,6 +69,20 @@ func ValidGroup(name string) error {
 		return errors.New("a group name has no control characters")
 	}
 	return nil
+}
+
+// Message is a message addressed to a STOMP destination (docs/stomp.md): a
+// STOMP socket sends it as a MESSAGE frame to each of its subscriptions of
+// Destination, a plain socket sends Data as a text or binary frame.
+type Message struct {
+	Data   []byte
+	Binary bool
+	// JSON says Data is the JSON of a value that was not a string: the
+	// MESSAGE frame's content-type is application/json, not text/plain.
+	JSON        bool
+	Destination string
+	// Headers are added to the MESSAGE frame.
+	Headers map[string]string
 }
 
 // Message types, as scripts and REST bodies name them.

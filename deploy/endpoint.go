@@ -5,11 +5,14 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/auth"
 	"github.com/wsgw/wsgw/runtime"
+	"github.com/wsgw/wsgw/stomp"
 )
 
 // Endpoint is a routed path. It outlives redeploys of its path, so that
@@ -52,9 +55,47 @@ var _ Authenticator = (*auth.Verifier)(nil)
 // upgrade against. One value holds them all, so that an upgrade never mixes
 // two deploys.
 type Settings struct {
-	dep     wsgw.Deployment
-	auth    Authenticator
-	origins []*regexp.Regexp
+	dep          wsgw.Deployment
+	auth         Authenticator
+	origins      []*regexp.Regexp
+	subprotocols []string
+	stomp        *STOMP // nil: a plain endpoint
+}
+
+// STOMP is what a STOMP endpoint's connections need of its deploy.
+type STOMP struct {
+	// HeartBeat is the endpoint's pair: what it can send, what it wants.
+	HeartBeat stomp.HeartBeat
+}
+
+// DefaultSTOMPHeartbeat is a STOMP endpoint's heart-beat pair when its
+// deploy gives none.
+const DefaultSTOMPHeartbeat = "10s,10s"
+
+// stompSubprotocols are the subprotocols a STOMP endpoint offers unless its
+// deploy lists its own.
+var stompSubprotocols = []string{"v12.stomp", "v11.stomp", "v10.stomp"}
+
+// protocol sets what s needs of dep's subprotocols, protocol and stomp
+// options (which Validate checked).
+func (s *Settings) protocol(dep wsgw.Deployment) error {
+	s.subprotocols = dep.Subprotocols
+	if dep.Protocol == nil || *dep.Protocol != wsgw.ProtocolSTOMP {
+		return nil
+	}
+	hb := DefaultSTOMPHeartbeat
+	if dep.STOMP != nil && dep.STOMP.Heartbeat != "" {
+		hb = dep.STOMP.Heartbeat
+	}
+	pair, err := stomp.ParseHeartBeatConfig(hb)
+	if err != nil {
+		return &Error{"stomp.heartbeat", wsgw.Errorf(wsgw.EInvalid, "stomp.heartbeat: %v", err)}
+	}
+	s.stomp = &STOMP{HeartBeat: pair}
+	if dep.Subprotocols == nil {
+		s.subprotocols = stompSubprotocols
+	}
+	return nil
 }
 
 // authEnv is what a node builds credential checks with: secrets come from
@@ -73,6 +114,9 @@ func newSettings(dep wsgw.Deployment, env authEnv, prev *Settings) (*Settings, e
 		return nil, fieldError(err)
 	}
 	s := &Settings{dep: dep}
+	if err := s.protocol(dep); err != nil {
+		return nil, err
+	}
 	for _, o := range dep.AllowedOrigins {
 		re, _ := wsgw.OriginRegexp(o) // Validate compiled it
 		s.origins = append(s.origins, re)
@@ -115,6 +159,26 @@ func fieldError(err error) error {
 	}
 	return &Error{fe.Field, wsgw.Errorf(wsgw.EInvalid, "%s: %s", fe.Field, fe.Msg)}
 }
+
+// Subprotocol is the subprotocol the upgrade names: the first of the
+// client's Sec-WebSocket-Protocol values (each a comma-separated list) that
+// the endpoint speaks, "" when none is (or the endpoint lists none).
+func (s *Settings) Subprotocol(offered []string) string {
+	if len(s.subprotocols) == 0 {
+		return ""
+	}
+	for _, line := range offered {
+		for p := range strings.SplitSeq(line, ",") {
+			if p = strings.TrimSpace(p); p != "" && slices.Contains(s.subprotocols, p) {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// STOMP is the endpoint's STOMP settings, nil for a plain endpoint.
+func (s *Settings) STOMP() *STOMP { return s.stomp }
 
 // Auth is the endpoint's credential check on this node, nil for none.
 func (s *Settings) Auth() Authenticator { return s.auth }

@@ -17,6 +17,7 @@ import (
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/docs"
 	"github.com/wsgw/wsgw/runtime"
+	"github.com/wsgw/wsgw/stomp"
 )
 
 // dts is docs/wsgw.d.ts: interface name → the members it declares, and type
@@ -65,16 +66,17 @@ func uniqueSorted(ss []string) []string {
 // conn is the least a script's connection needs.
 type conn struct{ info wsgw.SocketInfo }
 
-func (c *conn) Info() *wsgw.SocketInfo  { return &c.info }
-func (c *conn) Auth() map[string]any    { return nil }
-func (c *conn) Send([]byte, bool) error { return nil }
-func (c *conn) Close(int, string) error { return nil }
-func (c *conn) State() []byte           { return wsgw.EmptyState }
-func (c *conn) SaveState([]byte) error  { return nil }
-func (c *conn) User() string            { return "" }
-func (c *conn) SetUser(string) error    { return nil }
-func (c *conn) Join(string) error       { return nil }
-func (c *conn) Leave(string) error      { return nil }
+func (c *conn) Info() *wsgw.SocketInfo      { return &c.info }
+func (c *conn) Auth() map[string]any        { return nil }
+func (c *conn) Send([]byte, bool) error     { return nil }
+func (c *conn) Deliver(*wsgw.Message) error { return nil }
+func (c *conn) Close(int, string) error     { return nil }
+func (c *conn) State() []byte               { return wsgw.EmptyState }
+func (c *conn) SaveState([]byte) error      { return nil }
+func (c *conn) User() string                { return "" }
+func (c *conn) SetUser(string) error        { return nil }
+func (c *conn) Join(string) error           { return nil }
+func (c *conn) Leave(string) error          { return nil }
 
 // exposed runs a script in every kind of event and returns the names the
 // runtime really gives it: websocketInfo's keys (over all events), the
@@ -94,6 +96,7 @@ func exposed(t *testing.T) (info, ws, cons []string) {
 		{Type: runtime.Open},
 		{Type: runtime.Data, Data: []byte("x")},
 		{Type: runtime.Close, CloseCode: 1000},
+		{Type: runtime.Subscribe, Frame: &stomp.Frame{Command: "SUBSCRIBE"}, Destination: "/d"},
 	} {
 		ev.Conn = c
 		if err := e.Run(context.Background(), h, &ev); err != nil {

@@ -19,8 +19,29 @@
 // the runtime exposes, so neither drifts: keep each member on its own line,
 // indented by two spaces, inside its interface.
 
-/** Where an event came from. "open" once, "data" per message, "close" last. */
-type WsgwEventType = "open" | "data" | "close";
+/**
+ * Where an event came from. "open" once, "data" per message, "close" last;
+ * on a STOMP endpoint "subscribe" and "unsubscribe" per SUBSCRIBE and
+ * UNSUBSCRIBE frame (docs/stomp.md).
+ */
+type WsgwEventType = "open" | "data" | "close" | "subscribe" | "unsubscribe";
+
+/** The STOMP frame behind an event of a STOMP endpoint. */
+interface WsgwSTOMPFrame {
+  /** CONNECT, STOMP, SUBSCRIBE, UNSUBSCRIBE or SEND. */
+  command: string;
+  /** The frame's headers; of a repeated header, the first. */
+  headers: Record<string, string>;
+}
+
+/** send's options: a STOMP socket delivers to its subscriptions of destination. */
+interface WsgwSendOptions {
+  type?: WsgwMessageType;
+  /** The STOMP destination: the socket's subscriptions to it get a MESSAGE frame. */
+  destination?: string;
+  /** Headers added to the MESSAGE frames. */
+  headers?: Record<string, string>;
+}
 
 /** How a message travels: text, or base64 of a binary frame. */
 type WsgwMessageType = "data-text" | "data-binary";
@@ -51,6 +72,12 @@ interface WebsocketInfo {
   readonly close_reason?: string;
   /** The verified token's claims when the endpoint has `auth`, else null. */
   readonly auth: Record<string, unknown> | null;
+  /** The WebSocket subprotocol agreed on at the upgrade, "" for none. */
+  readonly subprotocol: string;
+  /** STOMP endpoints' open, data, subscribe and unsubscribe events: the frame. */
+  readonly stomp?: WsgwSTOMPFrame;
+  /** STOMP endpoints' data, subscribe and unsubscribe events: the destination. */
+  readonly destination?: string;
   /**
    * The connection's own state: {} at open; what an open or data event
    * leaves in it (changed in place or replaced) the next event sees. Saved
@@ -63,9 +90,11 @@ interface WebsocketInfo {
   /**
    * Queue a frame to this connection. A string is sent as is, anything else
    * as its JSON; with type "data-binary" the message is base64 and goes out
-   * as a binary frame. Throws a TypeError in a close event.
+   * as a binary frame. The second argument is the type, or an options
+   * object whose destination addresses a STOMP socket's subscriptions.
+   * Throws a TypeError in a close event.
    */
-  send(message: unknown, type?: WsgwMessageType): void;
+  send(message: unknown, type?: WsgwMessageType | WsgwSendOptions): void;
   /** Close this connection (default 1000). Throws a TypeError in a close event. */
   close(code?: number, reason?: string): void;
   /**
@@ -125,6 +154,8 @@ interface WebsocketSocketInfo {
   messages_dropped: number;
   /** The version of the script its last event ran. */
   script_version: number;
+  /** The WebSocket subprotocol agreed on at the upgrade, "" for none. */
+  subprotocol: string;
   /** websocketInfo.state as its scripts last saved it. */
   state: any;
   /** The user it is bound to; null for none. */
@@ -152,13 +183,13 @@ interface WebsocketService {
   /** One socket's info. */
   info(args: { socket_id: string }): WebsocketSocketInfo | WebsocketError;
   /** Queue a message to one socket; null when queued. */
-  send(args: { socket_id: string; message: unknown; type?: WsgwMessageType }): null | WebsocketError;
+  send(args: { socket_id: string; message: unknown; type?: WsgwMessageType; destination?: string; headers?: Record<string, string> }): null | WebsocketError;
   /** Close one socket (default code 1000); null when done. */
   close(args: { socket_id: string; code?: number; reason?: string }): null | WebsocketError;
   /** Close every socket of the cluster; how many were closed. */
   closeAll(): number | WebsocketError;
   /** Queue a message to every socket of a user, on every node; to how many. */
-  sendToUser(args: { user_id: string; message: unknown; type?: WsgwMessageType }): number | WebsocketError;
+  sendToUser(args: { user_id: string; message: unknown; type?: WsgwMessageType; destination?: string; headers?: Record<string, string> }): number | WebsocketError;
   /** Close every socket of a user (default code 1000); how many. */
   closeUser(args: { user_id: string; code?: number; reason?: string }): number | WebsocketError;
   /** Put any socket of the cluster in a group; null when done. */
@@ -166,7 +197,7 @@ interface WebsocketService {
   /** Take any socket of the cluster out of a group; null when done. */
   leave(args: { socket_id: string; group: string }): null | WebsocketError;
   /** Queue a message to every member of a group, on every node, but the excluded; null when every node has it. */
-  publish(args: { group: string; message: unknown; type?: WsgwMessageType; exclude?: string[] }): null | WebsocketError;
+  publish(args: { group: string; message: unknown; type?: WsgwMessageType; exclude?: string[]; headers?: Record<string, string> }): null | WebsocketError;
   /** publish to every socket of the cluster. */
   broadcast(args: { message: unknown; type?: WsgwMessageType; exclude?: string[] }): null | WebsocketError;
 }

@@ -30,6 +30,7 @@ type conn struct {
 	opened   time.Time
 	limiter  *rate.Limiter // nil when the rate limit is lifted
 	written  func(error)   // the WriteAsync callback, made once per connection
+	stomp    *stompSession // nil unless the endpoint speaks STOMP
 	// broadcasted follows a broadcast frame in the write queue (groups.go),
 	// made once per connection.
 	broadcasted func()
@@ -96,8 +97,16 @@ func (c *conn) Info() *wsgw.SocketInfo { return c.info }
 // Auth returns the verified token's claims, nil when the endpoint has no auth.
 func (c *conn) Auth() map[string]any { return c.claims }
 
-// Send queues a text or binary frame.
+// UserID returns the user the verified token names (the claim auth.user_claim
+// names, when it is a string), "" for none.
+func (c *conn) UserID() string { return c.user }
+
+// Send queues a text or binary frame. A STOMP connection has no
+// destination for it: the message is dropped and counted.
 func (c *conn) Send(payload []byte, binary bool) error {
+	if c.stomp != nil {
+		return c.stomp.deliver(&wsgw.Message{Data: payload, Binary: binary})
+	}
 	op := gws.OpcodeText
 	if binary {
 		op = gws.OpcodeBinary
@@ -131,6 +140,15 @@ func (c *conn) reserve() error {
 		return errBackpressed
 	}
 	return nil
+}
+
+// Deliver queues m: to its destination's subscriptions on a STOMP
+// connection, as a plain frame on any other.
+func (c *conn) Deliver(m *wsgw.Message) error {
+	if c.stomp != nil {
+		return c.stomp.deliver(m)
+	}
+	return c.Send(m.Data, m.Binary)
 }
 
 func (c *conn) onWritten(err error) {
@@ -191,6 +209,9 @@ func (c *conn) startClose() {
 	code, reason := c.closeCode, c.closeReason
 	c.mu.Unlock()
 	_ = c.ws.SetDeadline(time.Now().Add(c.g.opts.Limits.CloseTimeout))
+	if c.stomp != nil {
+		c.stomp.beforeClose(code, reason)
+	}
 	payload := make([]byte, 2+len(reason))
 	binary.BigEndian.PutUint16(payload, uint16(code))
 	copy(payload[2:], reason)

@@ -118,13 +118,13 @@ func (t *Conns) CloseEndpoint(ep *deploy.Endpoint) {
 // Holds reports whether socket id is connected to this node.
 func (t *Conns) Holds(id string) bool { return t.get(id) != nil }
 
-// Send queues a frame to socket id.
-func (t *Conns) Send(id string, message []byte, binary bool) error {
+// Send queues m to socket id.
+func (t *Conns) Send(id string, m *wsgw.Message) error {
 	c := t.get(id)
 	if c == nil {
 		return errNoSocket(id)
 	}
-	return sendError(id, c.Send(message, binary))
+	return sendError(id, c.Deliver(m))
 }
 
 // CloseSocket starts closing socket id with code and reason.

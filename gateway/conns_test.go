@@ -17,7 +17,7 @@ func TestConnsServeOtherNodes(t *testing.T) {
 	c := h.Dial("/id", nil)
 	id := c.ReadText()
 	local := h.Conns
-	if err := local.Send(id, []byte("from afar"), false); err != nil {
+	if err := local.Send(id, &wsgw.Message{Data: []byte("from afar")}); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.ReadText(); got != "from afar" {
@@ -31,7 +31,7 @@ func TestConnsServeOtherNodes(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"send to an unknown socket", local.Send("nope", []byte("x"), false), wsgw.ENotFound},
+		{"send to an unknown socket", local.Send("nope", &wsgw.Message{Data: []byte("x")}), wsgw.ENotFound},
 		{"info of an unknown socket", func() error { _, err := local.Info("nope"); return err }(), wsgw.ENotFound},
 		{"close with a reserved code", local.CloseSocket(id, 1005, ""), wsgw.EInvalid},
 		{"close of an unknown socket", local.CloseSocket("nope", 1000, ""), wsgw.ENotFound},

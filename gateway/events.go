@@ -40,6 +40,12 @@ func (e events) OnOpen(socket *gws.Conn) {
 	} else {
 		g.log.Info("connection opened", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote)
 	}
+	if c.stomp != nil {
+		if g.closing.Load() {
+			_ = c.Close(1001, "going away")
+		}
+		return // the open event runs at CONNECT
+	}
 	ev := runtime.Event{Type: runtime.Open, Timestamp: c.opened.UnixMilli()}
 	c.openRan = true
 	if err := g.runEvent(c, &ev); err != nil {
@@ -61,6 +67,10 @@ func (e events) OnMessage(socket *gws.Conn, msg *gws.Message) {
 	}
 	c.in.Add(1)
 	g.metrics.MessagesIn.Inc()
+	if c.stomp != nil {
+		c.stomp.read(msg.Bytes(), now) // the rate limit counts SEND frames only
+		return
+	}
 	if c.limiter != nil && !g.allow(c, now) {
 		c.dropped.Add(1)
 		g.metrics.MessagesDropped.Inc()

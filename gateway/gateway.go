@@ -85,6 +85,10 @@ type Gateway struct {
 	log      *slog.Logger
 	metrics  gatewayMetrics
 	upgrader *gws.Upgrader
+	// subprotocols holds an upgrader per subprotocol agreed on (upgraderFor).
+	subprotocols sync.Map
+	// stompIDs numbers the MESSAGE frames of this node (message-id).
+	stompIDs atomic.Uint64
 	conns    *Conns
 
 	perIP    sync.Map        // clientKey -> *atomic.Int64, when max_connections_per_ip is set; an entry lives while its client has a connection
@@ -152,23 +156,49 @@ func New(opts Options) (*Gateway, error) {
 	if l := opts.Limits; l.UpgradesPerIPPerSecond > 0 {
 		g.upgrades = newUpgradeLimiter(l.UpgradesPerIPPerSecond, l.UpgradesPerIPBurst, maxTrackedClients)
 	}
-	g.upgrader = gws.NewUpgrader(events{g}, &gws.ServerOption{
-		ReadMaxPayloadSize: opts.Limits.MaxMessageBytes,
-		// 128-byte read buffers: a frame larger than the buffer is read straight
-		// into its message buffer, and idle connections stay small.
-		ReadBufferSize:   128,
-		HandshakeTimeout: opts.Limits.HandshakeTimeout,
-		CheckUtf8Enabled: true,
-		Recovery:         gws.Recovery,
-		Logger:           gwsLogger{g.log},
-		NewSession:       func() gws.SessionStorage { return &session{} },
-	})
+	g.upgrader = g.newUpgrader("")
 	go g.sweep()
 	go g.expiries.run(g.stop, g.expire)
 	go g.storms.watch(g.stop, func(took time.Duration) {
 		g.log.Info("memory released after a connect storm", "took", took, "connections", g.conns.len())
 	})
 	return g, nil
+}
+
+// newUpgrader makes the upgrader of connections that agree on subprotocol
+// ("" for none).
+func (g *Gateway) newUpgrader(subprotocol string) *gws.Upgrader {
+	opt := &gws.ServerOption{
+		ReadMaxPayloadSize: g.opts.Limits.MaxMessageBytes,
+		// 128-byte read buffers: a frame larger than the buffer is read straight
+		// into its message buffer, and idle connections stay small.
+		ReadBufferSize:   128,
+		HandshakeTimeout: g.opts.Limits.HandshakeTimeout,
+		CheckUtf8Enabled: true,
+		Recovery:         gws.Recovery,
+		Logger:           gwsLogger{g.log},
+		NewSession:       func() gws.SessionStorage { return &session{} },
+	}
+	if subprotocol != "" {
+		opt.SubProtocols = []string{subprotocol}
+	}
+	return gws.NewUpgrader(events{g}, opt)
+}
+
+// upgraderFor returns the upgrader that names subprotocol in its answer.
+// gws negotiates one list for all its connections, in its own order; the
+// gateway picks the protocol per endpoint (deploy.Settings.Subprotocol) and
+// hands gws a list of just that one. There are as many upgraders as distinct
+// protocols the endpoints list.
+func (g *Gateway) upgraderFor(subprotocol string) *gws.Upgrader {
+	if subprotocol == "" {
+		return g.upgrader
+	}
+	if u, ok := g.subprotocols.Load(subprotocol); ok {
+		return u.(*gws.Upgrader)
+	}
+	u, _ := g.subprotocols.LoadOrStore(subprotocol, g.newUpgrader(subprotocol))
+	return u.(*gws.Upgrader)
 }
 
 // NodeID is the name of this node in the cluster.
@@ -231,7 +261,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !id.Expires.IsZero() {
 		c.expires = id.Expires.UnixNano()
 	}
-	socket, err := g.upgrader.Upgrade(guardedWriter{w, &c.guard}, r)
+	offered := r.Header.Values("Sec-WebSocket-Protocol")
+	c.info.Subprotocol = set.Subprotocol(offered)
+	if c.info.Subprotocol != "" && len(offered) > 1 {
+		r.Header.Set("Sec-WebSocket-Protocol", c.info.Subprotocol) // gws reads the first line only
+	}
+	if st := set.STOMP(); st != nil {
+		c.stomp = newStompSession(c, st, g.opts.Limits.MaxMessageBytes)
+	}
+	socket, err := g.upgraderFor(c.info.Subprotocol).Upgrade(guardedWriter{w, &c.guard}, r)
 	if err != nil {
 		g.active.Done()
 		g.release(ip)
@@ -432,7 +470,7 @@ func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 	if ev.Type != runtime.Close {
 		g.strike(c, err)
 	}
-	if err != nil { // only here, so that pe costs no allocation per event
+	if err != nil && err != runtime.ErrRefused { // only here, so that pe costs no allocation per event
 		var pe *runtime.PanicError
 		if errors.As(err, &pe) {
 			g.panicked(c, ev.Type.String()+" event", pe.Value, pe.Stack)

@@ -154,12 +154,12 @@ func (t *Conns) Leave(id, group string) error {
 	return t.leave(c, group)
 }
 
-// SendToUser queues a frame to this node's sockets of user.
-func (t *Conns) SendToUser(user string, message []byte, binary bool) int {
+// SendToUser queues m to this node's sockets of user.
+func (t *Conns) SendToUser(user string, m *wsgw.Message) int {
 	n := 0
 	members := t.members(t.ix.users, user)
 	for _, c := range members {
-		if c.Send(message, binary) == nil {
+		if c.Deliver(m) == nil {
 			n++
 		}
 	}
@@ -183,7 +183,7 @@ func (t *Conns) CloseUser(user string, code int, reason string) int {
 // when group is ""), but those in exclude. The frame is built once for
 // them all (gws's Broadcaster), and a member whose queue is full is
 // closed with 1013 without holding up the others.
-func (t *Conns) Publish(group string, message []byte, binary bool, exclude []string) {
+func (t *Conns) Publish(group string, m *wsgw.Message, exclude []string) {
 	var members []*conn
 	if group == "" {
 		t.each(func(c *conn) { members = append(members, c) })
@@ -194,7 +194,7 @@ func (t *Conns) Publish(group string, message []byte, binary bool, exclude []str
 		return
 	}
 	op := gws.OpcodeText
-	if binary {
+	if m.Binary {
 		op = gws.OpcodeBinary
 	}
 	skip := func(id string) bool { return slices.Contains(exclude, id) }
@@ -205,11 +205,22 @@ func (t *Conns) Publish(group string, message []byte, binary bool, exclude []str
 		}
 		skip = func(id string) bool { _, ok := set[id]; return ok }
 	}
-	b := gws.NewBroadcaster(op, message)
+	b := gws.NewBroadcaster(op, m.Data)
 	defer b.Close()
+	var pub *publication // the STOMP members' MESSAGE frames, encoded once for them all
 	n := 0
 	for _, c := range members {
-		if !skip(c.info.ID) && c.broadcast(b) {
+		switch {
+		case skip(c.info.ID):
+		case c.stomp != nil:
+			if pub == nil {
+				pub = newPublication(c.g, &wsgw.Message{Data: m.Data, Binary: m.Binary, JSON: m.JSON, Headers: m.Headers, Destination: group})
+				defer pub.close()
+			}
+			if c.stomp.publish(pub, group) {
+				n++
+			}
+		case c.broadcast(b):
 			n++
 		}
 	}

@@ -241,7 +241,7 @@ if (websocketInfo.type === "open") { websocketInfo.join("g"); return websocketIn
 	big := strings.Repeat("x", 60_000)
 	for i := 0; ; i++ {
 		msg := fmt.Sprint(i, big)
-		if err := h.Service.Publish(context.Background(), "g", []byte(msg), false, nil); err != nil {
+		if err := h.Service.Publish(context.Background(), "g", &wsgw.Message{Data: []byte(msg)}, nil); err != nil {
 			t.Fatalf("publish %d: %v", i, err)
 		}
 		if got := well.ReadText(); got != msg {

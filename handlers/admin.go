@@ -243,7 +243,7 @@ func (a *admin) send(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := a.opts.Service.Send(r.Context(), r.PathValue("socket_id"), req.Message, req.Binary); err != nil {
+	if err := a.opts.Service.Send(r.Context(), r.PathValue("socket_id"), req.message()); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -308,25 +308,39 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 type SendRequest struct {
 	Message []byte
 	Binary  bool
+	// JSON: the message was a JSON value other than a string.
+	JSON bool
+	// Destination and Headers address a STOMP socket's subscriptions.
+	Destination string
+	Headers     map[string]string
 	// Exclude are the sockets a publish or broadcast skips.
 	Exclude []string
 }
 
-// DecodeSend decodes a send body {"message": ..., "type": "data-text"|"data-binary"}.
-// A string message is sent as it is; any other JSON value as its JSON text;
-// a data-binary message is base64.
+func (r *SendRequest) message() *wsgw.Message {
+	return &wsgw.Message{Data: r.Message, Binary: r.Binary, JSON: r.JSON, Destination: r.Destination, Headers: r.Headers}
+}
+
+// DecodeSend decodes a send body {"message": ..., "type": "data-text"|"data-binary",
+// "destination": ..., "headers": {...}}. A string message is sent as it is;
+// any other JSON value as its JSON text; a data-binary message is base64.
+// destination and headers address a STOMP socket (docs/stomp.md).
 func DecodeSend(body []byte, contentType string) (SendRequest, error) {
 	if err := checkJSON(contentType); err != nil {
 		return SendRequest{}, err
 	}
 	var raw struct {
-		Message json.RawMessage `json:"message"`
-		Type    *string         `json:"type"`
+		Message     json.RawMessage   `json:"message"`
+		Type        *string           `json:"type"`
+		Destination string            `json:"destination"`
+		Headers     map[string]string `json:"headers"`
 	}
 	if err := decodeStrict(body, &raw); err != nil {
-		return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "the body is not a JSON object of message and type: %v", err)
+		return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "the body is not a JSON object of message, type, destination and headers: %v", err)
 	}
-	return decodeMessage(raw.Message, raw.Type)
+	req, err := decodeMessage(raw.Message, raw.Type)
+	req.Destination, req.Headers = raw.Destination, raw.Headers
+	return req, err
 }
 
 // DecodePublish decodes a publish or broadcast body: a send body that may
@@ -336,15 +350,16 @@ func DecodePublish(body []byte, contentType string) (SendRequest, error) {
 		return SendRequest{}, err
 	}
 	var raw struct {
-		Message json.RawMessage `json:"message"`
-		Type    *string         `json:"type"`
-		Exclude []string        `json:"exclude"`
+		Message json.RawMessage   `json:"message"`
+		Type    *string           `json:"type"`
+		Exclude []string          `json:"exclude"`
+		Headers map[string]string `json:"headers"`
 	}
 	if err := decodeStrict(body, &raw); err != nil {
-		return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "the body is not a JSON object of message, type and exclude: %v", err)
+		return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "the body is not a JSON object of message, type, exclude and headers: %v", err)
 	}
 	req, err := decodeMessage(raw.Message, raw.Type)
-	req.Exclude = raw.Exclude
+	req.Exclude, req.Headers = raw.Exclude, raw.Headers
 	return req, err
 }
 
@@ -393,7 +408,7 @@ func decodeMessage(message json.RawMessage, typePtr *string) (SendRequest, error
 		if isString {
 			return SendRequest{Message: []byte(text)}, nil
 		}
-		return SendRequest{Message: compactJSON(message)}, nil
+		return SendRequest{Message: compactJSON(message), JSON: true}, nil
 	case wsgw.MessageBinary:
 		if !isString {
 			return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, `a "data-binary" message must be a base64 string`)

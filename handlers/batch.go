@@ -126,7 +126,7 @@ func (a *admin) sendBatch(w http.ResponseWriter, r *http.Request) {
 		wg.Go(func() {
 			for id := range next {
 				for _, i := range bySocket[id] {
-					if err := a.opts.Service.Send(r.Context(), id, reqs[i].Message, reqs[i].Binary); err != nil {
+					if err := a.opts.Service.Send(r.Context(), id, reqs[i].message()); err != nil {
 						fail(i, err)
 					}
 				}

@@ -21,7 +21,7 @@ func (a *admin) sendToUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	n, err := a.opts.Service.SendToUser(r.Context(), r.PathValue("user_id"), req.Message, req.Binary)
+	n, err := a.opts.Service.SendToUser(r.Context(), r.PathValue("user_id"), req.message())
 	if err != nil {
 		writeError(w, err)
 		return
@@ -83,7 +83,7 @@ func (a *admin) publish(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := a.opts.Service.Publish(r.Context(), r.PathValue("group"), req.Message, req.Binary, req.Exclude); err != nil {
+	if err := a.opts.Service.Publish(r.Context(), r.PathValue("group"), req.message(), req.Exclude); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -95,7 +95,7 @@ func (a *admin) broadcast(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := a.opts.Service.Broadcast(r.Context(), req.Message, req.Binary, req.Exclude); err != nil {
+	if err := a.opts.Service.Broadcast(r.Context(), req.message(), req.Exclude); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -12,16 +12,17 @@ import (
 // discardConn is the cheapest Conn: the benchmark measures the runtime, not a sink.
 type discardConn struct{ info *wsgw.SocketInfo }
 
-func (c discardConn) Info() *wsgw.SocketInfo  { return c.info }
-func (c discardConn) Auth() map[string]any    { return nil }
-func (c discardConn) Send([]byte, bool) error { return nil }
-func (c discardConn) Close(int, string) error { return nil }
-func (c discardConn) State() []byte           { return wsgw.EmptyState }
-func (c discardConn) SaveState([]byte) error  { return nil }
-func (c discardConn) User() string            { return "" }
-func (c discardConn) SetUser(string) error    { return nil }
-func (c discardConn) Join(string) error       { return nil }
-func (c discardConn) Leave(string) error      { return nil }
+func (c discardConn) Info() *wsgw.SocketInfo      { return c.info }
+func (c discardConn) Auth() map[string]any        { return nil }
+func (c discardConn) Send([]byte, bool) error     { return nil }
+func (c discardConn) Deliver(*wsgw.Message) error { return nil }
+func (c discardConn) Close(int, string) error     { return nil }
+func (c discardConn) State() []byte               { return wsgw.EmptyState }
+func (c discardConn) SaveState([]byte) error      { return nil }
+func (c discardConn) User() string                { return "" }
+func (c discardConn) SetUser(string) error        { return nil }
+func (c discardConn) Join(string) error           { return nil }
+func (c discardConn) Leave(string) error          { return nil }
 
 // stateConn keeps what the engine saves, as the gateway's connection does.
 type stateConn struct {

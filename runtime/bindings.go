@@ -233,35 +233,32 @@ func (v *vm) wsSend(svc wsgw.SocketService, ctx context.Context, call goja.Funct
 	if err != nil {
 		return nil, err
 	}
-	payload, binary, err := v.frameArg(obj, "send")
+	m, err := v.frameArg(obj, "send")
 	if err != nil {
 		return nil, err
 	}
-	if err := svc.Send(ctx, id, payload, binary); err != nil {
+	if err := svc.Send(ctx, id, m); err != nil {
 		return nil, err
 	}
 	return goja.Null(), nil
 }
 
-// frameArg takes the message and type of an operation's argument, encoded
-// as a frame and charged against the event's send caps.
-func (v *vm) frameArg(obj *goja.Object, op string) ([]byte, bool, error) {
+// frameArg takes the message of an operation's argument, with its type and
+// its STOMP destination and headers, encoded and charged against the
+// event's send caps.
+func (v *vm) frameArg(obj *goja.Object, op string) (*wsgw.Message, error) {
 	msg := field(obj, "message")
 	if msg == nil {
-		return nil, false, wsgw.Errorf(wsgw.EInvalid, "Websocket.%s: message is required", op)
+		return nil, wsgw.Errorf(wsgw.EInvalid, "Websocket.%s: message is required", op)
 	}
-	typ := ""
-	if t := field(obj, "type"); t != nil {
-		typ = t.String()
-	}
-	payload, binary, err := v.encode(msg, typ)
+	m, err := v.addressed(msg, obj)
 	if err != nil {
-		return nil, false, wsgw.Errorf(wsgw.EInvalid, "Websocket.%s: %v", op, err)
+		return nil, wsgw.Errorf(wsgw.EInvalid, "Websocket.%s: %v", op, err)
 	}
-	if err := v.charge(len(payload)); err != nil {
+	if err := v.charge(len(m.Data)); err != nil {
 		v.throwRange("Websocket." + op + ": " + err.Error()) // a cap, not a service answer: it throws
 	}
-	return payload, binary, nil
+	return m, nil
 }
 
 func (v *vm) wsClose(svc wsgw.SocketService, ctx context.Context, call goja.FunctionCall) (goja.Value, error) {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/wsgw/wsgw"
 	"github.com/wsgw/wsgw/metrics"
+	"github.com/wsgw/wsgw/stomp"
 )
 
 // EventType is the kind of connection event.
@@ -34,6 +35,12 @@ const (
 	Open EventType = iota
 	Data
 	Close
+	// Subscribe and Unsubscribe are a STOMP client's SUBSCRIBE and
+	// UNSUBSCRIBE frames, between its open and close events.
+	Subscribe
+	Unsubscribe
+
+	numEventTypes = int(Unsubscribe) + 1
 )
 
 func (t EventType) String() string {
@@ -44,6 +51,10 @@ func (t EventType) String() string {
 		return "data"
 	case Close:
 		return "close"
+	case Subscribe:
+		return "subscribe"
+	case Unsubscribe:
+		return "unsubscribe"
 	}
 	return "unknown"
 }
@@ -59,6 +70,10 @@ type Conn interface {
 	Send(payload []byte, binary bool) error
 	// Close closes the connection with code and reason.
 	Close(code int, reason string) error
+	// Deliver queues a message addressed to a STOMP destination: a STOMP
+	// connection sends it to its subscriptions of m.Destination, a plain
+	// one sends m.Data as Send does.
+	Deliver(m *wsgw.Message) error
 	// State is websocketInfo.state as last saved, as JSON.
 	State() []byte
 	// SaveState keeps a new state (JSON): the engine calls it after an
@@ -84,7 +99,16 @@ type Event struct {
 	Timestamp   int64
 	CloseCode   int
 	CloseReason string
+	// Frame is the STOMP frame behind an event of a STOMP endpoint
+	// (websocketInfo.stomp; its Body is not read), nil elsewhere.
+	Frame *stomp.Frame
+	// Destination is a STOMP event's destination: the SEND's, or the
+	// subscription's.
+	Destination string
 }
+
+// ErrRefused is the end of a subscribe event whose script returned false.
+var ErrRefused = errors.New("runtime: the script refused the subscription")
 
 // Limits bound what one event of a script may do: the limits.script_*
 // settings of the configuration, which reads them into this type.
@@ -271,7 +295,7 @@ func (e *Engine) Run(ctx context.Context, h *Handler, ev *Event) error {
 	hm.runs[ev.Type].Inc()
 	err = e.runOn(ctx, v, h, ev, start.Add(e.opts.Timeout))
 	e.opts.Metrics.ScriptDuration.Observe(time.Since(start).Seconds())
-	if err != nil {
+	if err != nil && err != ErrRefused {
 		hm.errors[ev.Type].Inc()
 		var se *ScriptError
 		if errors.As(err, &se) && se.Timeout {
@@ -314,7 +338,7 @@ func (e *Engine) discard(v *vm) {
 }
 
 type handlerMetrics struct {
-	runs, errors [3]prometheus.Counter
+	runs, errors [numEventTypes]prometheus.Counter
 }
 
 func (e *Engine) handlerMetrics(h *Handler) *handlerMetrics {
@@ -326,7 +350,7 @@ func (e *Engine) handlerMetrics(h *Handler) *handlerMetrics {
 	if label == "" {
 		label = h.Name
 	}
-	for t := Open; t <= Close; t++ {
+	for t := range EventType(numEventTypes) {
 		hm.runs[t] = e.opts.Metrics.ScriptRuns.WithLabelValues(t.String(), label, version)
 		hm.errors[t] = e.opts.Metrics.ScriptErrors.WithLabelValues(t.String(), label, version)
 	}

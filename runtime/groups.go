@@ -29,11 +29,11 @@ func (v *vm) wsSendToUser(svc wsgw.SocketService, ctx context.Context, call goja
 	if err != nil {
 		return nil, err
 	}
-	payload, binary, err := v.frameArg(obj, "sendToUser")
+	m, err := v.frameArg(obj, "sendToUser")
 	if err != nil {
 		return nil, err
 	}
-	n, err := svc.SendToUser(ctx, user, payload, binary)
+	n, err := svc.SendToUser(ctx, user, m)
 	if err != nil {
 		return nil, err
 	}
@@ -92,11 +92,11 @@ func (v *vm) wsPublish(svc wsgw.SocketService, ctx context.Context, call goja.Fu
 	if err != nil {
 		return nil, err
 	}
-	payload, binary, exclude, err := v.fanout(obj, "publish")
+	m, exclude, err := v.fanout(obj, "publish")
 	if err != nil {
 		return nil, err
 	}
-	if err := svc.Publish(ctx, group, payload, binary, exclude); err != nil {
+	if err := svc.Publish(ctx, group, m, exclude); err != nil {
 		return nil, err
 	}
 	return goja.Null(), nil
@@ -107,24 +107,25 @@ func (v *vm) wsBroadcast(svc wsgw.SocketService, ctx context.Context, call goja.
 	if err != nil {
 		return nil, err
 	}
-	payload, binary, exclude, err := v.fanout(obj, "broadcast")
+	m, exclude, err := v.fanout(obj, "broadcast")
 	if err != nil {
 		return nil, err
 	}
-	if err := svc.Broadcast(ctx, payload, binary, exclude); err != nil {
+	if err := svc.Broadcast(ctx, m, exclude); err != nil {
 		return nil, err
 	}
 	return goja.Null(), nil
 }
 
-// fanout takes the message, type and exclude of a publish or broadcast.
-func (v *vm) fanout(obj *goja.Object, op string) ([]byte, bool, []string, error) {
+// fanout takes the message (with its headers) and exclude of a publish or
+// broadcast.
+func (v *vm) fanout(obj *goja.Object, op string) (*wsgw.Message, []string, error) {
 	var exclude []string
 	if ex := field(obj, "exclude"); ex != nil {
 		if err := v.rt.ExportTo(ex, &exclude); err != nil {
-			return nil, false, nil, wsgw.Errorf(wsgw.EInvalid, "Websocket.%s: exclude must be an array of socket IDs", op)
+			return nil, nil, wsgw.Errorf(wsgw.EInvalid, "Websocket.%s: exclude must be an array of socket IDs", op)
 		}
 	}
-	payload, binary, err := v.frameArg(obj, op)
-	return payload, binary, exclude, err
+	m, err := v.frameArg(obj, op)
+	return m, exclude, err
 }

@@ -8,12 +8,13 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/wsgw/wsgw"
+	"github.com/wsgw/wsgw/stomp"
 )
 
 // infoKeys are the fields of websocketInfo, in a fixed order for Keys().
 var infoKeys = []string{"uri", "type", "route", "headers", "message", "message_type", "socket_id",
-	"timestamp", "parameters", "close_code", "close_reason", "auth", "state", "user_id",
-	"send", "close", "setUser", "join", "leave"}
+	"timestamp", "parameters", "close_code", "close_reason", "auth", "subprotocol", "stomp", "destination",
+	"state", "user_id", "send", "close", "setUser", "join", "leave"}
 
 // infoObject is websocketInfo: a read-only view of the vm's current event.
 // Fields are made into JavaScript values only when a script reads them.
@@ -48,6 +49,21 @@ func (o infoObject) Get(key string) goja.Value {
 		return v.rt.ToValue(ev.Conn.Info().URI)
 	case "route":
 		return v.rt.ToValue(ev.Conn.Info().Route)
+	case "stomp":
+		if ev.Frame == nil {
+			return nil
+		}
+		if v.stomp == nil {
+			v.stomp = v.frameValue(ev.Frame)
+		}
+		return v.stomp
+	case "destination":
+		if ev.Frame == nil {
+			return nil
+		}
+		return v.rt.ToValue(ev.Destination)
+	case "subprotocol":
+		return v.rt.ToValue(ev.Conn.Info().Subprotocol)
 	case "timestamp":
 		return v.rt.ToValue(ev.Timestamp)
 	case "headers":
@@ -156,6 +172,21 @@ func (v *vm) plainValue(x any) goja.Value {
 	return v.rt.ToValue(x)
 }
 
+// frameValue is websocketInfo.stomp: the frame's command and headers, the
+// first of a repeated header winning as STOMP says.
+func (v *vm) frameValue(f *stomp.Frame) goja.Value {
+	headers := v.rt.NewObject()
+	for _, h := range f.Headers {
+		if headers.Get(h.Key) == nil {
+			_ = headers.Set(h.Key, h.Value)
+		}
+	}
+	obj := v.rt.NewObject()
+	_ = obj.Set("command", f.Command)
+	_ = obj.Set("headers", headers)
+	return obj
+}
+
 func (v *vm) stringMap(m map[string]string) goja.Value {
 	obj := v.rt.NewObject()
 	for k, val := range m {
@@ -169,11 +200,21 @@ func (v *vm) jsSend(call goja.FunctionCall) goja.Value {
 	if v.cur.Type == Close {
 		panic(v.rt.NewTypeError("websocketInfo.send: the connection is closed"))
 	}
-	typ := ""
-	if t := call.Argument(1); !goja.IsUndefined(t) && !goja.IsNull(t) {
-		typ = t.String()
+	var err error
+	switch opt := call.Argument(1).(type) {
+	case *goja.Object:
+		var m *wsgw.Message
+		if m, err = v.addressed(call.Argument(0), opt); err == nil {
+			err = v.deliver(m)
+		}
+	default:
+		typ := ""
+		if !goja.IsUndefined(opt) && !goja.IsNull(opt) {
+			typ = opt.String()
+		}
+		err = v.sendValue(call.Argument(0), typ)
 	}
-	if err := v.sendValue(call.Argument(0), typ); err != nil {
+	if err != nil {
 		if errors.Is(err, errSendLimit) {
 			v.throwRange("websocketInfo.send: " + err.Error())
 		}
@@ -213,6 +254,44 @@ func (v *vm) sendValue(val goja.Value, typ string) error {
 		return err
 	}
 	_ = v.cur.Conn.Send(payload, binary)
+	return nil
+}
+
+// addressed reads send's options object, {type, destination, headers}, into
+// the message that carries val.
+func (v *vm) addressed(val goja.Value, opts *goja.Object) (*wsgw.Message, error) {
+	typ := ""
+	if t := field(opts, "type"); t != nil {
+		typ = t.String()
+	}
+	payload, binary, err := v.encode(val, typ)
+	if err != nil {
+		return nil, err
+	}
+	m := &wsgw.Message{Data: payload, Binary: binary, JSON: !binary && !goja.IsString(val)}
+	if d := field(opts, "destination"); d != nil {
+		m.Destination = d.String()
+	}
+	if hv := field(opts, "headers"); hv != nil {
+		h, ok := hv.(*goja.Object)
+		if !ok {
+			return nil, errors.New("headers must be an object of strings")
+		}
+		m.Headers = make(map[string]string, len(h.Keys()))
+		for _, k := range h.Keys() {
+			m.Headers[k] = h.Get(k).String()
+		}
+	}
+	return m, nil
+}
+
+// deliver sends m to the current connection: to its subscriptions of
+// m.Destination when it is a STOMP connection.
+func (v *vm) deliver(m *wsgw.Message) error {
+	if err := v.charge(len(m.Data)); err != nil {
+		return err
+	}
+	_ = v.cur.Conn.Deliver(m)
 	return nil
 }
 

@@ -21,14 +21,15 @@ type fakeConn struct {
 	info *wsgw.SocketInfo
 	auth map[string]any
 
-	mu     sync.Mutex
-	frames []frame
-	closed []int
-	reason string
-	state  []byte
-	saves  int
-	user   string
-	groups []string
+	mu        sync.Mutex
+	frames    []frame
+	closed    []int
+	reason    string
+	delivered []wsgw.Message
+	state     []byte
+	saves     int
+	user      string
+	groups    []string
 	// joinErr, when set, refuses every Join.
 	joinErr error
 }
@@ -53,6 +54,14 @@ func (c *fakeConn) Send(p []byte, binary bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.frames = append(c.frames, frame{string(p), binary})
+	return nil
+}
+func (c *fakeConn) Deliver(m *wsgw.Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cp := *m
+	cp.Data = append([]byte(nil), m.Data...)
+	c.delivered = append(c.delivered, cp)
 	return nil
 }
 func (c *fakeConn) Close(code int, reason string) error {

@@ -16,7 +16,7 @@ type countingService struct {
 	sends int
 }
 
-func (s *countingService) Send(context.Context, string, []byte, bool) error {
+func (s *countingService) Send(context.Context, string, *wsgw.Message) error {
 	s.sends++
 	return nil
 }

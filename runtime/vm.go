@@ -29,7 +29,7 @@ type vm struct {
 	setUserFn goja.Value
 	joinFn    goja.Value
 	leaveFn   goja.Value
-	types     [3]goja.Value // "open", "data", "close"
+	types     [numEventTypes]goja.Value // "open", "data", "close", ...
 	textType  goja.Value
 	binType   goja.Value
 	rangeErr  goja.Value // the RangeError constructor, as it was before any script ran
@@ -46,6 +46,7 @@ type vm struct {
 	headers  goja.Value
 	params   goja.Value
 	auth     goja.Value
+	stomp    goja.Value
 	// state is websocketInfo.state once the script read or set it (state.go).
 	state goja.Value
 	// stateBuf is where the state is encoded, kept from event to event.
@@ -97,7 +98,7 @@ func (e *Engine) newVM() (*vm, error) {
 	}
 	v.parse = parse
 	v.rangeErr = rt.Get("RangeError")
-	for t := Open; t <= Close; t++ {
+	for t := range EventType(numEventTypes) {
 		v.types[t] = rt.ToValue(t.String())
 	}
 	v.textType = rt.ToValue(wsgw.MessageText)
@@ -184,12 +185,21 @@ func (v *vm) run(ctx context.Context, h *Handler, ev *Event, deadline time.Time)
 		if err == nil && ev.Type != Close {
 			err = v.saveState()
 		}
-		if err == nil && ev.Type != Close && result != nil && !goja.IsUndefined(result) && !goja.IsNull(result) {
+		switch {
+		case err != nil:
+		case ev.Type == Subscribe:
+			if result != nil && result.StrictEquals(v.rt.ToValue(false)) {
+				err = ErrRefused
+			}
+		case ev.Type != Close && ev.Type != Unsubscribe && result != nil && !goja.IsUndefined(result) && !goja.IsNull(result):
 			err = v.sendValue(result, "")
 		}
 		if err == nil {
 			err = v.overSent
 		}
+	}
+	if err == ErrRefused {
+		return err
 	}
 	if err != nil {
 		return v.scriptError(h, err)
@@ -207,7 +217,7 @@ func (v *vm) finish() {
 	v.sweepGlobals()
 	v.cur = Event{}
 	v.ctx = nil
-	v.message, v.headers, v.params, v.auth, v.state = nil, nil, nil, nil, nil
+	v.message, v.headers, v.params, v.auth, v.state, v.stomp = nil, nil, nil, nil, nil, nil
 	v.sentFrames, v.sentBytes, v.overSent, v.overMemory = 0, 0, nil, ""
 	v.joining = v.joining[:0]
 	v.halted.Store(false)

@@ -24,15 +24,15 @@ func (s *Service) ListUser(ctx context.Context, user string) ([]string, error) {
 }
 
 // SendToUser queues a frame to every socket of user.
-func (s *Service) SendToUser(ctx context.Context, user string, message []byte, binary bool) (int, error) {
+func (s *Service) SendToUser(ctx context.Context, user string, m *wsgw.Message) (int, error) {
 	if err := s.validUser("send_to_user", user); err != nil {
 		return 0, err
 	}
-	if err := s.checkSize("send_to_user", message); err != nil {
+	if err := s.checkSize("send_to_user", m.Data); err != nil {
 		return 0, err
 	}
-	n := s.opts.Local.SendToUser(user, message, binary)
-	remote, err := s.opts.Bus.SendToUser(ctx, user, message, binary)
+	n := s.opts.Local.SendToUser(user, m)
+	remote, err := s.opts.Bus.SendToUser(ctx, user, m)
 	return n + remote, s.refused("send_to_user", err)
 }
 
@@ -97,25 +97,25 @@ func (s *Service) ListGroup(ctx context.Context, group, cursor string, limit int
 // Publish queues a frame to every member of group but those in exclude.
 // This node's members get it even when the other nodes cannot be
 // reached; the error then says so.
-func (s *Service) Publish(ctx context.Context, group string, message []byte, binary bool, exclude []string) error {
+func (s *Service) Publish(ctx context.Context, group string, m *wsgw.Message, exclude []string) error {
 	if err := s.validGroup("publish", group); err != nil {
 		return err
 	}
-	return s.publish(ctx, "publish", group, message, binary, exclude)
+	return s.publish(ctx, "publish", group, m, exclude)
 }
 
 // Broadcast queues a frame to every socket of the cluster but those in
 // exclude.
-func (s *Service) Broadcast(ctx context.Context, message []byte, binary bool, exclude []string) error {
-	return s.publish(ctx, "broadcast", "", message, binary, exclude)
+func (s *Service) Broadcast(ctx context.Context, m *wsgw.Message, exclude []string) error {
+	return s.publish(ctx, "broadcast", "", m, exclude)
 }
 
-func (s *Service) publish(ctx context.Context, op, group string, message []byte, binary bool, exclude []string) error {
-	if err := s.checkSize(op, message); err != nil {
+func (s *Service) publish(ctx context.Context, op, group string, m *wsgw.Message, exclude []string) error {
+	if err := s.checkSize(op, m.Data); err != nil {
 		return err
 	}
-	s.opts.Local.Publish(group, message, binary, exclude)
-	return s.refused(op, s.opts.Bus.Publish(ctx, group, message, binary, exclude))
+	s.opts.Local.Publish(group, m, exclude)
+	return s.refused(op, s.opts.Bus.Publish(ctx, group, m, exclude))
 }
 
 func (s *Service) validUser(op, user string) error {

@@ -99,18 +99,18 @@ func (s *Service) Info(ctx context.Context, id string) (*wsgw.Socket, error) {
 
 // Send queues a frame to socket id. A local socket never costs a trip to
 // the registry.
-func (s *Service) Send(ctx context.Context, id string, message []byte, binary bool) error {
-	if err := s.checkSize("send", message); err != nil {
+func (s *Service) Send(ctx context.Context, id string, m *wsgw.Message) error {
+	if err := s.checkSize("send", m.Data); err != nil {
 		return err
 	}
 	if s.opts.Local.Holds(id) {
-		return s.opts.Local.Send(id, message, binary)
+		return s.opts.Local.Send(id, m)
 	}
 	node, err := s.owner(ctx, id)
 	if err != nil {
 		return err
 	}
-	return s.opts.Bus.Send(ctx, node, id, message, binary)
+	return s.opts.Bus.Send(ctx, node, id, m)
 }
 
 // CloseSocket closes socket id with code and reason.

@@ -36,12 +36,12 @@ func (f *fakeCluster) record(call string) error {
 	return f.err
 }
 
-func (f *fakeCluster) Send(_ context.Context, node, id string, msg []byte, binary bool) error {
+func (f *fakeCluster) Send(_ context.Context, node, id string, m *wsgw.Message) error {
 	kind := "text"
-	if binary {
+	if m.Binary {
 		kind = "binary"
 	}
-	return f.record(fmt.Sprintf("send %s %s %s %q", node, id, kind, msg))
+	return f.record(fmt.Sprintf("send %s %s %s %q", node, id, kind, m.Data))
 }
 
 func (f *fakeCluster) CloseSocket(_ context.Context, node, id string, code int, reason string) error {
@@ -67,16 +67,16 @@ func (f *fakeCluster) Leave(_ context.Context, node, id, group string) error {
 	return f.record(fmt.Sprintf("leave %s %s %q", node, id, group))
 }
 
-func (f *fakeCluster) SendToUser(_ context.Context, user string, msg []byte, _ bool) (int, error) {
-	return f.closeAll, f.record(fmt.Sprintf("sendToUser %q %q", user, msg))
+func (f *fakeCluster) SendToUser(_ context.Context, user string, m *wsgw.Message) (int, error) {
+	return f.closeAll, f.record(fmt.Sprintf("sendToUser %q %q", user, m.Data))
 }
 
 func (f *fakeCluster) CloseUser(_ context.Context, user string, code int, reason string) (int, error) {
 	return f.closeAll, f.record(fmt.Sprintf("closeUser %q %d %q", user, code, reason))
 }
 
-func (f *fakeCluster) Publish(_ context.Context, group string, msg []byte, _ bool, exclude []string) error {
-	return f.record(fmt.Sprintf("publish %q %q %q", group, msg, exclude))
+func (f *fakeCluster) Publish(_ context.Context, group string, m *wsgw.Message, exclude []string) error {
+	return f.record(fmt.Sprintf("publish %q %q %q", group, m.Data, exclude))
 }
 
 func (f *fakeCluster) Close() error { return nil }
@@ -111,7 +111,7 @@ func TestLocalSocketsNeverLeaveTheNode(t *testing.T) {
 	c := h.Dial("/id", nil)
 	id := c.ReadText()
 	ctx := context.Background()
-	if err := h.Service.Send(ctx, id, []byte("local"), false); err != nil {
+	if err := h.Service.Send(ctx, id, &wsgw.Message{Data: []byte("local")}); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.ReadText(); got != "local" {
@@ -152,8 +152,8 @@ func TestRemoteSocketsGoThroughTheCluster(t *testing.T) {
 		wantCode string
 		wantCall string
 	}{
-		{"send", func() error { return h.Service.Send(ctx, "far", []byte("hi"), false) }, "", `send there far text "hi"`},
-		{"binary send", func() error { return h.Service.Send(ctx, "far", []byte{0, 0xff}, true) }, "", `send there far binary "\x00\xff"`},
+		{"send", func() error { return h.Service.Send(ctx, "far", &wsgw.Message{Data: []byte("hi")}) }, "", `send there far text "hi"`},
+		{"binary send", func() error { return h.Service.Send(ctx, "far", &wsgw.Message{Data: []byte{0, 0xff}, Binary: true}) }, "", `send there far binary "\x00\xff"`},
 		{"close", func() error { return h.Service.CloseSocket(ctx, "far", 1000, "") }, "", `close there far 1000 ""`},
 		{"close with a code and reason", func() error { return h.Service.CloseSocket(ctx, "far", 4001, "bye") }, "", `close there far 4001 "bye"`},
 		{"close with a reserved code", func() error { return h.Service.CloseSocket(ctx, "far", 1005, "") }, wsgw.EInvalid, ""},
@@ -164,8 +164,8 @@ func TestRemoteSocketsGoThroughTheCluster(t *testing.T) {
 			}
 			return err
 		}, "", "info there far"},
-		{"a record of this node without a socket", func() error { return h.Service.Send(ctx, "stale", []byte("x"), false) }, wsgw.ENotFound, ""},
-		{"unknown socket", func() error { return h.Service.Send(ctx, "nowhere", []byte("x"), false) }, wsgw.ENotFound, ""},
+		{"a record of this node without a socket", func() error { return h.Service.Send(ctx, "stale", &wsgw.Message{Data: []byte("x")}) }, wsgw.ENotFound, ""},
+		{"unknown socket", func() error { return h.Service.Send(ctx, "nowhere", &wsgw.Message{Data: []byte("x")}) }, wsgw.ENotFound, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -190,7 +190,7 @@ func TestRemoteSocketsGoThroughTheCluster(t *testing.T) {
 	}
 
 	fc.err = wsgw.Errorf(wsgw.EUnavailable, "bus down")
-	if err := h.Service.Send(ctx, "far", []byte("hi"), false); wsgw.ErrorCode(err) != wsgw.EUnavailable {
+	if err := h.Service.Send(ctx, "far", &wsgw.Message{Data: []byte("hi")}); wsgw.ErrorCode(err) != wsgw.EUnavailable {
 		t.Fatalf("send through a failing cluster = %v, want its error", err)
 	}
 	if n, err := h.Service.CloseAll(ctx); wsgw.ErrorCode(err) != wsgw.EUnavailable || n != 5 {
@@ -212,7 +212,7 @@ func TestStoreOutageLogsOnceWithACount(t *testing.T) {
 	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Registry: downStore{memory.NewRegistry()}, Bus: &fakeCluster{}, NodeID: "here"})
 	const calls = 100
 	for range calls {
-		if err := h.Service.Send(context.Background(), "far", []byte("x"), false); wsgw.ErrorCode(err) != wsgw.EUnavailable {
+		if err := h.Service.Send(context.Background(), "far", &wsgw.Message{Data: []byte("x")}); wsgw.ErrorCode(err) != wsgw.EUnavailable {
 			t.Fatalf("send while the store is down = %v, want unavailable", err)
 		}
 	}
@@ -239,7 +239,7 @@ func TestResyncingRegistryIsNever404(t *testing.T) {
 	h := gwtest.New(t, gwtest.Options{Scripts: map[string]string{"/id": idScript}, Registry: resyncingStore{memory.NewRegistry()}, Bus: &fakeCluster{}, NodeID: "here"})
 	ctx := context.Background()
 	for name, do := range map[string]func() error{
-		"send":  func() error { return h.Service.Send(ctx, "far", []byte("x"), false) },
+		"send":  func() error { return h.Service.Send(ctx, "far", &wsgw.Message{Data: []byte("x")}) },
 		"close": func() error { return h.Service.CloseSocket(ctx, "far", 1000, "") },
 		"info":  func() error { _, err := h.Service.Info(ctx, "far"); return err },
 	} {

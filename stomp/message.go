@@ -12,7 +12,7 @@ type Message struct {
 	Destination string
 	// ContentType is the content-type header; empty leaves it out.
 	ContentType string
-	// Headers are extra headers. Those named subscription, message-id,
+	// Headers are extra headers. Those named subscription, message-id, ack,
 	// destination, content-type or content-length are left out: the
 	// template writes them.
 	Headers []Header
@@ -40,7 +40,7 @@ func NewMessageTemplate(m Message) *MessageTemplate {
 	headers = append(headers, Header{"content-length", strconv.Itoa(len(m.Body))})
 	for _, h := range m.Headers {
 		switch h.Key {
-		case "", "subscription", "message-id", "destination", "content-type", "content-length":
+		case "", "subscription", "message-id", "ack", "destination", "content-type", "content-length":
 		default:
 			headers = append(headers, h)
 		}
@@ -75,6 +75,19 @@ const (
 // Append appends the MESSAGE frame for one subscriber, encoded for version
 // v, to dst: subscription and message-id first, then the template.
 func (t *MessageTemplate) Append(dst []byte, v Version, subscription, messageID string) []byte {
+	return t.appendFrame(dst, v, subscription, messageID, "")
+}
+
+// AppendAck is Append with an ack header after message-id, as STOMP 1.2
+// asks of the MESSAGE frames of a subscription whose client acknowledges
+// them (ack mode client or client-individual): its ACK names that value.
+func (t *MessageTemplate) AppendAck(dst []byte, v Version, subscription, messageID, ack string) []byte {
+	return t.appendFrame(dst, v, subscription, messageID, ack)
+}
+
+const ackKey = "ack:"
+
+func (t *MessageTemplate) appendFrame(dst []byte, v Version, subscription, messageID, ack string) []byte {
 	var tail []byte
 	switch v {
 	case V10:
@@ -91,5 +104,10 @@ func (t *MessageTemplate) Append(dst []byte, v Version, subscription, messageID 
 	dst = append(dst, messageIDKey...)
 	dst = appendValue(dst, v, esc, messageID)
 	dst = append(dst, '\n')
+	if ack != "" {
+		dst = append(dst, ackKey...)
+		dst = appendValue(dst, v, esc, ack)
+		dst = append(dst, '\n')
+	}
 	return append(dst, tail...)
 }

@@ -89,6 +89,10 @@ func TestMessageTemplateMatchesAppend(t *testing.T) {
 		if got, want := tmpl.Append(nil, v, "sub-7", "42"), stomp.Append(nil, v, &f); string(got) != string(want) {
 			t.Errorf("%s:\ntemplate %q\n  Append %q", v, got, want)
 		}
+		f.Headers = append(f.Headers[:2:2], append(hdrs("ack", "a:1"), f.Headers[2:]...)...)
+		if got, want := tmpl.AppendAck(nil, v, "sub-7", "42", "a:1"), stomp.Append(nil, v, &f); string(got) != string(want) {
+			t.Errorf("%s with ack:\ntemplate %q\n  Append %q", v, got, want)
+		}
 	}
 }
 

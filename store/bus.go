@@ -15,7 +15,7 @@ type Bus interface {
 	// Send queues a frame to socket id on node. It returns once node has
 	// queued the frame on the socket's connection (without waiting for it
 	// to be written), or with node's refusal.
-	Send(ctx context.Context, node, id string, message []byte, binary bool) error
+	Send(ctx context.Context, node, id string, m *wsgw.Message) error
 	// CloseSocket starts closing socket id on node, and returns once node has.
 	CloseSocket(ctx context.Context, node, id string, code int, reason string) error
 	// Info asks node for the live state of socket id.
@@ -29,14 +29,14 @@ type Bus interface {
 	Leave(ctx context.Context, node, id, group string) error
 	// SendToUser asks every other node to queue a frame to its sockets of
 	// user, and returns how many they queued it to.
-	SendToUser(ctx context.Context, user string, message []byte, binary bool) (int, error)
+	SendToUser(ctx context.Context, user string, m *wsgw.Message) (int, error)
 	// CloseUser asks every other node to close its sockets of user, and
 	// returns how many they closed.
 	CloseUser(ctx context.Context, user string, code int, reason string) (int, error)
 	// Publish hands a message to every other node, once each, for its
 	// members of group (every socket when group is ""), but those in
 	// exclude. It does not wait for the nodes: delivery is at most once.
-	Publish(ctx context.Context, group string, message []byte, binary bool, exclude []string) error
+	Publish(ctx context.Context, group string, m *wsgw.Message, exclude []string) error
 	// Close stops serving this node's commands; calls after it answer 503.
 	Close() error
 }
@@ -46,7 +46,7 @@ type Bus interface {
 // each connection's write queue. Errors are *wsgw.Error, as the caller
 // gets them.
 type Local interface {
-	Send(id string, message []byte, binary bool) error
+	Send(id string, m *wsgw.Message) error
 	CloseSocket(id string, code int, reason string) error
 	Info(id string) (*wsgw.Socket, error)
 	// CloseAll closes every socket of the node and says how many.
@@ -55,9 +55,9 @@ type Local interface {
 	Leave(id, group string) error
 	// SendToUser and CloseUser act on the node's sockets of user, and say
 	// how many.
-	SendToUser(user string, message []byte, binary bool) int
+	SendToUser(user string, m *wsgw.Message) int
 	CloseUser(user string, code int, reason string) int
 	// Publish queues a frame to the node's members of group (every socket
 	// when group is "") but those in exclude.
-	Publish(group string, message []byte, binary bool, exclude []string)
+	Publish(group string, m *wsgw.Message, exclude []string)
 }

@@ -55,8 +55,10 @@ type Options struct {
 	EventHandler string
 	Limits       gateway.Limits
 	Origins      map[string][]string
-	PoolSize     int
-	Timeout      time.Duration
+	// Endpoints are endpoint paths' options besides their origins.
+	Endpoints map[string]wsgw.Options
+	PoolSize  int
+	Timeout   time.Duration
 	// ScriptMemory is the engine's per-event memory limit (0 = its default).
 	ScriptMemory int64
 	// MaxStateBytes is limits.max_state_bytes (0 = its default).
@@ -151,7 +153,9 @@ func New(t testing.TB, o Options) *Harness {
 		srv.Close()
 	})
 	for path, src := range o.Scripts {
-		dep := wsgw.Deployment{Path: path, Script: src, Options: wsgw.Options{AllowedOrigins: o.Origins[path], Auth: o.Auth[path]}, Source: "config"}
+		opts := o.Endpoints[path]
+		opts.AllowedOrigins, opts.Auth = o.Origins[path], o.Auth[path]
+		dep := wsgw.Deployment{Path: path, Script: src, Options: opts, Source: "config"}
 		if _, _, err := deploys.Deploy(context.Background(), dep); err != nil {
 			t.Fatalf("deploy %s: %v", path, err)
 		}

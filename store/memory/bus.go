@@ -55,12 +55,12 @@ func (b *Bus) owner(node, id string) (store.Local, error) {
 }
 
 // Send queues a frame to socket id on node.
-func (b *Bus) Send(_ context.Context, node, id string, message []byte, binary bool) error {
+func (b *Bus) Send(_ context.Context, node, id string, m *wsgw.Message) error {
 	local, err := b.owner(node, id)
 	if err != nil {
 		return err
 	}
-	return local.Send(id, message, binary)
+	return local.Send(id, m)
 }
 
 // CloseSocket starts closing socket id on node.
@@ -126,11 +126,11 @@ func (b *Bus) Leave(_ context.Context, node, id, group string) error {
 }
 
 // SendToUser queues a frame to the sockets of user on every other node.
-func (b *Bus) SendToUser(_ context.Context, user string, message []byte, binary bool) (int, error) {
+func (b *Bus) SendToUser(_ context.Context, user string, m *wsgw.Message) (int, error) {
 	others, err := b.others()
 	n := 0
 	for _, local := range others {
-		n += local.SendToUser(user, message, binary)
+		n += local.SendToUser(user, m)
 	}
 	return n, err
 }
@@ -146,10 +146,10 @@ func (b *Bus) CloseUser(_ context.Context, user string, code int, reason string)
 }
 
 // Publish hands the message to every other node of the hub.
-func (b *Bus) Publish(_ context.Context, group string, message []byte, binary bool, exclude []string) error {
+func (b *Bus) Publish(_ context.Context, group string, m *wsgw.Message, exclude []string) error {
 	others, err := b.others()
 	for _, local := range others {
-		local.Publish(group, message, binary, exclude)
+		local.Publish(group, m, exclude)
 	}
 	return err
 }

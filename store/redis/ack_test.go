@@ -152,7 +152,7 @@ func testOwnerRefusalReachesTheCaller(t *testing.T, b backend) {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 			defer cancel()
-			errs <- a.svc.Send(ctx, onB.id, []byte(fmt.Sprint(i)), false)
+			errs <- a.svc.Send(ctx, onB.id, &wsgw.Message{Data: []byte(fmt.Sprint(i))})
 		}()
 	}
 	for range n {

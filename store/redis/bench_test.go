@@ -133,7 +133,7 @@ func crossNodeSend(b *testing.B, senders int) {
 			defer wg.Done()
 			for range per {
 				msg := strconv.FormatInt(time.Now().UnixNano(), 10)
-				if err := a.svc.Send(context.Background(), c.id, []byte(msg), false); err != nil {
+				if err := a.svc.Send(context.Background(), c.id, &wsgw.Message{Data: []byte(msg)}); err != nil {
 					b.Error(err)
 					return
 				}

@@ -114,8 +114,9 @@ type answer struct {
 
 // Send queues a frame to socket id on node, and returns once node has
 // queued it on the socket's connection (or refused it).
-func (b *Bus) Send(ctx context.Context, node, id string, message []byte, binary bool) error {
-	r, err := b.request(ctx, "send", node, command{op: opSend, binary: binary, id: id}, message)
+func (b *Bus) Send(ctx context.Context, node, id string, m *wsgw.Message) error {
+	c, body := sendCommand(id, m)
+	r, err := b.request(ctx, "send", node, c, body)
 	if err != nil {
 		return err
 	}
@@ -166,9 +167,13 @@ func (b *Bus) Leave(ctx context.Context, node, id, group string) error {
 
 // SendToUser asks every other node to queue the frame to its sockets of
 // user, in one pipeline, and adds up their counts.
-func (b *Bus) SendToUser(ctx context.Context, user string, message []byte, binary bool) (int, error) {
-	body := string(append(appendString(nil, user), message...))
-	return b.countEach(ctx, "sendtouser", command{op: opUserSend, binary: binary, body: body})
+func (b *Bus) SendToUser(ctx context.Context, user string, m *wsgw.Message) (int, error) {
+	body := appendString(nil, user)
+	if addressed(m) {
+		body = appendAddressing(body, m)
+	}
+	body = append(body, m.Data...)
+	return b.countEach(ctx, "sendtouser", command{op: opUserSend, binary: m.Binary, stomp: addressed(m), body: string(body)})
 }
 
 // CloseUser asks every other node to close its sockets of user.
@@ -199,7 +204,7 @@ func (b *Bus) countEach(ctx context.Context, op string, c command) (int, error) 
 // its own members. Nothing waits for the nodes (at most once). One
 // caller's publishes reach each node in the order they were made, since
 // each returns once Redis has taken it.
-func (b *Bus) Publish(ctx context.Context, group string, message []byte, binary bool, exclude []string) error {
+func (b *Bus) Publish(ctx context.Context, group string, m *wsgw.Message, exclude []string) error {
 	if b.closed.Load() {
 		return errLeaving
 	}
@@ -211,9 +216,9 @@ func (b *Bus) Publish(ctx context.Context, group string, message []byte, binary 
 	if len(nodes) == 0 {
 		return nil
 	}
-	c := command{op: opPublish, binary: binary}
-	payload := c.encode(make([]byte, 0, 16+len(group)+23*len(exclude)+len(message)))
-	payload = appendPublish(payload, group, exclude, message)
+	c := command{op: opPublish, binary: m.Binary, stomp: addressed(m)}
+	payload := c.encode(make([]byte, 0, 16+len(group)+23*len(exclude)+len(m.Data)))
+	payload = appendPublish(payload, group, exclude, m)
 	pipe := b.sh.client.Pipeline()
 	for _, n := range nodes {
 		pipe.SPublish(ctx, b.sh.keys.inbox(n), payload)

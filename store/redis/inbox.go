@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"github.com/wsgw/wsgw"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -110,7 +111,12 @@ func (b *Bus) malformed(err error, n int) {
 func (b *Bus) carryOut(c command) {
 	switch c.op {
 	case opSend:
-		b.acknowledge(c, b.local.Send(c.id, []byte(c.body), c.binary))
+		m, err := c.message()
+		if err != nil {
+			b.acknowledge(c, wsgw.Errorf(wsgw.EInvalid, "%v", err))
+			break
+		}
+		b.acknowledge(c, b.local.Send(c.id, m))
 	case opClose:
 		b.acknowledge(c, b.local.CloseSocket(c.id, c.code, c.body))
 	case opInfo:
@@ -128,17 +134,26 @@ func (b *Bus) carryOut(c command) {
 			return
 		}
 		if c.op == opUserSend {
-			b.answer(c, reply{Count: b.local.SendToUser(user, []byte(rest), c.binary)})
+			m, err := c.messageOf(rest)
+			if err != nil {
+				b.malformed(err, len(c.body))
+				return
+			}
+			b.answer(c, reply{Count: b.local.SendToUser(user, m)})
 		} else {
 			b.answer(c, reply{Count: b.local.CloseUser(user, c.code, rest)})
 		}
 	case opPublish:
-		group, exclude, message, err := decodePublish(c.body)
+		group, exclude, rest, err := decodePublish(c.body)
+		var m *wsgw.Message
+		if err == nil {
+			m, err = c.messageOf(rest)
+		}
 		if err != nil {
 			b.malformed(err, len(c.body))
 			return
 		}
-		b.local.Publish(group, []byte(message), c.binary, exclude)
+		b.local.Publish(group, m, exclude)
 	case opReply:
 		b.complete(c.req, c.body)
 	case opAcks:

@@ -45,6 +45,7 @@ func runMultiNode(t *testing.T, b backend) {
 		{"GroupsAcrossNodes", testGroupsAcross},
 		{"UsersAcrossNodes", testUsersAcross},
 		{"StateAcrossNodesAndDeploys", testStateAcross},
+		{"STOMPAcrossNodes", testSTOMPAcross},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/wsgw/wsgw"
 )
 
 // Commands that travel through a node's inbox. The encoding is compact
@@ -31,12 +33,18 @@ const (
 	opPublish  = 'P' // body: appendPublish; flags: flagBinary; no answer
 )
 
-const flagBinary = 1
+const (
+	flagBinary = 1
+	// flagSTOMP: the body of a send starts with the message's STOMP
+	// addressing (appendAddressing).
+	flagSTOMP = 2
+)
 
 // command is one decoded inbox message.
 type command struct {
 	op     byte
 	binary bool
+	stomp  bool
 	code   int
 	req    uint64
 	from   string
@@ -51,6 +59,9 @@ func (c *command) encode(b []byte) []byte {
 	var flags byte
 	if c.binary {
 		flags |= flagBinary
+	}
+	if c.stomp {
+		flags |= flagSTOMP
 	}
 	b = append(b, c.op, flags)
 	b = binary.AppendUvarint(b, uint64(c.code))
@@ -69,14 +80,14 @@ func decode(s string) (command, error) {
 	if len(s) < 2 {
 		return c, errMalformed
 	}
-	c.op, c.binary = s[0], s[1]&flagBinary != 0
+	c.op, c.binary, c.stomp = s[0], s[1]&flagBinary != 0, s[1]&flagSTOMP != 0
 	switch c.op {
 	case opSend, opClose, opInfo, opCloseAll, opReply, opPing, opAcks, opBatch,
 		opJoin, opLeave, opUserSend, opUserKill, opPublish:
 	default:
 		return c, fmt.Errorf("%w: unknown op %q", errMalformed, c.op)
 	}
-	if s[1]&^flagBinary != 0 {
+	if s[1]&^(flagBinary|flagSTOMP) != 0 || (c.stomp && c.op != opSend && c.op != opPublish && c.op != opUserSend) {
 		return c, fmt.Errorf("%w: unknown flags %#x", errMalformed, s[1])
 	}
 	r := reader{s: s, off: 2}
@@ -93,6 +104,81 @@ func decode(s string) (command, error) {
 	c.code = int(code)
 	c.body = s[r.off:]
 	return c, nil
+}
+
+// sendCommand is the send of m to socket id, and its body: the frame, after
+// the STOMP addressing when m has one. A plain send costs nothing more.
+func sendCommand(id string, m *wsgw.Message) (command, []byte) {
+	c := command{op: opSend, binary: m.Binary, id: id}
+	if !addressed(m) {
+		return c, m.Data
+	}
+	c.stomp = true
+	return c, append(appendAddressing(nil, m), m.Data...)
+}
+
+// addressed reports whether m carries more than its frame: what flagSTOMP
+// says comes before the data.
+func addressed(m *wsgw.Message) bool {
+	return m.Destination != "" || len(m.Headers) > 0 || m.JSON
+}
+
+// appendAddressing appends what a STOMP socket needs of m besides its data:
+//
+//	json (1 byte) | uvarint len + destination | uvarint headers |
+//	(uvarint len + key | uvarint len + value) per header
+func appendAddressing(b []byte, m *wsgw.Message) []byte {
+	var json byte
+	if m.JSON {
+		json = 1
+	}
+	b = append(b, json)
+	b = binary.AppendUvarint(b, uint64(len(m.Destination)))
+	b = append(b, m.Destination...)
+	b = binary.AppendUvarint(b, uint64(len(m.Headers)))
+	for k, v := range m.Headers {
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	return b
+}
+
+// message is the message a send command carries.
+func (c *command) message() (*wsgw.Message, error) {
+	return c.messageOf(c.body)
+}
+
+// messageOf is the message of a command whose body ends with body: the
+// frame, after the STOMP addressing when the command says it has one.
+func (c *command) messageOf(body string) (*wsgw.Message, error) {
+	if !c.stomp {
+		return &wsgw.Message{Data: []byte(body), Binary: c.binary}, nil
+	}
+	r := reader{s: body}
+	if len(body) == 0 || body[0] > 1 {
+		return nil, fmt.Errorf("%w: STOMP addressing", errMalformed)
+	}
+	m := &wsgw.Message{Binary: c.binary, JSON: body[0] == 1}
+	r.off = 1
+	m.Destination = r.str()
+	n := r.uvarint()
+	if r.err == nil && n > uint64(len(body)) {
+		r.err = errMalformed
+	}
+	if r.err == nil && n > 0 {
+		m.Headers = make(map[string]string, n)
+		for range n {
+			k := r.str()
+			m.Headers[k] = r.str()
+		}
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("%w: STOMP addressing", r.err)
+	}
+	m.Data = []byte(body[r.off:])
+	return m, nil
 }
 
 // reader takes varints and length-prefixed strings off a string without
@@ -214,13 +300,16 @@ func splitString(body string) (string, string, error) {
 //	uvarint len + group | uvarint count | count × (uvarint len + socket id) | message
 //
 // An empty group is every socket of the node (broadcast).
-func appendPublish(b []byte, group string, exclude []string, message []byte) []byte {
+func appendPublish(b []byte, group string, exclude []string, m *wsgw.Message) []byte {
 	b = appendString(b, group)
 	b = binary.AppendUvarint(b, uint64(len(exclude)))
 	for _, id := range exclude {
 		b = appendString(b, id)
 	}
-	return append(b, message...)
+	if addressed(m) {
+		b = appendAddressing(b, m)
+	}
+	return append(b, m.Data...)
 }
 
 // decodePublish parses the body of an opPublish.

@@ -1,9 +1,12 @@
 package redis
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/wsgw/wsgw"
 )
 
 func TestWireRoundTrip(t *testing.T) {
@@ -39,7 +42,8 @@ func TestWireRefusesMalformed(t *testing.T) {
 		{"empty", ""},
 		{"one byte", "s"},
 		{"unknown op", "x\x00\x00\x00\x00\x00"},
-		{"unknown flag", "s\x02\x00\x00\x00\x00"},
+		{"unknown flag", "s\x04\x00\x00\x00\x00"},
+		{"STOMP flag on a close", "c\x02\x00\x00\x00\x00"},
 		{"truncated varint", "s\x00\x80"},
 		{"string past the end", "s\x00\x00\x00\x05ab"},
 		{"close code too big", "c\x00\x80\x80\x04\x00\x00\x00"},
@@ -51,6 +55,38 @@ func TestWireRefusesMalformed(t *testing.T) {
 				t.Fatalf("decode(%q) = %+v, want an error", tc.in, c)
 			}
 		})
+	}
+}
+
+// TestWireSTOMPAddressing: a send's destination, headers and JSON flag
+// survive the wire; a plain send carries none of them; addressing that is
+// cut short is refused.
+func TestWireSTOMPAddressing(t *testing.T) {
+	for _, m := range []*wsgw.Message{
+		{Data: []byte("plain")},
+		{Data: []byte{0, 1}, Binary: true, Destination: "/topic/b"},
+		{Data: []byte(`{"a":1}`), JSON: true, Destination: "/topic/j", Headers: map[string]string{"k": "v", "x-y": ""}},
+		{Data: nil, Headers: map[string]string{"only": "headers"}},
+	} {
+		c, body := sendCommand("s1", m)
+		got, err := decode(string(append(c.encode(nil), body...)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := got.message()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(back.Data) != string(m.Data) || back.Binary != m.Binary || back.JSON != m.JSON ||
+			back.Destination != m.Destination || !maps.Equal(back.Headers, m.Headers) {
+			t.Fatalf("sent %+v, got %+v", m, back)
+		}
+	}
+	for _, body := range []string{"", "\x02", "\x00\x05ab", "\x00\x00\x03\x01k"} {
+		c := command{op: opSend, stomp: true, body: body}
+		if m, err := c.message(); err == nil {
+			t.Fatalf("addressing %q decoded as %+v, want an error", body, m)
+		}
 	}
 }
 

@@ -76,8 +76,12 @@ func (l *FakeLocal) Calls() []string {
 	return slices.Clone(l.calls)
 }
 
-func (l *FakeLocal) Send(id string, message []byte, binary bool) error {
-	return l.record(fmt.Sprintf("send %s %v %q", id, binary, message))
+func (l *FakeLocal) Send(id string, m *wsgw.Message) error {
+	call := fmt.Sprintf("send %s %v %q", id, m.Binary, m.Data)
+	if m.JSON || m.Destination != "" || len(m.Headers) > 0 {
+		call += fmt.Sprintf(" json=%v destination=%q headers=%v", m.JSON, m.Destination, m.Headers)
+	}
+	return l.record(call)
 }
 
 func (l *FakeLocal) CloseSocket(id string, code int, reason string) error {
@@ -107,8 +111,12 @@ func (l *FakeLocal) Leave(id, group string) error {
 }
 
 // SendToUser and CloseUser answer Closed, as CloseAll does.
-func (l *FakeLocal) SendToUser(user string, message []byte, binary bool) int {
-	_ = l.record(fmt.Sprintf("sendToUser %q %v %q", user, binary, message))
+func (l *FakeLocal) SendToUser(user string, m *wsgw.Message) int {
+	call := fmt.Sprintf("sendToUser %q %v %q", user, m.Binary, m.Data)
+	if m.JSON || m.Destination != "" || len(m.Headers) > 0 {
+		call += fmt.Sprintf(" json=%v destination=%q headers=%v", m.JSON, m.Destination, m.Headers)
+	}
+	_ = l.record(call)
 	return l.Closed
 }
 
@@ -117,8 +125,12 @@ func (l *FakeLocal) CloseUser(user string, code int, reason string) int {
 	return l.Closed
 }
 
-func (l *FakeLocal) Publish(group string, message []byte, binary bool, exclude []string) {
-	_ = l.record(fmt.Sprintf("publish %q %v %q %q", group, binary, message, exclude))
+func (l *FakeLocal) Publish(group string, m *wsgw.Message, exclude []string) {
+	call := fmt.Sprintf("publish %q %v %q %q", group, m.Binary, m.Data, exclude)
+	if m.JSON || len(m.Headers) > 0 {
+		call += fmt.Sprintf(" json=%v headers=%v", m.JSON, m.Headers)
+	}
+	_ = l.record(call)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.published != nil {
@@ -157,9 +169,12 @@ func expectCalls(t *testing.T, l *FakeLocal, want ...string) {
 func testBusSend(t *testing.T, newBus BusFactory) {
 	a, b := twoNodes(t, newBus)
 	ctx := busCtx(t)
-	mustDo(t, "Send", a.Send(ctx, "node-b", "s1", []byte("hello"), false))
-	mustDo(t, "binary Send", a.Send(ctx, "node-b", "s1", []byte{0, 0xff, '\n', 0}, true))
-	expectCalls(t, b, `send s1 false "hello"`, `send s1 true "\x00\xff\n\x00"`)
+	mustDo(t, "Send", a.Send(ctx, "node-b", "s1", &wsgw.Message{Data: []byte("hello")}))
+	mustDo(t, "binary Send", a.Send(ctx, "node-b", "s1", &wsgw.Message{Data: []byte{0, 0xff, '\n', 0}, Binary: true}))
+	mustDo(t, "STOMP Send", a.Send(ctx, "node-b", "s1", &wsgw.Message{Data: []byte(`{"a":1}`), JSON: true,
+		Destination: "/topic/x", Headers: map[string]string{"k": "v:1", "": "empty key"}}))
+	expectCalls(t, b, `send s1 false "hello"`, `send s1 true "\x00\xff\n\x00"`,
+		`send s1 false "{\"a\":1}" json=true destination="/topic/x" headers=map[:empty key k:v:1]`)
 }
 
 func testBusRefusal(t *testing.T, newBus BusFactory) {
@@ -175,7 +190,7 @@ func testBusRefusal(t *testing.T, newBus BusFactory) {
 		b.mu.Unlock()
 		_, infoErr := a.Info(ctx, "node-b", "s1")
 		for op, err := range map[string]error{
-			"Send":        a.Send(ctx, "node-b", "s1", []byte("x"), false),
+			"Send":        a.Send(ctx, "node-b", "s1", &wsgw.Message{Data: []byte("x")}),
 			"CloseSocket": a.CloseSocket(ctx, "node-b", "s1", 4000, ""),
 			"Info":        infoErr,
 		} {
@@ -229,7 +244,7 @@ func testBusUnknownNode(t *testing.T, newBus BusFactory) {
 	ctx := busCtx(t)
 	_, infoErr := a.Info(ctx, "node-nobody", "s1")
 	for op, err := range map[string]error{
-		"Send":        a.Send(ctx, "node-nobody", "s1", []byte("x"), false),
+		"Send":        a.Send(ctx, "node-nobody", "s1", &wsgw.Message{Data: []byte("x")}),
 		"CloseSocket": a.CloseSocket(ctx, "node-nobody", "s1", 1000, ""),
 		"Info":        infoErr,
 	} {
@@ -245,7 +260,7 @@ func testBusOrder(t *testing.T, newBus BusFactory) {
 	var want []string
 	for i := range 50 {
 		msg := fmt.Sprintf("m%02d", i)
-		mustDo(t, "Send", a.Send(ctx, "node-b", "s1", []byte(msg), false))
+		mustDo(t, "Send", a.Send(ctx, "node-b", "s1", &wsgw.Message{Data: []byte(msg)}))
 		want = append(want, fmt.Sprintf("send s1 false %q", msg))
 	}
 	expectCalls(t, b, want...)
@@ -259,7 +274,7 @@ func testBusConcurrent(t *testing.T, newBus BusFactory) {
 	for c := range callers {
 		wg.Go(func() {
 			for i := range each {
-				if err := a.Send(ctx, "node-b", fmt.Sprintf("s%d", c), []byte(fmt.Sprint(i)), false); err != nil {
+				if err := a.Send(ctx, "node-b", fmt.Sprintf("s%d", c), &wsgw.Message{Data: []byte(fmt.Sprint(i))}); err != nil {
 					t.Errorf("Send: %v", err)
 					return
 				}
@@ -290,7 +305,7 @@ func testBusClosed(t *testing.T, newBus BusFactory) {
 	a, b := twoNodes(t, newBus)
 	mustDo(t, "Close", a.Close())
 	ctx := busCtx(t)
-	if err := a.Send(ctx, "node-b", "s1", []byte("x"), false); wsgw.ErrorCode(err) != wsgw.EUnavailable {
+	if err := a.Send(ctx, "node-b", "s1", &wsgw.Message{Data: []byte("x")}); wsgw.ErrorCode(err) != wsgw.EUnavailable {
 		t.Fatalf("Send after Close = %v, want unavailable", err)
 	}
 	if _, err := a.CloseAll(ctx); wsgw.ErrorCode(err) != wsgw.EUnavailable {
@@ -317,17 +332,23 @@ func testBusUser(t *testing.T, newBus BusFactory) {
 	a, b, c := &FakeLocal{}, &FakeLocal{Closed: 2}, &FakeLocal{Closed: 3}
 	buses := newBus(t, map[string]store.Local{"node-a": a, "node-b": b, "node-c": c})
 	ctx := busCtx(t)
-	n, err := buses["node-a"].SendToUser(ctx, "ana", []byte("hi"), false)
+	n, err := buses["node-a"].SendToUser(ctx, "ana", &wsgw.Message{Data: []byte("hi")})
 	if err != nil || n != 5 {
 		t.Fatalf("SendToUser = %d, %v; want 5 (2 + 3), nil", n, err)
+	}
+	if _, err := buses["node-a"].SendToUser(ctx, "ana", &wsgw.Message{Data: []byte("{}"), JSON: true, Destination: "/queue/ana",
+		Headers: map[string]string{"k": "v"}}); err != nil {
+		t.Fatal(err)
 	}
 	n, err = buses["node-a"].CloseUser(ctx, "ana", 4000, "bye")
 	if err != nil || n != 5 {
 		t.Fatalf("CloseUser = %d, %v; want 5, nil", n, err)
 	}
 	expectCalls(t, a)
-	expectCalls(t, b, `sendToUser "ana" false "hi"`, `closeUser "ana" 4000 "bye"`)
-	expectCalls(t, c, `sendToUser "ana" false "hi"`, `closeUser "ana" 4000 "bye"`)
+	expectCalls(t, b, `sendToUser "ana" false "hi"`, `sendToUser "ana" false "{}" json=true destination="/queue/ana" headers=map[k:v]`,
+		`closeUser "ana" 4000 "bye"`)
+	expectCalls(t, c, `sendToUser "ana" false "hi"`, `sendToUser "ana" false "{}" json=true destination="/queue/ana" headers=map[k:v]`,
+		`closeUser "ana" 4000 "bye"`)
 }
 
 func testBusPublish(t *testing.T, newBus BusFactory) {
@@ -339,13 +360,16 @@ func testBusPublish(t *testing.T, newBus BusFactory) {
 	var want []string
 	for i := range n {
 		msg := fmt.Sprintf("m%d", i)
-		mustDo(t, "Publish", buses["node-a"].Publish(ctx, "room", []byte(msg), false, []string{"x", "y"}))
+		mustDo(t, "Publish", buses["node-a"].Publish(ctx, "room", &wsgw.Message{Data: []byte(msg)}, []string{"x", "y"}))
 		want = append(want, fmt.Sprintf("publish %q false %q %q", "room", msg, []string{"x", "y"}))
 	}
-	mustDo(t, "Publish", buses["node-a"].Publish(ctx, "", []byte("all"), true, nil))
+	mustDo(t, "Publish", buses["node-a"].Publish(ctx, "", &wsgw.Message{Data: []byte("all"), Binary: true}, nil))
 	want = append(want, fmt.Sprintf("publish %q true %q %q", "", "all", []string(nil)))
+	mustDo(t, "STOMP Publish", buses["node-a"].Publish(ctx, "/topic/t", &wsgw.Message{Data: []byte(`{"a":1}`), JSON: true,
+		Headers: map[string]string{"k": "v"}}, nil))
+	want = append(want, fmt.Sprintf("publish %q false %q %q json=true headers=map[k:v]", "/topic/t", `{"a":1}`, []string(nil)))
 	for _, ch := range []<-chan struct{}{gotB, gotC} {
-		for range n + 1 {
+		for range n + 2 {
 			select {
 			case <-ch:
 			case <-ctx.Done():
