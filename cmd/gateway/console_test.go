@@ -408,6 +408,15 @@ func TestConsole(t *testing.T) {
 		listed("the members of red, no other socket", "#sockets", redAliceID, redBobID)
 		filter("alice", "")
 		listed("alice's sockets, no other socket", "#sockets", redAliceID, blueAliceID)
+		// Send to the user: both of alice's sockets get it; bob's first
+		// message below is a later one, so it did not reach him.
+		b.do("send to alice", chromedp.SendKeys(chromedp.CSS("#user-message"), "for alice"), chromedp.Click(chromedp.CSS("#user-send")))
+		for name, c := range map[string]*gwtest.Client{"red alice": redAlice, "blue alice": blueAlice} {
+			if got := c.ReadText(); got != "for alice" {
+				t.Fatalf("%s got %q, want the message to alice", name, got)
+			}
+		}
+		b.until("the count sent", `document.querySelector("#toast").textContent === "Sent to 2 sockets of alice"`)
 		filter("alice", "red")
 		listed("alice's sockets in red", "#sockets", redAliceID)
 		if note := b.text("#page-note"); !strings.Contains(note, "User alice in group red: 1 socket.") {
@@ -528,6 +537,22 @@ func TestConsole(t *testing.T) {
 			t.Fatalf("blue alice got %q first, want the second broadcast only", got)
 		}
 		b.do("back to the sockets", chromedp.Click(chromedp.CSS("#tab-sockets")))
+
+		// Close the user's sockets, after a confirmation.
+		filter("alice", "")
+		listed("alice's sockets", "#sockets", redAliceID, blueAliceID)
+		b.do("close alice's sockets", chromedp.Click(chromedp.CSS("#user-close")), chromedp.WaitVisible(chromedp.CSS("#confirm-dialog")))
+		if title := b.text("#confirm-title"); title != "Close alice's sockets?" {
+			t.Fatalf("the confirmation asks %q", title)
+		}
+		b.do("confirm", chromedp.Click(chromedp.CSS("#confirm-ok")))
+		for name, c := range map[string]*gwtest.Client{"red alice": redAlice, "blue alice": blueAlice} {
+			if code, _ := c.ExpectClose(); code != websocket.StatusNormalClosure {
+				t.Fatalf("%s saw close %d, want 1000", name, code)
+			}
+		}
+		listed("no socket of alice's", "#sockets")
+		b.do("clear the filters", chromedp.Click(chromedp.CSS("#filter-clear")))
 	})
 
 	t.Run("a refused script shows its line", func(t *testing.T) {

@@ -78,6 +78,11 @@ export class Sockets {
       else this.hooks.openGroup(b.dataset.group);
     });
     $("#close-all").addEventListener("click", () => this.closeAll());
+    $("#user-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.sendUser();
+    });
+    $("#user-close").addEventListener("click", () => this.closeUser());
   }
 
   start() {
@@ -171,6 +176,8 @@ export class Sockets {
     else if (group) notes.push(`Members of group ${group}.`);
     if (filter) notes.push(`Route filter: ${shown.length} of this page's ${this.rows.length} sockets.`);
     $("#page-note").textContent = notes.join(" ");
+    $("#user-form").hidden = !user;
+    $("#user-name").textContent = user;
   }
 
   /** stats takes a sample of this node's stats stream. */
@@ -284,25 +291,67 @@ export class Sockets {
   }
 
   closeAll() {
-    const dialog = $("#confirm-dialog");
-    $("#confirm-message").textContent =
+    confirmClose(
+      "Close every socket?",
       "Every socket of the cluster, on every node, is closed with 1000" +
-      (this.openHere !== null ? ` (${this.openHere} on this node).` : ".");
-    $("#confirm-cancel").onclick = () => dialog.close();
-    $("#confirm-form").onsubmit = async (e) => {
-      e.preventDefault();
-      dialog.close();
+        (this.openHere !== null ? ` (${this.openHere} on this node).` : "."),
+      "Close all",
+      async () => {
+        try {
+          const { data } = await api.call("DELETE", "/api/v1/websocket/sockets");
+          toast(`Closed ${data} socket${data === 1 ? "" : "s"}`);
+        } catch (err) {
+          toast(`Close all: ${err.message}`, "error");
+        }
+        this.first();
+      },
+    );
+  }
+
+  /** sendUser sends a message to every socket of the user filtered by. */
+  async sendUser() {
+    const user = this.filter.user;
+    const type = $("#user-type").value;
+    try {
+      const { data } = await api.call("POST", `/api/v1/websocket/users/${api.seg(user)}/send`, {
+        message: $("#user-message").value,
+        type,
+      });
+      toast(`Sent to ${data} socket${data === 1 ? "" : "s"} of ${user}`);
+    } catch (e) {
+      toast(`Send to ${user}: ${e.message}`, "error");
+    }
+  }
+
+  /** closeUser closes every socket of the user filtered by, after a confirmation. */
+  closeUser() {
+    const user = this.filter.user;
+    confirmClose(`Close ${user}'s sockets?`, `Every socket of ${user}, on every node, is closed with 1000.`, "Close them", async () => {
       try {
-        const { data } = await api.call("DELETE", "/api/v1/websocket/sockets");
-        toast(`Closed ${data} socket${data === 1 ? "" : "s"}`);
-      } catch (err) {
-        toast(`Close all: ${err.message}`, "error");
+        const { data } = await api.call("DELETE", `/api/v1/websocket/users/${api.seg(user)}/sockets`);
+        toast(`Closed ${data} socket${data === 1 ? "" : "s"} of ${user}`);
+      } catch (e) {
+        toast(`Close ${user}'s sockets: ${e.message}`, "error");
       }
       this.first();
-    };
-    dialog.showModal();
-    $("#confirm-cancel").focus();
+    });
   }
+}
+
+/** confirmClose asks before closing, and runs action once confirmed. */
+function confirmClose(title, message, ok, action) {
+  const dialog = $("#confirm-dialog");
+  $("#confirm-title").textContent = title;
+  $("#confirm-message").textContent = message;
+  $("#confirm-ok").textContent = ok;
+  $("#confirm-cancel").onclick = () => dialog.close();
+  $("#confirm-form").onsubmit = (e) => {
+    e.preventDefault();
+    dialog.close();
+    action();
+  };
+  dialog.showModal();
+  $("#confirm-cancel").focus();
 }
 
 /** info answers a socket's info, or null when it has gone. */

@@ -275,10 +275,17 @@ func (c *Client) ReadJSON(v any) {
 	}
 }
 
-// expectClose reads until the server's close frame and returns its status.
+// ExpectClose reads until the server's close frame and returns its status.
 func (c *Client) ExpectClose() (websocket.StatusCode, string) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
+	return c.ExpectCloseWithin(WaitFor)
+}
+
+// ExpectCloseWithin is ExpectClose for a close that may take longer than
+// WaitFor, such as one that follows several slow script runs.
+func (c *Client) ExpectCloseWithin(d time.Duration) (websocket.StatusCode, string) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	for {
 		_, _, err := c.WS.Read(ctx)
