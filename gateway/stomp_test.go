@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -428,6 +429,20 @@ func TestSTOMPSendToDestination(t *testing.T) {
 	m = receive(t, inbox)
 	if string(m.Body) != "from REST" || m.ContentType != "text/plain" || m.Header.Get("x-src") != "rest" || m.Destination != "/inbox" {
 		t.Fatalf("REST MESSAGE %q %s %v", m.Body, m.ContentType, m.Header)
+	}
+	resp, err = http.Post(admin.URL+"/api/v1/websocket/sockets/send", "application/json",
+		strings.NewReader(`[{"socket_id": "`+b.Session()+`", "message": {"n": 1}, "destination": "/inbox", "headers": {"x-src": "batch"}}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(answer)) != "[null]" {
+		t.Fatalf("REST batch send: %d %s", resp.StatusCode, answer)
+	}
+	m = receive(t, inbox)
+	if string(m.Body) != `{"n":1}` || m.ContentType != "application/json" || m.Header.Get("x-src") != "batch" || m.Destination != "/inbox" {
+		t.Fatalf("REST batch MESSAGE %q %s %v", m.Body, m.ContentType, m.Header)
 	}
 	disconnect(t, a)
 	disconnect(t, b)

@@ -24,10 +24,12 @@ const (
 
 // batchItem is one element of a batch send's body.
 type batchItem struct {
-	SocketID string          `json:"socket_id"`
-	Message  json.RawMessage `json:"message"`
-	Type     *string         `json:"type"`
-	err      error           // why the item cannot be sent, before its message is looked at
+	SocketID    string            `json:"socket_id"`
+	Message     json.RawMessage   `json:"message"`
+	Type        *string           `json:"type"`
+	Destination string            `json:"destination"`
+	Headers     map[string]string `json:"headers"`
+	err         error             // why the item cannot be sent, before its message is looked at
 }
 
 // decodeBatch decodes a batch's body into its items, within the bounds. A
@@ -76,7 +78,8 @@ func checkBatchSize(n int) error {
 	return nil
 }
 
-// sendBatch sends each item of a JSON array of {socket_id, message, type}
+// sendBatch sends each item of a JSON array of {socket_id, message, type,
+// destination, headers}
 // and answers 200 with an array of the same length: null where the item
 // was queued, its {type, error, status} where it was not. Items to one
 // socket are sent in the order given; different sockets are sent to
@@ -114,6 +117,7 @@ func (a *admin) sendBatch(w http.ResponseWriter, r *http.Request) {
 			fail(i, err)
 			continue
 		}
+		req.Destination, req.Headers = it.Destination, it.Headers
 		reqs[i] = req
 		if _, seen := bySocket[it.SocketID]; !seen {
 			order = append(order, it.SocketID)
