@@ -60,6 +60,9 @@ endpoints:
     script: echo.js
   - path: /room/{room}
     script: room.js
+  - path: /proto
+    script: id.js
+    subprotocols: [chat.v2, chat.v1]
 `, token),
 		"id.js":   idJS,
 		"echo.js": echoJS,
@@ -186,6 +189,14 @@ func (b *browser) until(what, js string) {
 	}
 }
 
+// click clicks the element sel once it is there, finding and clicking it in
+// one step: the lists render again as the gateway changes, and a node found
+// by one call may be gone by the next.
+func (b *browser) click(what, sel string) {
+	b.t.Helper()
+	b.until(what, fmt.Sprintf(`(() => { const el = document.querySelector(%q); if (!el) return false; el.click(); return true; })()`, sel))
+}
+
 // text is the text of the element sel.
 func (b *browser) text(sel string) string {
 	b.t.Helper()
@@ -310,7 +321,7 @@ func TestConsole(t *testing.T) {
 
 	t.Run("send and close", func(t *testing.T) {
 		b.t = t
-		b.do("open the socket's details", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#sockets tr[data-id=%q]`, firstID))))
+		b.click("open the socket's details", fmt.Sprintf(`#sockets tr[data-id=%q]`, firstID))
 		b.until("the details", fmt.Sprintf(`document.querySelector("#details-id").textContent === %q`, firstID))
 		if route := b.text("#details-info dd"); route != "/id" {
 			t.Fatalf("details start with %q, want the route /id", route)
@@ -433,7 +444,7 @@ func TestConsole(t *testing.T) {
 		b.do("clear the filters", chromedp.Click(chromedp.CSS("#filter-clear")))
 		b.until("every socket again", fmt.Sprintf(`%s.split(" ").length >= 4`, rows("#sockets")))
 
-		b.do("open alice's red socket", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#sockets tr[data-id=%q]`, redAliceID))))
+		b.click("open alice's red socket", fmt.Sprintf(`#sockets tr[data-id=%q]`, redAliceID))
 		b.until("its details", fmt.Sprintf(`document.querySelector("#details-id").textContent === %q`, redAliceID))
 		b.until("the info loaded", `document.querySelector("#details-state").textContent !== ""`)
 		details := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll("#details-info dt")].map((dt) => [dt.textContent, dt.nextElementSibling.textContent]))`)
@@ -447,6 +458,25 @@ func TestConsole(t *testing.T) {
 		if got := eval[string](b, `[...document.querySelectorAll("#details-groups button[data-group]:not([data-action])")].map((b) => b.textContent).join(" ")`); got != "red" {
 			t.Errorf("details show groups %q, want red", got)
 		}
+
+		if details["subprotocol"] != "(none)" {
+			t.Errorf("details show subprotocol %q, want (none)", details["subprotocol"])
+		}
+
+		// A socket that chose a subprotocol shows it.
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		proto, _, err := websocket.Dial(ctx, ws("/proto"), &websocket.DialOptions{Subprotocols: []string{"chat.v1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer proto.CloseNow()
+		_, protoID, err := proto.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.do("open the socket with a subprotocol", setValue("#open-id", string(protoID)), chromedp.Click(chromedp.CSS("#open-socket")))
+		b.until("its subprotocol", `[...document.querySelectorAll("#details-info dt")].some((dt) => dt.textContent === "subprotocol" && dt.nextElementSibling.textContent === "chat.v1")`)
 
 		// Join from the details: the guest joins a group whose name needs
 		// escaping in a path.
@@ -466,28 +496,28 @@ func TestConsole(t *testing.T) {
 		if got := members(green); got != fmt.Sprintf("[%q]", guestID) {
 			t.Fatalf("%s's members are %s, want the guest", green, got)
 		}
-		b.do("leave "+green, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#details-groups button[data-action=leave][data-group=%q]`, green))))
+		b.click("leave "+green, fmt.Sprintf(`#details-groups button[data-action=leave][data-group=%q]`, green))
 		b.until("no group again", `document.querySelector("#details-groups").textContent === "in no group"`)
 		if got := members(green); got != "[]" {
 			t.Fatalf("after leaving, %s's members are %s, want none", green, got)
 		}
 
 		// The group's members: the link in the details opens them.
-		b.do("show red's members", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#sockets tr[data-id=%q]`, redBobID))))
+		b.click("show red's members", fmt.Sprintf(`#sockets tr[data-id=%q]`, redBobID))
 		b.until("bob's groups", `!!document.querySelector('#details-groups button[data-group="red"]')`)
-		b.do("open red", chromedp.Click(chromedp.CSS(`#details-groups button[data-group="red"]:not([data-action])`)))
+		b.click("open red", `#details-groups button[data-group="red"]:not([data-action])`)
 		b.until("the groups tab", `!document.querySelector("#panel-groups").hidden`)
 		listed("red's members", "#members", redAliceID, redBobID)
 
 		// Publish, bob left out; then a publish to all: what bob reads first
 		// is the second, so the first did not reach him.
-		b.do("leave bob out", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#members input[data-exclude=%q]`, redBobID))))
+		b.click("leave bob out", fmt.Sprintf(`#members input[data-exclude=%q]`, redBobID))
 		b.until("the exclusion noted", `document.querySelector("#publish-exclude").textContent === "except 1 ticked"`)
 		b.do("publish", chromedp.SendKeys(chromedp.CSS("#publish-message"), "hello red"), chromedp.Click(chromedp.CSS("#publish")))
 		if got := redAlice.ReadText(); got != "hello red" {
 			t.Fatalf("alice got %q, want the publish", got)
 		}
-		b.do("take bob in again", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#members input[data-exclude=%q]`, redBobID))))
+		b.click("take bob in again", fmt.Sprintf(`#members input[data-exclude=%q]`, redBobID))
 		b.do("publish again",
 			setValue("#publish-message", "AAEC/w=="),
 			setValue("#publish-type", "data-binary"),
@@ -513,7 +543,7 @@ func TestConsole(t *testing.T) {
 		}
 		_, _ = redAlice.Read()
 		_, _ = redBob.Read()
-		b.do("remove the guest", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#members button[data-remove=%q]`, guestID))))
+		b.click("remove the guest", fmt.Sprintf(`#members button[data-remove=%q]`, guestID))
 		listed("red's members without the guest", "#members", redAliceID, redBobID)
 		if got := members("red"); strings.Contains(got, guestID) {
 			t.Fatalf("red's members are %s, want the guest gone", got)
@@ -773,7 +803,7 @@ if (websocketInfo.type === "open") {
 		time.Sleep(40 * time.Millisecond) // a steady trickle of traffic for the charts
 	}
 	id := eval[string](b, `[...document.querySelectorAll("#sockets tbody tr")].find((tr) => tr.textContent.includes("staff")).dataset.id`)
-	b.do("open a socket", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#sockets tr[data-id=%q]`, id))))
+	b.click("open a socket", fmt.Sprintf(`#sockets tr[data-id=%q]`, id))
 	b.until("its details", fmt.Sprintf(`document.querySelector("#details-id").textContent === %q`, id))
 	b.until("its groups", `!!document.querySelector("#details-groups button[data-group]")`)
 	b.do("fill in a message",

@@ -91,6 +91,19 @@ export class Groups {
   }
 
   render() {
+    // The rows are built again only when they change, so that a refresh
+    // does not take a checkbox or a button from under the pointer.
+    const key = JSON.stringify([this.group, this.rows.map(({ id, info: s }) => [id, s?.route, s?.user_id, s?.node])]);
+    if (key !== this.rendered) this.renderRows();
+    this.rendered = key;
+    $("#members-empty").hidden = !this.group || this.rows.length > 0;
+    this.pager.render();
+    $("#publish-group").textContent = this.group || "the group";
+    $("#publish").disabled = $("#member-add").disabled = !this.group;
+    this.note();
+  }
+
+  renderRows() {
     $("#members tbody").replaceChildren(
       ...this.rows.map(({ id, info: s }) =>
         h(
@@ -118,11 +131,6 @@ export class Groups {
         ),
       ),
     );
-    $("#members-empty").hidden = !this.group || this.rows.length > 0;
-    this.pager.render();
-    $("#publish-group").textContent = this.group || "the group";
-    $("#publish").disabled = $("#member-add").disabled = !this.group;
-    this.note();
   }
 
   note() {
