@@ -788,7 +788,7 @@ if (websocketInfo.type === "open") {
 		}
 		clients = append(clients, gwtest.Dial(t, ws(path), nil))
 	}
-	b.do("show the sockets", chromedp.EmulateViewport(1400, 900), chromedp.Click(chromedp.CSS("#tab-sockets")))
+	b.do("show the sockets", chromedp.EmulateViewport(1400, 900), chromedp.Click(chromedp.CSS("#tab-sockets")), setValue("#open-id", ""))
 	stop := time.Now().Add(25 * time.Second)
 	for i := 0; time.Now().Before(stop); i++ {
 		for k, c := range clients {
