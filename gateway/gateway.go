@@ -518,13 +518,15 @@ func (g *Gateway) finish(c *conn, code int, reason string) {
 	g.conns.unindex(c)
 	g.metrics.ConnectionsOpen.Dec()
 	g.metrics.Closed(code)
-	if c.openRan {
-		ev := runtime.Event{Type: runtime.Close, Timestamp: time.Now().UnixMilli(), CloseCode: code, CloseReason: reason}
-		_ = g.runEvent(c, &ev)
-	}
+	// Unregistered before the close event, so that what the event tells
+	// others (a "left" notice) never reaches one who still lists the socket.
 	if err := g.opts.Registry.Unregister(context.Background(), c.info.ID); err != nil {
 		g.metrics.StoreErrors.WithLabelValues("unregister").Inc()
 		g.log.Error("store unregister failed", "socket_id", c.info.ID, "err", err)
+	}
+	if c.openRan {
+		ev := runtime.Event{Type: runtime.Close, Timestamp: time.Now().UnixMilli(), CloseCode: code, CloseReason: reason}
+		_ = g.runEvent(c, &ev)
 	}
 	g.log.Info("connection closed", "socket_id", c.info.ID, "route", c.info.Route, "remote", c.remote,
 		"duration_ms", time.Since(c.opened).Milliseconds(), "code", code, "reason", reason,
