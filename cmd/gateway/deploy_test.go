@@ -96,8 +96,7 @@ func TestScriptOnlyDeployKeepsOptionsAcrossNodes(t *testing.T) {
 	status, body := adminCall(t, a, "PUT", path, `{"script": "if (websocketInfo.type === 'data') return 'v1 ' + websocketInfo.message",
  "allowed_origins": ["^https://app\\.example\\.com$"]}`)
 	var v1 wsgw.Deployment
-	// 200 or 201 until the race of issue 11 (the node's own deploy notice) is fixed.
-	if status/100 != 2 || json.Unmarshal([]byte(body), &v1) != nil {
+	if status != 201 || json.Unmarshal([]byte(body), &v1) != nil {
 		t.Fatalf("deploy on node a: %d %s", status, body)
 	}
 	bLogs.match(t, "node b installing node a's deploy", func(r map[string]any) bool {
