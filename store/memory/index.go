@@ -10,7 +10,6 @@ import (
 
 // entry is what the index holds of one socket.
 type entry struct {
-	state  []byte
 	user   string
 	groups map[string]struct{}
 }
@@ -102,22 +101,10 @@ func (x *index) drop(id string) {
 	delete(x.entries, id)
 }
 
-// SetState saves socket id's state.
-func (s *Registry) SetState(_ context.Context, id string, state []byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.sockets[id]; !ok {
-		return nil
-	}
-	if len(state) == 0 || string(state) == "{}" {
-		if e := s.index.entries[id]; e != nil {
-			e.state = nil
-		}
-		return nil
-	}
-	s.index.entry(id).state = state // the caller's to give: it never changes a saved state
-	return nil
-}
+// SetState keeps nothing: on one node the connection holds its state and
+// answers info from it, so a second copy here would only cost a lock per
+// changed event.
+func (s *Registry) SetState(context.Context, string, []byte) error { return nil }
 
 // SetUser binds socket id to user.
 func (s *Registry) SetUser(_ context.Context, id, user string) error {
