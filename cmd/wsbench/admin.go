@@ -136,13 +136,7 @@ func (a *adminAPI) sendBatch(ctx context.Context, items []batchSendItem) (int, i
 	if err := decodeJSON(resp, &answers); err != nil {
 		return 0, resp.StatusCode, fmt.Errorf("batch send: %w", err)
 	}
-	queued := 0
-	for _, a := range answers {
-		if string(a) == "null" {
-			queued++
-		}
-	}
-	return queued, resp.StatusCode, nil
+	return countQueued(answers), resp.StatusCode, nil
 }
 
 func (a *adminAPI) do(req *http.Request) (*http.Response, error) {

@@ -44,6 +44,8 @@ type Config struct {
 	Token           string   `json:"-"`
 	RESTConcurrency int      `json:"rest_concurrency"`
 	Batch           int      `json:"batch,omitempty"`
+	RESTClient      string   `json:"rest_client,omitempty"`
+	CPUProfile      string   `json:"cpu_profile,omitempty"`
 	Listen          string   `json:"listen"`
 	Welcome         bool     `json:"welcome"`
 	Procs           int      `json:"procs"`
@@ -134,6 +136,7 @@ func newFlagSet(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.Token, "token", "", "rest-send: bearer token for the admin API")
 	fs.IntVar(&cfg.RESTConcurrency, "rest-concurrency", 16, "rest-send: keep-alive HTTP clients, over all processes")
 	fs.IntVar(&cfg.Batch, "batch", 0, "rest-send: messages per request through the batch route POST /api/v1/websocket/sockets/send (0 = one per request, to /sockets/{id}/send)")
+	fs.StringVar(&cfg.RESTClient, "rest-client", restClientLean, "rest-send: HTTP client of the measured requests: lean (a minimal keep-alive HTTP/1.1 client, so the loader costs little CPU) or net/http")
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8089", "baseline: listen address (loopback only)")
 	fs.BoolVar(&cfg.Welcome, "welcome", true, `baseline: send "Welcome" when a socket opens, like wsgw's echo endpoint`)
 	fs.IntVar(&cfg.Procs, "procs", 1, "spread connections (or baseline listeners, via SO_REUSEPORT) over this many processes")
@@ -146,6 +149,7 @@ func newFlagSet(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.Publisher, "publisher", "ws", "fanout: ws (a WebSocket client on --pub-url) or rest (POST --admin/api/v1/websocket/groups/{group}/send)")
 	fs.StringVar(&cfg.Group, "group", "", `fanout: the group published to (default "bench", with --stomp "/topic/bench")`)
 	fs.BoolVar(&cfg.STOMP, "stomp", false, "fanout: members speak STOMP 1.2 (subprotocol v12.stomp) and SUBSCRIBE to --group")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write this process's CPU profile (pprof) to the file, to see what the load generator itself costs (with --procs 1 only)")
 	fs.BoolVar(&cfg.JSON, "json", false, "print the summary as one JSON object")
 	fs.BoolVar(&cfg.Verbose, "v", false, "debug logging")
 	fs.IntVar(&cfg.Child, childFlag, -1, "internal: index of a child process")
@@ -186,6 +190,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("--rest-concurrency must be at least 1")
 	case c.Batch < 0 || c.Batch > 1000:
 		return fmt.Errorf("--batch must be in 0..1000")
+	case c.CPUProfile != "" && c.Procs > 1:
+		return fmt.Errorf("--cpuprofile needs --procs 1")
+	case c.RESTClient != restClientLean && c.RESTClient != restClientNetHTTP:
+		return fmt.Errorf("--rest-client must be %s or %s, got %q", restClientLean, restClientNetHTTP, c.RESTClient)
 	case c.SrcAddrs < 0 || c.SrcAddrs > 250:
 		return fmt.Errorf("--src-addrs must be in 0..250")
 	case c.DialTimeout <= 0 || c.Drain < 0 || c.Settle < 0 || c.Hold < 0 || c.Duration < 0:

@@ -17,8 +17,9 @@ import (
 
 // target is a listed socket ID known to belong to one of our clients.
 type target struct {
-	id string
-	c  *client
+	id   string
+	path string // sendPath(id), formatted once
+	c    *client
 }
 
 // runRESTSend measures the admin API's send endpoint end to end. The admin
@@ -72,27 +73,32 @@ func runRESTSend(ctx context.Context, r *runner) (*Results, error) {
 	sendCtx, cancel := context.WithTimeout(ctx, time.Duration(r.cfg.Duration))
 	defer cancel()
 	p := newPacer(r.share.Rate, 0)
+	clients := make([]restClient, r.share.RESTConc)
+	for i := range clients {
+		if clients[i], err = newRESTClient(r, api); err != nil {
+			return nil, err
+		}
+		defer clients[i].Close()
+	}
 	var wg sync.WaitGroup
-	for range r.share.RESTConc {
+	for _, rc := range clients {
 		wg.Go(func() {
 			var buf []byte
-			var items []batchSendItem
+			items := make([]batchItem, r.cfg.Batch)
 			for {
 				seq, more := p.wait(sendCtx)
 				if !more {
 					return
 				}
 				requests.Add(1)
-				if r.cfg.Batch > 0 {
-					items = items[:0]
-					for range r.cfg.Batch {
+				if len(items) > 0 {
+					for i := range items {
 						t := targets[rand.IntN(len(targets))]
-						buf = appendMsg(buf[:0], t.c.id, seq, time.Now().UnixNano(), r.cfg.Size)
-						items = append(items, batchSendItem{SocketID: t.id, Message: string(buf), Type: "data-text"})
+						items[i].t, items[i].msg = t, appendMsg(items[i].msg, t.c.id, seq, time.Now().UnixNano(), r.cfg.Size)
 					}
 					r.ctr.sent.Add(int64(len(items)))
 					t0 := time.Now()
-					queued, code, err := api.sendBatch(ctx, items)
+					queued, code, err := rc.sendBatch(ctx, items)
 					lat.Record(time.Since(t0))
 					ok.Add(int64(queued))
 					if err == nil && queued < len(items) {
@@ -105,12 +111,10 @@ func runRESTSend(ctx context.Context, r *runner) (*Results, error) {
 				buf = appendMsg(buf, t.c.id, seq, time.Now().UnixNano(), r.cfg.Size)
 				r.ctr.sent.Add(1)
 				t0 := time.Now()
-				code, err := api.send(ctx, t.id, string(buf))
+				code, err := rc.send(ctx, t, buf)
 				lat.Record(time.Since(t0))
-				if err == nil && code/100 == 2 {
+				if err == nil {
 					ok.Add(1)
-				} else if err == nil {
-					err = fmt.Errorf("send to %s: HTTP %d", t.id, code)
 				}
 				countAnswer(r, status, code, err)
 			}
@@ -188,7 +192,7 @@ func (m *socketMap) onProbe(c *client, idx int) {
 	if idx >= len(m.ids) || !c.done.CompareAndSwap(false, true) {
 		return
 	}
-	m.known = append(m.known, target{id: m.ids[idx], c: c})
+	m.known = append(m.known, target{id: m.ids[idx], path: sendPath(m.ids[idx]), c: c})
 	if m.matched++; m.matched == m.want {
 		close(m.all)
 	}

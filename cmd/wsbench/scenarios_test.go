@@ -59,16 +59,23 @@ func TestConnectAgainstBaseline(t *testing.T) {
 	}
 }
 
-// TestRESTSendAgainstBaseline: the baseline serves the list and send routes
-// of wsgw's admin API, so rest-send maps every connection and delivers
-// every message it sends.
+// TestRESTSendAgainstBaseline: the baseline serves the list, send and batch
+// routes of wsgw's admin API, so rest-send maps every connection and
+// delivers every message it sends, with either client.
 func TestRESTSendAgainstBaseline(t *testing.T) {
 	s := startBaseline(t)
-	rep := runJSON(t, "rest-send", "--url", "ws://"+s.Addr()+"/echo", "--admin", "http://"+s.Addr(),
-		"--conns", "20", "--rest-concurrency", "4", "--rate", "200", "--duration", "300ms", "--drain", "5s")
-	r := rep.Results.REST
-	if r == nil || r.Matched != 20 || r.Requests == 0 || r.OK != r.Requests || r.Arrived != r.OK || r.Lost != 0 || r.Misrouted != 0 {
-		t.Fatalf("rest-send against the baseline: %+v; want all 20 mapped, every request answered 2xx and delivered", r)
+	for _, client := range []string{restClientLean, restClientNetHTTP} {
+		for _, batch := range []string{"0", "5"} {
+			t.Run(client+"/batch="+batch, func(t *testing.T) {
+				rep := runJSON(t, "rest-send", "--url", "ws://"+s.Addr()+"/echo", "--admin", "http://"+s.Addr(),
+					"--rest-client", client, "--batch", batch,
+					"--conns", "20", "--rest-concurrency", "4", "--rate", "200", "--duration", "300ms", "--drain", "5s")
+				r := rep.Results.REST
+				if r == nil || r.Matched != 20 || r.Requests == 0 || r.OK != r.Messages || r.Arrived != r.OK || r.Lost != 0 || r.Misrouted != 0 {
+					t.Fatalf("rest-send against the baseline: %+v; want all 20 mapped, every message accepted and delivered", r)
+				}
+			})
+		}
 	}
 }
 
