@@ -71,17 +71,24 @@ type conn struct {
 	// interrupts counts this connection's events interrupted in a row
 	// (fairshare.go).
 	interrupts int
-	slow       bool // the last event took longer than waitedLong
+	slow       bool  // the last event took longer than waitedLong
+	streak     uint8 // messages in a row that came within busyGap of the one before (gateway.go)
 
 	// wake is closed by Close to end a rate-limit delay; made on the
 	// connection's first delay, nil before. Guarded by mu.
 	wake chan struct{}
 
 	// mu guards the close decision, which may come from any goroutine, and
-	// defers a close asked for during the connection's own event.
-	mu          sync.Mutex
-	inEvent     bool
-	deferred    bool
+	// defers a close asked for during the connection's own event; and the
+	// outbox.
+	mu       sync.Mutex
+	inEvent  bool // from the start of an event to the end of its outbox's flush
+	deferred bool
+	flushing bool // the read loop is writing the outbox
+	// outbox holds the frames sent to the connection while its event runs,
+	// which its read loop writes itself when the event ends (flushOutbox);
+	// nil between events.
+	outbox      *outbox
 	closeCode   int
 	closeReason string
 }
@@ -114,15 +121,29 @@ func (c *conn) Send(payload []byte, binary bool) error {
 	return c.write(op, payload)
 }
 
-// write queues a frame on gws's per-connection writer, past which a client
-// that does not read cannot stall anyone: when more than max_pending_sends
-// frames wait, the connection is closed with 1013.
+// write queues a frame: in the outbox while the connection's event runs,
+// else on gws's per-connection writer. Past either, a client that does not
+// read cannot stall anyone: when more than max_pending_sends frames wait,
+// the connection is closed with 1013.
 func (c *conn) write(op gws.Opcode, payload []byte) error {
 	if err := c.reserve(); err != nil {
 		return err
 	}
-	c.ws.WriteAsync(op, payload, c.written)
+	c.queue(op, payload, c.written)
 	return nil
+}
+
+// queue puts a frame counted in pending in the outbox, or on gws's writer
+// when no event runs; done is called once it is written or has failed.
+func (c *conn) queue(op gws.Opcode, payload []byte, done func(error)) {
+	c.mu.Lock()
+	if c.inEvent {
+		c.outboxLocked().frames = append(c.outbox.frames, outFrame{op, payload, done})
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	c.ws.WriteAsync(op, payload, done)
 }
 
 // reserve counts a frame about to be queued, or refuses it: the
@@ -174,6 +195,9 @@ func (c *conn) Close(code int, reason string) error {
 	}
 	if c.inEvent {
 		c.deferred = true
+		if c.flushing { // the read loop may be stuck writing to a client that does not read
+			_ = c.ws.SetWriteDeadline(time.Now().Add(c.g.opts.Limits.CloseTimeout))
+		}
 		c.mu.Unlock()
 		return nil
 	}
@@ -182,7 +206,9 @@ func (c *conn) Close(code int, reason string) error {
 	return nil
 }
 
-// beginEvent and endEvent bracket a script run on the read loop.
+// beginEvent and endEvent bracket a script run on the read loop. Frames
+// sent to the connection in between wait in its outbox, and endEvent
+// writes them, then starts a close the event asked for.
 func (c *conn) beginEvent() {
 	c.mu.Lock()
 	c.inEvent = true
@@ -191,6 +217,7 @@ func (c *conn) beginEvent() {
 
 func (c *conn) endEvent() {
 	c.mu.Lock()
+	c.flushOutbox()
 	c.inEvent = false
 	start := c.deferred
 	c.deferred = false

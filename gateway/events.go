@@ -61,7 +61,7 @@ func (e events) OnMessage(socket *gws.Conn, msg *gws.Message) {
 	g, c := e.g, connOf(socket)
 	defer e.recover(c, "message")
 	now := time.Now()
-	c.lastSeen.Store(now.UnixNano())
+	c.countStreak(now.UnixNano() - c.lastSeen.Swap(now.UnixNano()))
 	if c.closing.Load() {
 		return // the close handshake has begun: no more events but close
 	}

@@ -482,16 +482,44 @@ func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 	return err
 }
 
-// handOff runs the event on one of the engine's workers (Engine.Dispatch)
-// once it has taken its share of the pool (fairshare.go).
+// handOff runs the event, once it has taken its share of the pool
+// (fairshare.go): on the read loop itself for a busy connection, else on
+// one of the engine's workers (Engine.Dispatch), so that goja's deep frames
+// do not grow the stack of every quiet connection's read loop
+// (docs/BENCHMARKS.md, "Memory per idle connection"). A busy connection's
+// read loop saves the two goroutine switches of the hand-off on each
+// event; its grown stack is halved by the collector once it is quiet.
 func (g *Gateway) handOff(c *conn, h *runtime.Handler, ev *runtime.Event) error {
 	gr, err := g.admitEvent(c, ev)
 	if err != nil {
 		return err
 	}
 	defer gr.release()
+	if c.busy() {
+		return g.opts.Engine.Run(context.Background(), h, ev)
+	}
 	return g.opts.Engine.Dispatch(h, ev)
 }
+
+// A connection is busy when its last inlineAfter messages each came
+// within busyGap of the one before.
+const (
+	busyGap     = 100 * time.Millisecond
+	inlineAfter = 3
+)
+
+// countStreak counts a message that came gap ns after the client's frame
+// before it. It runs on the read loop, which owns c.streak.
+func (c *conn) countStreak(gap int64) {
+	switch {
+	case gap > int64(busyGap):
+		c.streak = 0
+	case c.streak < inlineAfter:
+		c.streak++
+	}
+}
+
+func (c *conn) busy() bool { return c.streak >= inlineAfter }
 
 // finish ends a connection once: its close event, deregistration, metrics and
 // the close log line. It runs on the read loop (from OnClose, or serve's

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"maps"
 	"slices"
@@ -205,7 +206,7 @@ func (t *Conns) Publish(group string, m *wsgw.Message, exclude []string) {
 		}
 		skip = func(id string) bool { _, ok := set[id]; return ok }
 	}
-	b := gws.NewBroadcaster(op, m.Data)
+	b := newSharedFrame(op, m.Data)
 	defer b.Close()
 	var pub *publication // the STOMP members' MESSAGE frames, encoded once for them all
 	n := 0
@@ -227,13 +228,33 @@ func (t *Conns) Publish(group string, m *wsgw.Message, exclude []string) {
 	fanout(members, n)
 }
 
-// broadcast queues b's frame, counted as Send counts a frame, and says
-// whether it did.
-func (c *conn) broadcast(b *gws.Broadcaster) bool {
+// sharedFrame is a frame built once for many sockets (gws's Broadcaster),
+// with what it is built from, for a socket that takes it in its outbox.
+type sharedFrame struct {
+	*gws.Broadcaster
+	op      gws.Opcode
+	payload []byte
+}
+
+func newSharedFrame(op gws.Opcode, payload []byte) *sharedFrame {
+	return &sharedFrame{gws.NewBroadcaster(op, payload), op, payload}
+}
+
+// broadcast queues f, counted as Send counts a frame, and says whether it
+// did. A socket whose event runs takes a copy of the payload in its outbox
+// (outbox.go): the caller's may not outlive the call.
+func (c *conn) broadcast(f *sharedFrame) bool {
 	if c.reserve() != nil {
 		return false
 	}
-	if err := b.Broadcast(c.ws); err != nil {
+	c.mu.Lock()
+	if c.inEvent {
+		c.outboxLocked().frames = append(c.outbox.frames, outFrame{f.op, bytes.Clone(f.payload), c.written})
+		c.mu.Unlock()
+		return true
+	}
+	c.mu.Unlock()
+	if err := f.Broadcast(c.ws); err != nil {
 		c.pending.Add(-1)
 		return false
 	}

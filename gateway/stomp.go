@@ -354,7 +354,7 @@ func (s *stompSession) subscribed(dest string) bool {
 type publication struct {
 	msg    stompMessage
 	id     string
-	frames map[frameKey]*gws.Broadcaster
+	frames map[frameKey]*sharedFrame
 }
 
 type frameKey struct {
@@ -364,10 +364,10 @@ type frameKey struct {
 }
 
 func newPublication(g *Gateway, m *wsgw.Message) *publication {
-	return &publication{msg: newMessage(m), id: strconv.FormatUint(g.stompIDs.Add(1), 10), frames: make(map[frameKey]*gws.Broadcaster)}
+	return &publication{msg: newMessage(m), id: strconv.FormatUint(g.stompIDs.Add(1), 10), frames: make(map[frameKey]*sharedFrame)}
 }
 
-func (p *publication) frame(k frameKey) *gws.Broadcaster {
+func (p *publication) frame(k frameKey) *sharedFrame {
 	b := p.frames[k]
 	if b == nil {
 		var f []byte
@@ -376,7 +376,7 @@ func (p *publication) frame(k frameKey) *gws.Broadcaster {
 		} else {
 			f = p.msg.Append(nil, k.v, k.subscription, p.id)
 		}
-		b = gws.NewBroadcaster(p.msg.op, f)
+		b = newSharedFrame(p.msg.op, f)
 		p.frames[k] = b
 	}
 	return b
