@@ -16,8 +16,8 @@ import (
 // connection (ServeHTTP), and each message and ping is handed to a helper
 // goroutine while the read loop waits (hops). Only the close, after which
 // the read loop ends, runs on it, and the events of a busy connection,
-// which saves two goroutine switches each (handOff); such a connection
-// keeps the 4 KiB stack this grows to.
+// which saves two goroutine switches each (handOff), and the frames of a
+// STOMP session; such a connection keeps the 4 KiB stack this grows to.
 
 // hops is the event handler gws calls on the read loops; it runs their
 // callbacks on helper goroutines, whose stacks may grow as deep as the
@@ -63,7 +63,11 @@ func (h *hops) OnClose(socket *gws.Conn, err error) { h.events.OnClose(socket, e
 func (h *hops) OnPong(socket *gws.Conn, payload []byte) { h.events.OnPong(socket, payload) }
 
 func (h *hops) OnMessage(socket *gws.Conn, msg *gws.Message) {
-	if connOf(socket).busy() { // its event runs on the read loop anyway (handOff)
+	// A busy connection's event runs on the read loop anyway (handOff). A
+	// STOMP session's frames stay on it too: handed over, an UNSUBSCRIBE's
+	// receipt was sometimes never written (TestSTOMPConnectAndEcho, run
+	// with the other STOMP tests); not understood yet.
+	if c := connOf(socket); c.busy() || c.stomp != nil {
 		h.events.OnMessage(socket, msg)
 		return
 	}
