@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"sync"
@@ -48,9 +50,6 @@ type conn struct {
 	user      string
 	groups    map[string]struct{}
 	unindexed bool
-	// state is websocketInfo.state as the scripts last saved it (JSON);
-	// nil for none.
-	state atomic.Pointer[[]byte]
 
 	expiryIndex int // position in the expiry queue, -1 when not in it; guarded by its lock
 
@@ -91,6 +90,10 @@ type conn struct {
 	outbox      *outbox
 	closeCode   int
 	closeReason string
+	// state is websocketInfo.state as the scripts last saved it (JSON), nil
+	// for none. Each save overwrites it in place, so a state that changes
+	// on every message costs no allocation; info copies it under mu.
+	state []byte
 }
 
 // Errors Send returns; the service turns them into answers.
@@ -358,24 +361,44 @@ func (c *conn) snapshot() *wsgw.Socket {
 		MessagesOut:     c.out.Load(),
 		MessagesDropped: c.dropped.Load(),
 		ScriptVersion:   c.scriptVersion.Load(),
-		State:           c.State(),
+		State:           c.stateCopy(),
 		UserID:          user,
 		Groups:          groups,
 	}
 }
 
-// State is websocketInfo.state as last saved, as JSON.
+// State is websocketInfo.state as last saved, as JSON, for the engine: it
+// is valid until the connection's next SaveState.
 func (c *conn) State() []byte {
-	if p := c.state.Load(); p != nil {
-		return *p
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == nil {
+		return wsgw.EmptyState
 	}
-	return wsgw.EmptyState
+	return c.state
 }
 
-// SaveState keeps state (JSON) with the connection, and writes it to the
-// registry: the engine calls it only when an event changed the state.
+// stateCopy is the state for info, which runs beside the connection's
+// events.
+func (c *conn) stateCopy() json.RawMessage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == nil {
+		return wsgw.EmptyState
+	}
+	return bytes.Clone(c.state)
+}
+
+// SaveState keeps a copy of state (JSON) with the connection, and writes it
+// to the registry: the engine calls it only when an event changed the
+// state, and reuses state's bytes afterwards.
 func (c *conn) SaveState(state []byte) error {
-	c.state.Store(&state)
+	c.mu.Lock()
+	if cap(c.state) > 1024 && cap(c.state) > 4*len(state) {
+		c.state = nil // a state that shrank does not keep its largest buffer
+	}
+	c.state = append(c.state[:0], state...)
+	c.mu.Unlock()
 	c.g.indexed("set_state", c, c.g.opts.Registry.SetState(context.Background(), c.info.ID, state))
 	return nil
 }

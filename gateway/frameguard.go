@@ -32,6 +32,7 @@ import (
 // behind the handshake without waiting for the 101.
 type frameGuard struct {
 	net.Conn
+	sock  socketReader  // reads the socket beneath Conn, when attached
 	c     *conn         // the connection it guards; nil in unit tests of scan
 	ahead *bytes.Reader // bytes to serve before the socket's: read ahead by net/http, or held back at a close frame; nil when none
 	fault *closeFault
@@ -83,38 +84,67 @@ var (
 // Read serves the client's bytes up to the first frame gws must not have as
 // it is. At a bad frame it returns what came before; the next Read, once gws
 // has handled that, fails the connection. At a close frame it flushes the
-// writer before gws reads the frame.
+// writer before gws reads the frame. The common case, bytes from the socket
+// that scan lets through whole, keeps to a small frame: the read loop parks
+// in it, close to the limit of its stack (readloop.go).
 func (g *frameGuard) Read(p []byte) (int, error) {
-	for {
-		if g.fault != nil {
-			return 0, g.c.fail(g.fault.code, g.fault.reason)
-		}
-		var n int
-		var err error
-		if g.ahead != nil {
-			n, _ = g.ahead.Read(p)
-			if g.ahead.Len() == 0 {
-				g.ahead = nil
-			}
-		} else {
-			n, err = g.Conn.Read(p)
-		}
-		k := g.scan(p[:n])
-		if k == n {
-			return n, err
-		}
-		if g.fault == nil { // a close frame at p[k]: keep it for after the flush
-			g.unread(p[k:n])
-		}
-		if k > 0 {
-			return k, nil
-		}
-		if g.fault == nil {
-			// gws has handled every frame before the close frame.
-			g.c.flush()
-			g.flushed = true
-		}
+	if g.fault != nil || g.ahead != nil || g.sock.raw == nil {
+		return g.readSlow(p)
 	}
+	if err := g.sock.rawRead(p); err != nil {
+		return 0, err
+	}
+	return g.scanRead()
+}
+
+// scanRead scans what the socket read gave.
+func (g *frameGuard) scanRead() (int, error) {
+	p, n, err := g.sock.p, g.sock.n, g.sock.err
+	g.sock.p = nil
+	if k := g.scan(p[:n]); k < n {
+		return g.stopAt(p, n, k)
+	}
+	return n, err
+}
+
+// readSlow fails the connection at a fault, serves bytes held ahead, or
+// reads a socket without a descriptor (TLS).
+func (g *frameGuard) readSlow(p []byte) (int, error) {
+	if g.fault != nil {
+		return 0, g.c.fail(g.fault.code, g.fault.reason)
+	}
+	var n int
+	var err error
+	if g.ahead != nil {
+		n, _ = g.ahead.Read(p)
+		if g.ahead.Len() == 0 {
+			g.ahead = nil
+		}
+	} else {
+		n, err = g.Conn.Read(p)
+	}
+	if k := g.scan(p[:n]); k < n {
+		return g.stopAt(p, n, k)
+	}
+	return n, err
+}
+
+// stopAt ends a read of n bytes that scan stopped at k: it serves those
+// before the frame at k, if any; else the frame is a close frame held back
+// until the writer is flushed, or a fault, which the next Read serves.
+func (g *frameGuard) stopAt(p []byte, n, k int) (int, error) {
+	if g.fault == nil { // a close frame at p[k]: keep it for after the flush
+		g.unread(p[k:n])
+	}
+	if k > 0 {
+		return k, nil
+	}
+	if g.fault == nil {
+		// gws has handled every frame before the close frame.
+		g.c.flush()
+		g.flushed = true
+	}
+	return g.Read(p)
 }
 
 // unread puts b back in front of the bytes still to serve.
@@ -341,6 +371,7 @@ func (w guardedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.guard.Conn = conn
+	w.guard.sock.attach(conn)
 	if n := brw.Reader.Buffered(); n > 0 {
 		ahead, _ := brw.Reader.Peek(n)
 		w.guard.ahead = bytes.NewReader(bytes.Clone(ahead))

@@ -107,6 +107,7 @@ type Gateway struct {
 	routes Routes
 	slots  sync.Map // endpoint path -> its semaphore: its share of the script workers (fairshare.go)
 	storms storms   // memory released after connect storms (storm.go)
+	hops   *hops    // runs the read loops' callbacks off their stacks (readloop.go)
 }
 
 // gatewayMetrics are the collectors the gateway touches per message,
@@ -156,6 +157,7 @@ func New(opts Options) (*Gateway, error) {
 	if l := opts.Limits; l.UpgradesPerIPPerSecond > 0 {
 		g.upgrades = newUpgradeLimiter(l.UpgradesPerIPPerSecond, l.UpgradesPerIPBurst, maxTrackedClients)
 	}
+	g.hops = newHops(events{g}, g.stop)
 	g.upgrader = g.newUpgrader("")
 	go g.sweep()
 	go g.expiries.run(g.stop, g.expire)
@@ -182,7 +184,7 @@ func (g *Gateway) newUpgrader(subprotocol string) *gws.Upgrader {
 	if subprotocol != "" {
 		opt.SubProtocols = []string{subprotocol}
 	}
-	return gws.NewUpgrader(events{g}, opt)
+	return gws.NewUpgrader(g.hops, opt)
 }
 
 // upgraderFor returns the upgrader that names subprotocol in its answer.
@@ -279,7 +281,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	socket.Session().(*session).conn = c
 	c.ws = socket
-	go g.serve(c)
+	events{g}.OnOpen(socket) // here, not on the read loop (readloop.go)
+	g.serve(c)
 }
 
 // enter counts a connection about to be upgraded in active, unless Shutdown
@@ -425,19 +428,26 @@ func newSocketID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// serve runs the connection's read loop. Our callbacks recover their own
+// serve starts the connection's read loop. Our callbacks recover their own
 // panics (events.go), and the engine those in scripts' bindings; a panic
 // inside gws's frame reading, or one that escaped a callback, is recovered
-// here, so one bad connection never takes the process down.
+// here, so one bad connection never takes the process down. The goroutine
+// is a closure, not a call of a method with arguments, which would add a
+// wrapper's frame: the read loop parks close to the limit of its stack
+// (readloop.go).
 func (g *Gateway) serve(c *conn) {
-	defer func() {
-		if p := recover(); p != nil {
-			g.panicked(c, "read loop", p, debug.Stack())
-			c.abort(1011, "internal error")
-			g.finish(c, 1011, "internal error")
-		}
+	go func() {
+		defer g.recoverReadLoop(c)
+		c.ws.ReadLoop()
 	}()
-	c.ws.ReadLoop()
+}
+
+func (g *Gateway) recoverReadLoop(c *conn) {
+	if p := recover(); p != nil {
+		g.panicked(c, "read loop", p, debug.Stack())
+		c.abort(1011, "internal error")
+		g.finish(c, 1011, "internal error")
+	}
 }
 
 // panicked logs and counts a panic recovered on connection c.

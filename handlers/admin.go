@@ -292,7 +292,16 @@ func (a *admin) maxBody() int64 {
 	return int64(6*max(a.opts.MaxMessageBytes, 1) + 4096)
 }
 
+// readBody reads a request body of at most limit bytes. A body of known
+// length, as clients mostly send, is read into one buffer of its size.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if n := r.ContentLength; n >= 0 && n <= limit {
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, wsgw.Errorf(wsgw.EInvalid, "reading the request body: %v", err)
+		}
+		return body, nil
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooLarge *http.MaxBytesError
 	switch {
@@ -328,6 +337,9 @@ func (r *SendRequest) message() *wsgw.Message {
 func DecodeSend(body []byte, contentType string) (SendRequest, error) {
 	if err := checkJSON(contentType); err != nil {
 		return SendRequest{}, err
+	}
+	if message, typ, ok := quickSend(body); ok {
+		return decodeMessage(message, typ)
 	}
 	var raw struct {
 		Message     json.RawMessage   `json:"message"`

@@ -31,7 +31,7 @@ type stateConn struct {
 }
 
 func (c *stateConn) State() []byte            { return c.state }
-func (c *stateConn) SaveState(s []byte) error { c.state = s; return nil }
+func (c *stateConn) SaveState(s []byte) error { c.state = append(c.state[:0], s...); return nil }
 
 // BenchmarkStateEvent is a data event of the echo that counts its messages
 // in websocketInfo.state (scripts/bench/state-echo.js) beside the plain

@@ -74,10 +74,12 @@ type Conn interface {
 	// connection sends it to its subscriptions of m.Destination, a plain
 	// one sends m.Data as Send does.
 	Deliver(m *wsgw.Message) error
-	// State is websocketInfo.state as last saved, as JSON.
+	// State is websocketInfo.state as last saved, as JSON; the engine reads
+	// it only during the connection's events, and never writes to it.
 	State() []byte
-	// SaveState keeps a new state (JSON): the engine calls it after an
-	// open or data event that changed the state.
+	// SaveState keeps a copy of a new state (JSON): the engine calls it
+	// after an open or data event that changed the state, and reuses
+	// state's bytes afterwards.
 	SaveState(state []byte) error
 	// User is the user the connection is bound to, "" for none; SetUser
 	// binds it ("" unbinds).

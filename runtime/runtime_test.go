@@ -82,7 +82,7 @@ func (c *fakeConn) State() []byte {
 func (c *fakeConn) SaveState(s []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.state = s
+	c.state = append([]byte(nil), s...) // the engine reuses s
 	c.saves++
 	return nil
 }

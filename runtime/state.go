@@ -57,7 +57,7 @@ func (v *vm) saveState() error {
 	if bytes.Equal(state, v.cur.Conn.State()) {
 		return nil
 	}
-	return v.cur.Conn.SaveState(bytes.Clone(state))
+	return v.cur.Conn.SaveState(state)
 }
 
 // stringifyState is the state through JSON.stringify, capped like every

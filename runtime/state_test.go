@@ -25,7 +25,7 @@ return JSON.stringify(s) + " " + plain;`)
 	for _, expr := range []string{
 		`{}`,
 		`{a: 1, b: "x", c: true, d: false, e: null}`,
-		`{n: 0.1, m: -0, big: 1e21, small: 1e-7, neg: -12.5, nan: NaN, inf: -Infinity, max: Number.MAX_SAFE_INTEGER}`,
+		`{n: 0.1, m: -0, big: 1e21, small: 1e-7, neg: -12.5, nan: NaN, inf: -Infinity, max: Number.MAX_SAFE_INTEGER, over: 9007199254740993, huge: -123456789012345680000, neg0: [-0, 0, -1, 255, 256, 1e15]}`,
 		`{s: "quote \" back \\ nl \n tab \t cr \r ff \f bs \b ctrl \u0001 \u001f del \u007f é ü 漢 🎉 <>&"}`,
 		`{u: undefined, f: function () {}, k: 1}`,
 		`[1, undefined, function () {}, null, "x", [], {}]`,

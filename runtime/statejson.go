@@ -24,6 +24,9 @@ var errNotPlain = errors.New("not plain data")
 // a state that would be huge as JSON is never built.
 var errStateTooBig = errors.New("state too big")
 
+// maxExactInt is the largest integer a float64 holds exactly (2^53).
+const maxExactInt = 1 << 53
+
 // maxStateDepth is how deep the Go encoder follows a state; deeper ones
 // (and cycles) go to JSON.stringify, which throws on a cycle.
 const maxStateDepth = 64
@@ -46,8 +49,14 @@ func (v *vm) encodeState(b []byte, val goja.Value, depth, limit int) (out []byte
 		}
 		return appendQuoted(b, s), false, nil
 	case goja.IsNumber(val):
-		if f := val.ToFloat(); math.IsNaN(f) || math.IsInf(f, 0) {
+		f := val.ToFloat()
+		switch {
+		case math.IsNaN(f) || math.IsInf(f, 0):
 			return append(b, "null"...), false, nil
+		case f == math.Trunc(f) && math.Abs(f) <= maxExactInt:
+			// JavaScript writes such a number as its digits (and -0 as
+			// "0"); appending them spares a string per number.
+			return strconv.AppendInt(b, int64(f), 10), false, nil
 		}
 		return append(b, val.String()...), false, nil
 	}

@@ -11,7 +11,8 @@ import "context"
 // same Registry; other nodes see it after Flush.
 type Index interface {
 	// SetState saves socket id's state (JSON); "{}" or empty drops it. The
-	// registry may keep state: the caller must not modify it afterwards.
+	// caller reuses state's bytes once it returns: a registry that keeps
+	// the state keeps a copy.
 	SetState(ctx context.Context, id string, state []byte) error
 	// SetUser binds socket id to user; "" unbinds it.
 	SetUser(ctx context.Context, id, user string) error

@@ -13,7 +13,12 @@ import (
 // entry is what the index holds of one of this node's sockets; the
 // Registry's own view, which a resync writes again.
 type entry struct {
+	// state is the socket's state as last saved, nil or empty for none;
+	// each save overwrites it in place. dirty: it is not in Redis yet.
+	// stored: the state hash may hold a field of the socket.
 	state  []byte
+	dirty  bool
+	stored bool
 	user   string
 	groups map[string]struct{}
 }
@@ -62,24 +67,37 @@ func (r *Registry) enqueue(o op, fn func(e *entry, o *op) bool) error {
 		r.mu.Unlock()
 		return nil
 	}
-	if o.kind != opState {
-		o.data = e.record()
-	}
+	o.data = e.record()
 	r.queue = append(r.queue, o)
 	r.mu.Unlock()
 	signal(r.wake)
 	return nil
 }
 
-// SetState saves socket id's state.
+// SetState saves socket id's state. It is written to Redis with the
+// node's next batch of states, at most stateInterval later: a socket whose
+// state changes on every message costs one HSET field per interval, not one
+// command per message. Only Redis lags: info is answered by the node that
+// holds the socket, from the connection.
 func (r *Registry) SetState(_ context.Context, id string, state []byte) error {
+	if r.closed.Load() {
+		return errClosed
+	}
 	if string(state) == "{}" {
 		state = nil
 	}
-	return r.enqueue(op{kind: opState, id: id, data: state}, func(e *entry, _ *op) bool {
-		e.state = state
-		return true
-	})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.entryOf(id)
+	if e == nil {
+		return nil
+	}
+	e.state = append(e.state[:0], state...) // the caller reuses state's bytes
+	if !e.dirty {
+		e.dirty = true
+		r.dirty = append(r.dirty, id)
+	}
+	return nil
 }
 
 // SetUser binds socket id to user.
@@ -134,13 +152,6 @@ func (r *Registry) GroupSockets(ctx context.Context, group, cursor string, limit
 func (r *Registry) writeIndex(ctx context.Context, pipe goredis.Pipeliner, o op) {
 	k, node := r.sh.keys, r.sh.node
 	switch o.kind {
-	case opState:
-		if len(o.data) == 0 {
-			pipe.HDel(ctx, k.state(node), o.id)
-		} else {
-			pipe.HSet(ctx, k.state(node), o.id, o.data)
-		}
-		return
 	case opUser:
 		if o.group != "" {
 			pipe.ZRem(ctx, k.user(node, o.group), o.id)
@@ -172,7 +183,7 @@ func (r *Registry) dropEntry(ctx context.Context, pipe goredis.Pipeliner, id str
 	if !e.empty() {
 		pipe.HDel(ctx, k.index(node), id)
 	}
-	if e.state != nil {
+	if e.stored {
 		pipe.HDel(ctx, k.state(node), id)
 	}
 }
@@ -192,7 +203,7 @@ func (r *Registry) writeEntries(ctx context.Context, entries map[string]*entry) 
 		if rec := e.record(); rec != nil {
 			pipe.HSet(ctx, k.index(node), id, rec)
 		}
-		if e.state != nil {
+		if len(e.state) > 0 {
 			pipe.HSet(ctx, k.state(node), id, e.state)
 		}
 		if pipe.Len() >= r.sh.opts.BatchSize {

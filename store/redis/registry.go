@@ -30,6 +30,11 @@ type Registry struct {
 	entries map[string]*entry
 	queue   []op
 	gone    map[string]int
+	// dirty lists the sockets whose state changed since the writer last
+	// took them; arena and writes are the writer's copy of those states.
+	dirty  []string
+	arena  []byte
+	writes []stateWrite
 
 	wake chan struct{} // the writer has work
 	// rejoiningShown: the heartbeat key says rejoiningMark, so other

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,8 +29,11 @@ func (r *Registry) resync(ctx context.Context) {
 	}
 	entries := make(map[string]*entry, len(r.entries))
 	for id, e := range r.entries {
-		entries[id] = &entry{state: e.state, user: e.user, groups: maps.Clone(e.groups)}
+		entries[id] = &entry{state: bytes.Clone(e.state), user: e.user, groups: maps.Clone(e.groups)}
+		e.dirty = false
+		e.stored = e.stored || len(e.state) > 0
 	}
+	r.dirty = r.dirty[:0]
 	dropped := r.queue
 	r.queue = nil
 	r.mu.Unlock()

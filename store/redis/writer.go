@@ -22,8 +22,8 @@ type op struct {
 	// group is the group of opGroupJoin and opGroupLeave, the user to leave of opUser.
 	group string
 	user  string // opUser: the user to bind, "" for none
-	// data is opState's state, or the socket's index record after the
-	// other index ops (nil when it has none left).
+	// data is the socket's index record after an index op (nil when it
+	// has none left).
 	data []byte
 }
 
@@ -33,7 +33,6 @@ const (
 	opRegister opKind = iota
 	opUnregister
 	opBarrier
-	opState
 	opUser
 	opGroupJoin
 	opGroupLeave
@@ -48,12 +47,18 @@ func (r *Registry) runWriter() {
 	defer beat.Stop()
 	retry := time.NewTicker(r.sh.retry)
 	defer retry.Stop()
+	states := time.NewTicker(stateInterval)
+	defer states.Stop()
 	for {
 		select {
 		case <-r.stop:
 			return
 		case <-r.wake:
 			r.flush()
+		case <-states.C:
+			if r.statesPending() {
+				r.flush()
+			}
 		case <-beat.C:
 			r.heartbeat()
 		case <-r.sh.beat:
@@ -68,37 +73,106 @@ func (r *Registry) runWriter() {
 	}
 }
 
-// take removes and returns everything queued.
-func (r *Registry) take() []op {
+// stateInterval is how long a changed state may wait for the writer: the
+// states of every socket that changed meanwhile go in one HSET, each
+// socket's latest only (docs/operations.md).
+const stateInterval = 100 * time.Millisecond
+
+// stateWrite is one socket's state to write; empty data removes it.
+type stateWrite struct {
+	id   string
+	data []byte
+}
+
+// statesPending reports whether a changed state waits for the writer.
+func (r *Registry) statesPending() bool {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.dirty) > 0
+}
+
+// take removes and returns everything queued, and the changed states.
+// The states are copied into the writer's arena, which the next take
+// reuses: only the writer calls take.
+func (r *Registry) take() ([]op, []stateWrite) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	batch := r.queue
 	r.queue = nil
-	r.mu.Unlock()
-	return batch
+	r.arena, r.writes = r.arena[:0], r.writes[:0]
+	for _, id := range r.dirty {
+		e := r.entries[id]
+		if e == nil || !e.dirty { // gone since, or listed twice
+			continue
+		}
+		e.dirty = false
+		e.stored = e.stored || len(e.state) > 0
+		start := len(r.arena)
+		r.arena = append(r.arena, e.state...)
+		r.writes = append(r.writes, stateWrite{id: id, data: r.arena[start:len(r.arena):len(r.arena)]})
+	}
+	r.dirty = r.dirty[:0]
+	return batch, r.writes
 }
 
 // flush writes the queue to Redis, BatchSize operations per round trip,
-// until it is empty. While a resync is pending the queue is dropped instead:
-// the resync writes this node's sockets as they are then.
+// then the changed states, until nothing is left. While a resync is pending
+// all of it is dropped instead: the resync writes this node's sockets as
+// they are then.
 func (r *Registry) flush() {
 	for {
-		batch := r.take()
-		if len(batch) == 0 {
+		batch, states := r.take()
+		if len(batch) == 0 && len(states) == 0 {
 			return
 		}
-		for len(batch) > 0 {
-			n := min(len(batch), r.sh.opts.BatchSize)
-			chunk := batch[:n]
-			batch = batch[n:]
-			if !r.sh.needResync.Load() {
-				if err := r.writeChunk(chunk); err != nil {
-					r.sh.needResync.Store(true)
-					r.countFailed(chunk, err)
-				}
+		for chunk := range chunks(batch, r.sh.opts.BatchSize) {
+			if r.sh.needResync.Load() {
+				break
 			}
-			r.settle(chunk)
+			if err := r.writeChunk(chunk); err != nil {
+				r.sh.needResync.Store(true)
+				r.countFailed(chunk, err)
+			}
+		}
+		if len(states) > 0 && !r.sh.needResync.Load() {
+			if err := r.writeStates(states); err != nil {
+				r.sh.needResync.Store(true)
+				r.sh.errs("state").Add(float64(len(states)))
+				r.sh.report("state", err)
+			}
+		}
+		r.settle(batch)
+	}
+}
+
+// writeStates sends the changed states of a take in one pipeline: one HSET
+// (and one HDEL, for states emptied) per BatchSize sockets. They follow the
+// queue of the same take, so a socket's state never precedes its record.
+func (r *Registry) writeStates(states []stateWrite) error {
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	key := r.sh.keys.state(r.sh.node)
+	pipe := r.sh.client.Pipeline()
+	var set []any
+	var del []string
+	for chunk := range chunks(states, r.sh.opts.BatchSize) {
+		set, del = set[:0], del[:0]
+		for _, w := range chunk {
+			if len(w.data) == 0 {
+				del = append(del, w.id)
+			} else {
+				set = append(set, w.id, w.data)
+			}
+		}
+		if len(set) > 0 {
+			pipe.HSet(ctx, key, set...)
+		}
+		if len(del) > 0 {
+			pipe.HDel(ctx, key, del...)
 		}
 	}
+	_, err := pipe.Exec(ctx)
+	return err
 }
 
 // writeChunk sends one batch in one pipeline. Runs of registrations share
@@ -129,7 +203,7 @@ func (r *Registry) writeChunk(chunk []op) error {
 		if o.kind == opBarrier {
 			continue
 		}
-		if o.kind >= opState {
+		if o.kind >= opUser {
 			endRun()
 			r.writeIndex(ctx, pipe, o)
 			continue
