@@ -320,6 +320,7 @@ func (v *vm) text(val goja.Value) (string, error) {
 	if goja.IsString(val) {
 		return val.String(), nil
 	}
+	v.stack.lend() // a returned value is stringified after the script's call
 	js, err := v.stringify(goja.Undefined(), val)
 	if err != nil {
 		return "", err

@@ -60,6 +60,8 @@ type vm struct {
 	// overMemory holds the first refusal of a capped built-in (memory.go),
 	// so the event fails even if the script caught it.
 	overMemory string
+	// stack is the value stack lent to goja for each call (valuestack.go).
+	stack valueStack
 	// joining is the stack of arrays Array.prototype.join is inside.
 	joining []*goja.Object
 	comma   goja.String
@@ -86,7 +88,7 @@ const maxCachedHandlers = 64
 func (e *Engine) newVM() (*vm, error) {
 	rt := goja.New()
 	rt.SetMaxCallStackSize(e.opts.MaxCallStack)
-	v := &vm{eng: e, rt: rt, handlers: make(map[*Handler]goja.Callable)}
+	v := &vm{eng: e, rt: rt, handlers: make(map[*Handler]goja.Callable), stack: newValueStack(rt)}
 	stringify, ok := goja.AssertFunction(rt.Get("JSON").ToObject(rt).Get("stringify"))
 	if !ok {
 		return nil, errors.New("runtime: JSON.stringify is not a function")
@@ -178,6 +180,7 @@ func (v *vm) run(ctx context.Context, h *Handler, ev *Event, deadline time.Time)
 	fn, err := v.handler(h)
 	if err == nil {
 		var result goja.Value
+		v.stack.lend()
 		result, err = fn(goja.Undefined(), v.args...)
 		if err == nil && v.overMemory != "" {
 			err = &memoryError{v.overMemory}
@@ -221,6 +224,7 @@ func (v *vm) finish() {
 	v.sentFrames, v.sentBytes, v.overSent, v.overMemory = 0, 0, nil, ""
 	v.joining = v.joining[:0]
 	v.halted.Store(false)
+	v.stack.reclaim()
 }
 
 // errSendLimit is the refusal of a send past the per-event caps.
