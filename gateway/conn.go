@@ -72,6 +72,9 @@ type conn struct {
 	interrupts int
 	slow       bool  // the last event took longer than waitedLong
 	streak     uint8 // messages in a row that came within busyGap of the one before (gateway.go)
+	// offLoop is set while the connection's callback runs on a goroutine
+	// other than its read loop, whose stack may grow (readloop.go).
+	offLoop bool
 
 	// wake is closed by Close to end a rate-limit delay; made on the
 	// connection's first delay, nil before. Guarded by mu.

@@ -281,7 +281,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	socket.Session().(*session).conn = c
 	c.ws = socket
+	c.offLoop = true         // this goroutine ends after the upgrade: its stack may grow
 	events{g}.OnOpen(socket) // here, not on the read loop (readloop.go)
+	c.offLoop = false
 	g.serve(c)
 }
 
@@ -493,19 +495,21 @@ func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 }
 
 // handOff runs the event, once it has taken its share of the pool
-// (fairshare.go): on the read loop itself for a busy connection, else on
-// one of the engine's workers (Engine.Dispatch), so that goja's deep frames
-// do not grow the stack of every quiet connection's read loop
-// (docs/BENCHMARKS.md, "Memory per idle connection"). A busy connection's
-// read loop saves the two goroutine switches of the hand-off on each
-// event; its grown stack is halved by the collector once it is quiet.
+// (fairshare.go), on the goroutine it is called on when that one's stack
+// may grow: a busy connection's read loop, the upgrading goroutine (open)
+// or a helper the read loop handed the message to (readloop.go). Else, on
+// a quiet connection's read loop, it runs on one of the engine's workers
+// (Engine.Dispatch), so that goja's deep frames do not grow the stack of
+// every quiet connection (docs/BENCHMARKS.md, "Memory per idle
+// connection"). Each inline run saves the hand-off's two goroutine
+// switches.
 func (g *Gateway) handOff(c *conn, h *runtime.Handler, ev *runtime.Event) error {
 	gr, err := g.admitEvent(c, ev)
 	if err != nil {
 		return err
 	}
 	defer gr.release()
-	if c.busy() {
+	if c.busy() || c.offLoop {
 		return g.opts.Engine.Run(context.Background(), h, ev)
 	}
 	return g.opts.Engine.Dispatch(h, ev)

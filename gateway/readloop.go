@@ -103,11 +103,14 @@ func (h *hops) OnPing(socket *gws.Conn, payload []byte) {
 
 func (h *hops) helper(j *hop) {
 	for {
+		c := connOf(j.socket)
+		c.offLoop = true // the read loop waits for j.done
 		if j.msg != nil {
 			h.events.OnMessage(j.socket, j.msg) // recovers its own panics
 		} else {
 			h.ping(j)
 		}
+		c.offLoop = false
 		j.done <- struct{}{} // j is the read loop's again
 		if h.idle.Add(1) > maxIdleHelpers {
 			h.idle.Add(-1)
