@@ -72,6 +72,7 @@ type conn struct {
 	interrupts int
 	slow       bool  // the last event took longer than waitedLong
 	streak     uint8 // messages in a row that came within busyGap of the one before (gateway.go)
+	heavy      bool  // the last event took longer than heavyEvent (gateway.go)
 	// offLoop is set while the connection's callback runs on a goroutine
 	// other than its read loop, whose stack may grow (readloop.go).
 	offLoop bool
