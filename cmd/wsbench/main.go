@@ -84,10 +84,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.Procs > 1 {
 		res, err = runParent(ctx, r, args, stderr)
 	} else {
-		pctx, cancel := context.WithCancel(ctx)
-		go progressLoop(pctx, stderr, cfg.Scenario, r.ctr.snap)
+		stopProgress := startProgress(ctx, stderr, cfg.Scenario, r.ctr.snap)
 		res, err = runScenario(ctx, r)
-		cancel()
+		stopProgress()
 	}
 	if err != nil {
 		return err

@@ -137,9 +137,7 @@ func runParent(ctx context.Context, r *runner, args []string, stderr io.Writer) 
 		}
 		children[i] = c
 	}
-	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go progressLoop(pctx, stderr, cfg.Scenario, func() progressSnap {
+	defer startProgress(ctx, stderr, cfg.Scenario, func() progressSnap {
 		sum := r.ctr.snap() // the parent's own work: fanout's publisher
 		for _, c := range children {
 			c.mu.Lock()
@@ -150,7 +148,7 @@ func runParent(ctx context.Context, r *runner, args []string, stderr io.Writer) 
 			c.mu.Unlock()
 		}
 		return sum
-	})
+	})()
 
 	var mem *MemStats
 	var pub *publisher
@@ -291,6 +289,19 @@ func (c *child) read(stdout io.Reader, heldCh chan<- struct{}) {
 }
 
 // progressLoop prints one line per second to w from cumulative counters.
+// startProgress writes progress lines to w every second until the
+// returned stop is called; stop returns once the last line is written, so
+// that nothing writes to w after the scenario has returned.
+func startProgress(ctx context.Context, w io.Writer, scenario string, src func() progressSnap) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		progressLoop(ctx, w, scenario, src)
+	}()
+	return func() { cancel(); <-done }
+}
+
 func progressLoop(ctx context.Context, w io.Writer, scenario string, src func() progressSnap) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
