@@ -511,10 +511,7 @@ func (g *Gateway) handOff(c *conn, h *runtime.Handler, ev *runtime.Event) error 
 		return err
 	}
 	defer gr.release()
-	if c.offLoop {
-		return g.opts.Engine.Run(context.Background(), h, ev)
-	}
-	if c.busy() {
+	if c.offLoop || c.busy() {
 		return g.opts.Engine.Run(context.Background(), h, ev)
 	}
 	return g.opts.Engine.Dispatch(h, ev)

@@ -330,6 +330,15 @@ func (r *SendRequest) message() *wsgw.Message {
 	return &wsgw.Message{Data: r.Message, Binary: r.Binary, JSON: r.JSON, Destination: r.Destination, Headers: r.Headers}
 }
 
+// sendJSON is a send body as encoding/json reads it (quickSend reads the
+// common shape without it).
+type sendJSON struct {
+	Message     json.RawMessage   `json:"message"`
+	Type        *string           `json:"type"`
+	Destination string            `json:"destination"`
+	Headers     map[string]string `json:"headers"`
+}
+
 // DecodeSend decodes a send body {"message": ..., "type": "data-text"|"data-binary",
 // "destination": ..., "headers": {...}}. A string message is sent as it is;
 // any other JSON value as its JSON text; a data-binary message is base64.
@@ -341,12 +350,7 @@ func DecodeSend(body []byte, contentType string) (SendRequest, error) {
 	if message, typ, ok := quickSend(body); ok {
 		return decodeMessage(message, typ)
 	}
-	var raw struct {
-		Message     json.RawMessage   `json:"message"`
-		Type        *string           `json:"type"`
-		Destination string            `json:"destination"`
-		Headers     map[string]string `json:"headers"`
-	}
+	var raw sendJSON
 	if err := decodeStrict(body, &raw); err != nil {
 		return SendRequest{}, wsgw.Errorf(wsgw.EInvalid, "the body is not a JSON object of message, type, destination and headers: %v", err)
 	}

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"bytes"
-	"encoding/json"
 	"testing"
 )
 
@@ -31,12 +30,7 @@ func FuzzQuickSend(f *testing.F) {
 		if !ok {
 			return
 		}
-		var raw struct {
-			Message     json.RawMessage   `json:"message"`
-			Type        *string           `json:"type"`
-			Destination string            `json:"destination"`
-			Headers     map[string]string `json:"headers"`
-		}
+		var raw sendJSON
 		if err := decodeStrict(body, &raw); err != nil {
 			t.Fatalf("quickSend took %q, which encoding/json refuses: %v", body, err)
 		}
