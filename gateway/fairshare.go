@@ -36,13 +36,18 @@ type semaphore chan struct{}
 
 func newSemaphore(n int) semaphore { return make(semaphore, n) }
 
-// acquire takes a slot, or gives up when the gateway halts.
-func (s semaphore) acquire(halted <-chan struct{}) bool {
+// tryAcquire takes a slot if one is free at once.
+func (s semaphore) tryAcquire() bool {
 	select {
 	case s <- struct{}{}:
 		return true
 	default:
+		return false
 	}
+}
+
+// acquire takes a slot, or gives up when the gateway halts.
+func (s semaphore) acquire(halted <-chan struct{}) bool {
 	select {
 	case s <- struct{}{}:
 		return true
@@ -81,20 +86,23 @@ func (gr grant) release() {
 // release after the run; or errGone (the event must not run) or
 // runtime.ErrClosed.
 func (g *Gateway) admitEvent(c *conn, ev *runtime.Event) (grant, error) {
-	start := time.Now()
+	var start time.Time // when the event began to wait for its slot, if it had to
 	gr := grant{endpoint: c.slots}
-	if !gr.endpoint.acquire(g.halted) {
-		return grant{}, runtime.ErrClosed
+	if !gr.endpoint.tryAcquire() {
+		start = time.Now()
+		if !gr.endpoint.acquire(g.halted) {
+			return grant{}, runtime.ErrClosed
+		}
 	}
 	suspect := c.interrupts > 0
 	if suspect {
-		if !g.interrupted.acquire(g.halted) {
+		if !g.interrupted.tryAcquire() && !g.interrupted.acquire(g.halted) {
 			gr.endpoint.release()
 			return grant{}, runtime.ErrClosed
 		}
 		gr.lane = g.interrupted
 	}
-	check := suspect || c.slow || time.Since(start) > waitedLong
+	check := suspect || c.slow || (!start.IsZero() && time.Since(start) > waitedLong)
 	if ev.Type == runtime.Data && c.gone(check) {
 		gr.release()
 		g.metrics.EventsSkipped.Inc()
@@ -128,6 +136,10 @@ func (c *conn) gone(check bool) bool {
 // that was not, and closes c after MaxScriptInterrupts in a row. It runs on
 // the read loop, which owns c.interrupts.
 func (g *Gateway) strike(c *conn, err error) {
+	if err == nil { // first, so that se costs no allocation per event
+		c.interrupts = 0
+		return
+	}
 	var se *runtime.ScriptError
 	if !errors.As(err, &se) || !se.Interrupted() {
 		c.interrupts = 0
