@@ -43,6 +43,18 @@ return JSON.stringify(s) + " " + plain;`)
 		`Object.create({inherited: 1})`,
 		`{b: new Boolean(false), n: new Number(3), s: new String("s")}`,
 		`(function () { var o = {}, p = o; for (var i = 0; i < 100; i++) { p.x = {}; p = p.x; } return o; })()`,
+		// Objects whose properties the encoder cannot take from goja's
+		// list as they are (statejson.go, encodePlain), and some it can.
+		`{get a() { return 1; }, b: 2}`,
+		`Object.defineProperty({a: 1, c: 3}, "b", {value: 2, enumerable: false})`,
+		`Object.defineProperty({a: 1}, "r", {value: 2, enumerable: true})`,
+		`(function () { var o = {x: 1}; o["2"] = "two"; o["1"] = "one"; o.y = 2; return o; })()`,
+		`{"01": 1, "1a": 2, "4294967295": 3, "": 4, "-1": 5}`,
+		`(function () { var o = {a: 1, b: 2, c: 3}; delete o.a; o.a = 4; return o; })()`,
+		`{"é": 1, "漢": {"🎉": 2}, "a\"b\n": 3}`,
+		`(function () { var o = Object.create(null); o.x = 1; return o; })()`,
+		`new (class { constructor() { this.a = 1; this.b = [2]; } })()`,
+		`{n: 255, m: 256, big: 123456789012345, bigger: 1234567890123456, neg: -7, negbig: -100000}`,
 	} {
 		t.Run(expr, func(t *testing.T) {
 			c := newConn()
@@ -93,5 +105,46 @@ return "sent";`)
 	}
 	if got := c.texts(); len(got) != 1 {
 		t.Fatalf("the refused events sent %q: they fail as a throw, before their return value", got)
+	}
+}
+
+// TestStateSavedWhileAGetterChangesIt: a toJSON getter that adds or deletes
+// a property of the state while it is saved leaves what JSON.stringify
+// writes, which lists an object's keys before it reads a value.
+func TestStateSavedWhileAGetterChangesIt(t *testing.T) {
+	e := newEngine(t, runtime.Options{PoolSize: 1})
+	for name, change := range map[string]string{"adds": "o.c = 3", "deletes": "delete o.b", "redefines": `Object.defineProperty(o, "b", {get: function () { return 4; }})`} {
+		t.Run(name, func(t *testing.T) {
+			h := mustCompile(t, `
+var make = function () {
+  var o = {a: {}, b: 1};
+  Object.defineProperty(o.a, "toJSON", {get: function () { `+change+`; return undefined; }});
+  return o;
+};
+websocketInfo.state = make();
+return JSON.stringify(make());`)
+			c := newConn()
+			if err := run(t, e, h, c, runtime.Event{Type: runtime.Data}); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := string(c.State()), c.texts()[0]; got != want {
+				t.Fatalf("saved %s, JSON.stringify writes %s", got, want)
+			}
+		})
+	}
+}
+
+// TestStateWithALoneSurrogate: a name or a string with a lone surrogate is
+// saved as JSON.stringify writes it, escaped. (Reading it back gives what
+// goja's JSON.parse gives, U+FFFD in its place.)
+func TestStateWithALoneSurrogate(t *testing.T) {
+	e := newEngine(t, runtime.Options{PoolSize: 1})
+	h := mustCompile(t, `websocketInfo.state = {"\ud800": 1, "é": {"\udbff": 2}}; return JSON.stringify(websocketInfo.state);`)
+	c := newConn()
+	if err := run(t, e, h, c, runtime.Event{Type: runtime.Data}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(c.State()), c.texts()[0]; got != want || !strings.Contains(got, `\ud800`) {
+		t.Fatalf("saved %s, JSON.stringify writes %s", got, want)
 	}
 }

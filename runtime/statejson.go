@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
@@ -8,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/unistring"
 )
 
 // goja's JSON.parse and JSON.stringify go through encoding/json's token
@@ -94,9 +96,17 @@ func (v *vm) encodeState(b []byte, val goja.Value, depth, limit int) (out []byte
 		}
 		return append(b, ']'), false, nil
 	case "Object":
+		if p := plainObjectOf(obj); p.values != nil {
+			if out, ok, err := v.encodePlain(b, p, depth, limit); ok || err != nil {
+				return out, false, err
+			}
+		}
 		b = append(b, '{')
 		first := true
 		for _, k := range obj.Keys() {
+			if containsRuneError(k) { // a lone surrogate, which Keys turned into U+FFFD
+				return b, false, errNotPlain
+			}
 			mark := len(b)
 			if !first {
 				b = append(b, ',')
@@ -116,6 +126,52 @@ func (v *vm) encodeState(b []byte, val goja.Value, depth, limit int) (out []byte
 		return append(b, '}'), false, nil
 	}
 	return b, false, errNotPlain
+}
+
+// encodePlain appends a plain object as JSON.stringify would, from goja's
+// own list of its property names: the order Keys gives when no name is an
+// array index (JavaScript lists those first; goja sorts its list only when
+// asked for the keys). ok is false, with nothing appended, for an object
+// that needs Keys: a name that may be an array index or is not ASCII, or a
+// property that is not a plain value (an accessor, a non-enumerable one).
+// The names are copied before any value is encoded, as JSON.stringify
+// lists them before it reads a value: reading toJSON can run a getter.
+func (v *vm) encodePlain(b []byte, p plainObject, depth, limit int) (out []byte, ok bool, err error) {
+	values := *p.values
+	for _, name := range *p.names {
+		if len(name) > 0 && name[0] >= '0' && name[0] <= '9' || name.AsUtf16() != nil || isProperty(values[name]) {
+			return b, false, nil
+		}
+	}
+	start := len(v.encNames)
+	v.encNames = append(v.encNames, *p.names...)
+	end := len(v.encNames)
+	defer func() { v.encNames = v.encNames[:start] }()
+	b = append(b, '{')
+	first := true
+	for i := start; i < end; i++ {
+		name := v.encNames[i]
+		val := (*p.values)[name]
+		if val == nil || isProperty(val) { // a getter deleted or redefined it
+			return b, true, errNotPlain
+		}
+		mark := len(b)
+		if !first {
+			b = append(b, ',')
+		}
+		b = appendQuoted(b, string(name))
+		b = append(b, ':')
+		var undef bool
+		if b, undef, err = v.encodeState(b, val, depth+1, limit); err != nil {
+			return b, true, err
+		}
+		if undef { // JSON.stringify leaves the key out
+			b = b[:mark]
+			continue
+		}
+		first = false
+	}
+	return append(b, '}'), true, nil
 }
 
 func containsRuneError(s string) bool {
@@ -165,6 +221,7 @@ func appendQuoted(b []byte, s string) []byte {
 // JSON.parse.
 func (v *vm) decodeState(data []byte) (goja.Value, bool) {
 	d := stateDecoder{v: v, s: data}
+	v.decNames = v.decNames[:0]
 	val := d.value(0)
 	d.space()
 	if d.err || d.i != len(d.s) {
@@ -209,14 +266,16 @@ func (d *stateDecoder) value(depth int) goja.Value {
 	case c == '{':
 		d.i++
 		obj := rt.NewObject()
+		p := plainObjectOf(obj)
 		d.space()
 		if d.i < len(d.s) && d.s[d.i] == '}' {
 			d.i++
 			return obj
 		}
+		start := len(d.v.decNames)
 		for !d.err {
 			d.space()
-			key, ok := d.str()
+			key, ok := d.key()
 			if !ok {
 				return d.fail()
 			}
@@ -226,13 +285,23 @@ func (d *stateDecoder) value(depth int) goja.Value {
 			}
 			d.i++
 			val := d.value(depth + 1)
+			if d.err {
+				return d.fail()
+			}
 			// A data property, as JSON.parse makes it: "__proto__" is a key
-			// there, where Set would change the prototype.
+			// there, where Set would change the prototype. A plain object
+			// takes it straight into its values, and its names at the end.
 			var err error
-			if key == "__proto__" {
-				err = obj.DefineDataProperty(key, val, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
-			} else {
-				err = obj.Set(key, val)
+			switch {
+			case p.values != nil:
+				if _, dup := (*p.values)[key]; !dup {
+					d.v.decNames = append(d.v.decNames, key)
+				}
+				(*p.values)[key] = val
+			case key == "__proto__":
+				err = obj.DefineDataProperty(key.String(), val, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+			default:
+				err = obj.Set(key.String(), val)
 			}
 			if err != nil {
 				return d.fail()
@@ -244,6 +313,10 @@ func (d *stateDecoder) value(depth int) goja.Value {
 			}
 			if d.i < len(d.s) && d.s[d.i] == '}' {
 				d.i++
+				if p.values != nil {
+					*p.names = d.v.nameArena(d.v.decNames[start:])
+					d.v.decNames = d.v.decNames[:start]
+				}
 				return obj
 			}
 			return d.fail()
@@ -288,6 +361,9 @@ func (d *stateDecoder) value(depth int) goja.Value {
 		for d.i < len(d.s) && (d.s[d.i] == '-' || d.s[d.i] == '+' || d.s[d.i] == '.' || d.s[d.i] == 'e' || d.s[d.i] == 'E' || (d.s[d.i] >= '0' && d.s[d.i] <= '9')) {
 			d.i++
 		}
+		if n, ok := smallInt(d.s[start:d.i]); ok {
+			return rt.ToValue(n)
+		}
 		f, err := strconv.ParseFloat(string(d.s[start:d.i]), 64)
 		if err != nil {
 			return d.fail()
@@ -298,6 +374,65 @@ func (d *stateDecoder) value(depth int) goja.Value {
 		return rt.ToValue(f)
 	}
 	return d.fail()
+}
+
+// smallInt reads a number that is only digits, at most 15 of them, and
+// not -0: an integer a float64 holds exactly, without strconv.ParseFloat.
+func smallInt(num []byte) (int64, bool) {
+	digits := num
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 15 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if len(digits) < len(num) {
+		if n == 0 {
+			return 0, false // -0 is a float
+		}
+		n = -n
+	}
+	return n, true
+}
+
+// maxStateKeys bounds the property names a runtime interns.
+const maxStateKeys = 1024
+
+// key reads a property name at d.i; a name without escapes is interned, so
+// that reading the same state again allocates no string for it.
+func (d *stateDecoder) key() (unistring.String, bool) {
+	intern := false
+	if d.i < len(d.s) && d.s[d.i] == '"' {
+		if end := bytes.IndexByte(d.s[d.i+1:], '"'); end >= 0 {
+			raw := d.s[d.i+1 : d.i+1+end]
+			if bytes.IndexByte(raw, '\\') < 0 {
+				if k, ok := d.v.stateKeys[string(raw)]; ok {
+					d.i += end + 2
+					return k, true
+				}
+				intern = true
+			}
+		}
+	}
+	s, ok := d.str()
+	if !ok {
+		return "", false
+	}
+	k := unistring.NewFromString(s)
+	if intern {
+		if d.v.stateKeys == nil || len(d.v.stateKeys) >= maxStateKeys {
+			d.v.stateKeys = make(map[string]unistring.String)
+		}
+		d.v.stateKeys[s] = k
+	}
+	return k, true
 }
 
 // str reads a JSON string at d.i.

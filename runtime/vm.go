@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/unistring"
 
 	"github.com/wsgw/wsgw"
 )
@@ -49,8 +50,16 @@ type vm struct {
 	stomp    goja.Value
 	// state is websocketInfo.state once the script read or set it (state.go).
 	state goja.Value
-	// stateBuf is where the state is encoded, kept from event to event.
+	// stateBuf is where the state is encoded, kept from event to event;
+	// encNames holds the property names of the objects being encoded, and
+	// decNames those of the objects being decoded (statejson.go).
 	stateBuf []byte
+	encNames []unistring.String
+	decNames []unistring.String
+	// names is the arena of the decoded objects' property names.
+	names []unistring.String
+	// stateKeys interns the property names the state's decoder reads.
+	stateKeys map[string]unistring.String
 	// What the event has sent, against the per-event caps; overSent holds
 	// the error of the first send refused, so the event ends as a script
 	// error even if the script caught it.

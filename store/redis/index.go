@@ -44,14 +44,14 @@ func (e *entry) record() []byte {
 // entryOf returns the entry of socket id, made on first use, or nil when
 // this node does not hold the socket. r.mu must be held.
 func (r *Registry) entryOf(id string) *entry {
+	if e := r.entries[id]; e != nil { // only local sockets have one
+		return e
+	}
 	if _, ok := r.local[id]; !ok {
 		return nil
 	}
-	e := r.entries[id]
-	if e == nil {
-		e = &entry{}
-		r.entries[id] = e
-	}
+	e := &entry{}
+	r.entries[id] = e
 	return e
 }
 
