@@ -70,9 +70,9 @@ type conn struct {
 	// interrupts counts this connection's events interrupted in a row
 	// (fairshare.go).
 	interrupts int
-	slow       bool  // the last event took longer than waitedLong
+	slow       bool  // the last event ran longer than waitedLong
 	streak     uint8 // messages in a row that came within busyGap of the one before (gateway.go)
-	heavy      bool  // the last event took longer than heavyEvent (gateway.go)
+	heavy      bool  // the last event ran longer than heavyEvent (gateway.go)
 	// offLoop is set while the connection's callback runs on a goroutine
 	// other than its read loop, whose stack may grow (readloop.go).
 	offLoop bool
@@ -98,6 +98,9 @@ type conn struct {
 	// for none. Each save overwrites it in place, so a state that changes
 	// on every message costs no allocation; info copies it under mu.
 	state []byte
+	// stateSaved is set when an event saved state, until storeState hands
+	// it to the registry.
+	stateSaved bool
 }
 
 // Errors Send returns; the service turns them into answers.
@@ -393,18 +396,35 @@ func (c *conn) stateCopy() json.RawMessage {
 	return bytes.Clone(c.state)
 }
 
-// SaveState keeps a copy of state (JSON) with the connection, and writes it
-// to the registry: the engine calls it only when an event changed the
-// state, and reuses state's bytes afterwards.
+// SaveState keeps a copy of state (JSON) with the connection, for
+// storeState to write to the registry once the event is over: the engine
+// calls it only when an event changed the state, and reuses state's bytes
+// afterwards.
 func (c *conn) SaveState(state []byte) error {
 	c.mu.Lock()
 	if cap(c.state) > 1024 && cap(c.state) > 4*len(state) {
 		c.state = nil // a state that shrank does not keep its largest buffer
 	}
 	c.state = append(c.state[:0], state...)
+	c.stateSaved = true
 	c.mu.Unlock()
-	c.g.indexed("set_state", c, c.g.opts.Registry.SetState(context.Background(), c.info.ID, state))
 	return nil
+}
+
+// storeState writes the state the event just saved to the registry. It
+// runs after the event has given back its runtime and its endpoint slot:
+// the Redis registry's lock, which its writer holds while it gathers the
+// changed states, then parks only this connection's goroutine, not one
+// holding a slot that a queue of other events waits for. Only this
+// connection's events write c.state, so the bytes hold still meanwhile.
+func (c *conn) storeState() {
+	c.mu.Lock()
+	saved, state := c.stateSaved, c.state
+	c.stateSaved = false
+	c.mu.Unlock()
+	if saved {
+		c.g.indexed("set_state", c, c.g.opts.Registry.SetState(context.Background(), c.info.ID, state))
+	}
 }
 
 // User is the user the socket is bound to, "" for none.

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -119,4 +120,53 @@ if (websocketInfo.message === "boom") Websocket.info({socket_id: "panic"});` + i
 		return true
 	})
 	check()
+}
+
+// stallingStateStore is a registry whose SetState waits until release is
+// closed, as Redis's does while its writer holds the registry's lock.
+type stallingStateStore struct {
+	*memory.Registry
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *stallingStateStore) SetState(ctx context.Context, id string, state []byte) error {
+	select {
+	case s.entered <- struct{}{}:
+	default:
+	}
+	<-s.release
+	return s.Registry.SetState(ctx, id, state)
+}
+
+// TestStalledStateWriteHoldsNoSlot: a state write the registry makes wait
+// holds up only its own connection. The event that saved the state has
+// already given back its endpoint slot (one here) and its runtime, and its
+// reply is written; another connection's events run meanwhile.
+func TestStalledStateWriteHoldsNoSlot(t *testing.T) {
+	store := &stallingStateStore{Registry: memory.NewRegistry(), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	h := gwtest.New(t, gwtest.Options{
+		Scripts: map[string]string{"/s": `
+if (websocketInfo.type === "data") {
+  if (websocketInfo.message === "save") websocketInfo.state.n = 1;
+  return "ran " + websocketInfo.message;
+}`},
+		PoolSize: 2,
+		Limits:   gateway.Limits{ScriptWorkersPerEndpoint: 1},
+		Registry: store,
+	})
+	t.Cleanup(func() { close(store.release) })
+	saver, other := h.Dial("/s", nil), h.Dial("/s", nil)
+	saver.Send("save")
+	if got := saver.ReadText(); got != "ran save" {
+		t.Fatalf("saver got %q", got)
+	}
+	<-store.entered
+	for i := range 3 {
+		msg := fmt.Sprint("ping ", i)
+		other.Send(msg)
+		if got := other.ReadText(); got != "ran "+msg {
+			t.Fatalf("while a state write waits, another connection got %q, want %q", got, "ran "+msg)
+		}
+	}
 }

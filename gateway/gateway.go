@@ -471,12 +471,9 @@ func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 	c.scriptVersion.Store(h.Version)
 	ev.Conn = c
 	c.beginEvent()
+	defer c.storeState() // after the event's frames are written
 	defer c.endEvent()
-	start := time.Now()
 	err := g.handOff(c, h, ev)
-	took := time.Since(start)
-	c.slow = took > waitedLong
-	c.heavy = took > heavyEvent
 	if err == errGone {
 		g.log.Debug("event of a gone connection not run", "socket_id", c.info.ID, "route", c.info.Route)
 		return err
@@ -505,20 +502,32 @@ func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 // every quiet connection (docs/BENCHMARKS.md, "Memory per idle
 // connection"). Each inline run saves the hand-off's two goroutine
 // switches.
+//
+// The time an event runs, from admission to its end, sets c.slow and
+// c.heavy; the time it waited for admission does not. Under load every
+// event waits in the queue for a slot: counted, that wait would make every
+// connection heavy, hand every event off, and so lengthen the queue it
+// measured.
 func (g *Gateway) handOff(c *conn, h *runtime.Handler, ev *runtime.Event) error {
 	gr, err := g.admitEvent(c, ev)
 	if err != nil {
 		return err
 	}
 	defer gr.release()
+	start := time.Now()
 	if c.offLoop || c.busy() {
-		return g.opts.Engine.Run(context.Background(), h, ev)
+		err = g.opts.Engine.Run(context.Background(), h, ev)
+	} else {
+		err = g.opts.Engine.Dispatch(h, ev)
 	}
-	return g.opts.Engine.Dispatch(h, ev)
+	ran := time.Since(start)
+	c.slow = ran > waitedLong
+	c.heavy = ran > heavyEvent
+	return err
 }
 
 // A connection is busy when its last inlineAfter messages each came
-// within busyGap of the one before, and its last event took less than
+// within busyGap of the one before, and its last event ran less than
 // heavyEvent. Inline runs save a few microseconds an event;
 // a long one (a publish to thousands of sockets) saves nothing by it, and
 // measured, a publisher at 20 publishes/s to 5,000 members delivered 15%
