@@ -99,7 +99,8 @@ type conn struct {
 	// on every message costs no allocation; info copies it under mu.
 	state []byte
 	// stateSaved is set when an event saved state, until storeState hands
-	// it to the registry.
+	// it to the registry. Only the connection's events, one after another,
+	// touch it: it needs no lock.
 	stateSaved bool
 }
 
@@ -416,15 +417,14 @@ func (c *conn) SaveState(state []byte) error {
 // the Redis registry's lock, which its writer holds while it gathers the
 // changed states, then parks only this connection's goroutine, not one
 // holding a slot that a queue of other events waits for. Only this
-// connection's events write c.state, so the bytes hold still meanwhile.
+// connection's events write c.state, so the bytes hold still meanwhile and
+// are read without mu, which an event that saved nothing then never takes.
 func (c *conn) storeState() {
-	c.mu.Lock()
-	saved, state := c.stateSaved, c.state
-	c.stateSaved = false
-	c.mu.Unlock()
-	if saved {
-		c.g.indexed("set_state", c, c.g.opts.Registry.SetState(context.Background(), c.info.ID, state))
+	if !c.stateSaved {
+		return
 	}
+	c.stateSaved = false
+	c.g.indexed("set_state", c, c.g.opts.Registry.SetState(context.Background(), c.info.ID, c.state))
 }
 
 // User is the user the socket is bound to, "" for none.

@@ -424,7 +424,7 @@ func TestSlowScriptsDoNotStallOthers(t *testing.T) {
 		PoolSize: 4,
 		Timeout:  time.Minute, // only shutdown will stop the spinners
 		// One endpoint may hold three of the four runtimes (the default
-		// share is half the pool: fairshare_test.go covers that).
+		// share is half the pool: TestOneEndpointCannotTakeThePool covers that).
 		Limits: gateway.Limits{ScriptWorkersPerEndpoint: 3},
 	})
 	for i := range 3 { // three of the four runtimes stay busy

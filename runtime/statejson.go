@@ -107,21 +107,11 @@ func (v *vm) encodeState(b []byte, val goja.Value, depth, limit int) (out []byte
 			if containsRuneError(k) { // a lone surrogate, which Keys turned into U+FFFD
 				return b, false, errNotPlain
 			}
-			mark := len(b)
-			if !first {
-				b = append(b, ',')
-			}
-			b = appendQuoted(b, k)
-			b = append(b, ':')
-			var undef bool
-			if b, undef, err = v.encodeState(b, obj.Get(k), depth+1, limit); err != nil {
+			var wrote bool
+			if b, wrote, err = v.encodeMember(b, k, obj.Get(k), first, depth, limit); err != nil {
 				return b, false, err
 			}
-			if undef { // JSON.stringify leaves the key out
-				b = b[:mark]
-				continue
-			}
-			first = false
+			first = first && !wrote
 		}
 		return append(b, '}'), false, nil
 	}
@@ -155,23 +145,33 @@ func (v *vm) encodePlain(b []byte, p plainObject, depth, limit int) (out []byte,
 		if val == nil || isProperty(val) { // a getter deleted or redefined it
 			return b, true, errNotPlain
 		}
-		mark := len(b)
-		if !first {
-			b = append(b, ',')
-		}
-		b = appendQuoted(b, string(name))
-		b = append(b, ':')
-		var undef bool
-		if b, undef, err = v.encodeState(b, val, depth+1, limit); err != nil {
+		var wrote bool
+		if b, wrote, err = v.encodeMember(b, string(name), val, first, depth, limit); err != nil {
 			return b, true, err
 		}
-		if undef { // JSON.stringify leaves the key out
-			b = b[:mark]
-			continue
-		}
-		first = false
+		first = first && !wrote
 	}
 	return append(b, '}'), true, nil
+}
+
+// encodeMember appends "name":val to an object's JSON, after a comma unless
+// it is the first; wrote is false, with nothing appended, for a value that
+// has no JSON (JSON.stringify leaves the key out).
+func (v *vm) encodeMember(b []byte, name string, val goja.Value, first bool, depth, limit int) (out []byte, wrote bool, err error) {
+	mark := len(b)
+	if !first {
+		b = append(b, ',')
+	}
+	b = appendQuoted(b, name)
+	b = append(b, ':')
+	b, undef, err := v.encodeState(b, val, depth+1, limit)
+	switch {
+	case err != nil:
+		return b, false, err
+	case undef:
+		return b[:mark], false, nil
+	}
+	return b, true, nil
 }
 
 func containsRuneError(s string) bool {

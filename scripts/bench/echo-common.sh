@@ -1,6 +1,8 @@
 # Shared by the echo-*.sh scripts: start_server BIN_DIR raw|PATH starts a
 # fresh server, sets SRV (its pid), URL and ADMIN, waits for its port and
-# stops it when the script exits.
+# stops it when the script exits; start_load BIN_DIR SECONDS OUT starts the
+# ping-pong loader in the background, its JSON to OUT, sets LOAD (its pid)
+# and returns 4 s into the run.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ulimit -n 20000 2>/dev/null || true
 
@@ -18,4 +20,10 @@ start_server() {
   for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0; sleep 0.1; done
   echo "nothing listens on $port" >&2
   return 1
+}
+
+start_load() {
+  "$1/wsbench" echo --url "$URL" --conns "${CONNS:-1000}" --duration "$2s" --json 2>/dev/null >"$3" &
+  LOAD=$!
+  sleep 4
 }

@@ -9,16 +9,14 @@ set -euo pipefail
 source "$(dirname "$0")/echo-common.sh"
 start_server "$1" "$2"
 out=$(mktemp)
-"$1/wsbench" echo --url "$URL" --conns "${CONNS:-1000}" --duration 12s --json 2>/dev/null >"$out" &
-load=$!
-sleep 4
+start_load "$1" 12 "$out"
 io() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$SRV/io"; }
 cpu() { awk '{print $14 + $15}' "/proc/$SRV/stat"; }
 r0=$(io syscr) w0=$(io syscw) c0=$(cpu)
 perfout=$(mktemp)
 if command -v perf >/dev/null && perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$SRV" sleep 6 2>"$perfout"; then :; else sleep 6; fi
 r1=$(io syscr) w1=$(io syscw) c1=$(cpu)
-wait "$load"
+wait "$LOAD"
 tick=$(getconf CLK_TCK)
 jq -r --argjson r "$((r1 - r0))" --argjson w "$((w1 - w0))" --argjson c "$((c1 - c0))" --argjson tick "$tick" \
   --arg perf "$(cat "$perfout")" '

@@ -7,10 +7,8 @@ set -euo pipefail
 source "$(dirname "$0")/echo-common.sh"
 start_server "$1" "$2"
 rate=$(mktemp)
-"$1/wsbench" echo --url "$URL" --conns "${CONNS:-1000}" --duration 14s --json 2>/dev/null >"$rate" &
-load=$!
-sleep 4
+start_load "$1" 14 "$rate"
 curl -sf -o "$3" "$ADMIN/debug/pprof/profile?seconds=8"
-wait "$load"
+wait "$LOAD"
 jq -r '.results.messages.recv_per_sec | floor' "$rate"
 rm -f "$rate"

@@ -98,3 +98,43 @@ func TestStateWrites(t *testing.T) {
 		t.Fatalf("state of s2 registered again = %q", v)
 	}
 }
+
+// TestScriptStateReachesRedis: a gateway node on Redis writes the state its
+// script saves to the node's state hash once the event is over, the last
+// one saved of a connection that saves on every message, and an event that
+// saves nothing writes nothing.
+func TestScriptStateReachesRedis(t *testing.T) {
+	ctx := context.Background()
+	b := sharedBackend(t)
+	n := b.startNode(t, redistest.Prefix(), "state-node")
+	n.deploy("/count", `
+if (websocketInfo.type === "open") return websocketInfo.socket_id;
+if (websocketInfo.type === "data" && websocketInfo.message !== "peek") websocketInfo.state.n = (websocketInfo.state.n || 0) + 1;
+if (websocketInfo.type === "data") return "ok";`)
+	key := n.store.KeyPrefix() + ":node:{state-node}:state"
+	admin := b.client(t)
+	field := func(id string) string {
+		v, err := admin.HGet(ctx, key, id).Result()
+		if err != nil && err != goredis.Nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+
+	c, quiet := n.dialPath("/count"), n.dialPath("/count")
+	id, quietID := c.ReadText(), quiet.ReadText()
+	for range 5 {
+		c.Send("count")
+		c.ReadText()
+	}
+	eventually(t, "the fifth state saved in Redis", func() bool { return field(id) == `{"n":5}` })
+
+	quiet.Send("peek")
+	quiet.ReadText()
+	if err := n.store.registry.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v := field(quietID); v != "" {
+		t.Fatalf("a connection whose script saved no state has %q in Redis", v)
+	}
+}
