@@ -110,6 +110,10 @@ type Runtime struct {
 	// MemoryLimit is the Go runtime's soft memory limit in bytes (what
 	// GOMEMLIMIT sets); 0 leaves it to the GOMEMLIMIT environment variable.
 	MemoryLimit int `yaml:"memory_limit"`
+	// GCMinHeap is the heap the garbage collector lets grow before it
+	// collects, however small the live heap; 0 leaves that to GOGC alone
+	// (docs/operations.md, "Memory, and the Go runtime's knobs").
+	GCMinHeap int `yaml:"gc_min_heap"`
 }
 
 // Log configures structured logging.
@@ -138,9 +142,13 @@ func Default() Config {
 		Admin:           Admin{Listen: "127.0.0.1:9090"},
 		Store:           Store{KeyPrefix: redis.DefaultKeyPrefix, HeartbeatInterval: redis.DefaultHeartbeatInterval},
 		Limits:          Limits{Limits: gateway.DefaultLimits(), Script: runtime.Limits{}.WithDefaults()},
+		Runtime:         Runtime{GCMinHeap: DefaultGCMinHeap},
 		Log:             Log{Level: "info", Format: "auto"},
 	}
 }
+
+// DefaultGCMinHeap is runtime.gc_min_heap's default: 64 MiB.
+const DefaultGCMinHeap = 64 << 20
 
 // Load reads the file at path over the defaults, applies WSGW_* overrides from
 // environ (os.Environ() form), reads the scripts it names and validates it.
@@ -262,6 +270,7 @@ func (c *Config) Validate() error {
 		{"limits.max_groups_per_socket", l.MaxGroupsPerSocket < 1, "must be >= 1"},
 		{"runtime.pool_size", c.Runtime.PoolSize < 0, "must be >= 0 (0 = automatic)"},
 		{"runtime.memory_limit", c.Runtime.MemoryLimit < 0, "must be >= 0 (0 = GOMEMLIMIT, or none)"},
+		{"runtime.gc_min_heap", c.Runtime.GCMinHeap < 0, "must be >= 0 (0 = none)"},
 		{"shutdown_timeout", c.ShutdownTimeout <= 0, "must be > 0"},
 		{"store.heartbeat_interval", c.Store.HeartbeatInterval <= 0, "must be > 0"},
 		{"store.key_prefix", c.Store.KeyPrefix == "" || strings.ContainsAny(c.Store.KeyPrefix, "{}"),

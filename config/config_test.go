@@ -91,7 +91,7 @@ limits:
   upgrades_per_ip_per_second: 1.5
   upgrades_per_ip_burst: 4
   handshake_timeout: 6s
-runtime: {pool_size: 3, memory_limit: 1073741824}
+runtime: {pool_size: 3, memory_limit: 1073741824, gc_min_heap: 33554432}
 log: {level: debug, format: json}
 endpoints:
   - path: /chat/{room}
@@ -172,7 +172,7 @@ func TestEverySettingFromYAML(t *testing.T) {
 			},
 			Script: runtime.Limits{Timeout: 250 * time.Millisecond, MaxSendsPerEvent: 11, MaxSendBytesPerEvent: 12, MaxMemory: 1 << 20, MaxStateBytes: 300},
 		},
-		Runtime: config.Runtime{PoolSize: 3, MemoryLimit: 1 << 30},
+		Runtime: config.Runtime{PoolSize: 3, MemoryLimit: 1 << 30, GCMinHeap: 32 << 20},
 		Log:     config.Log{Level: "debug", Format: "json"},
 		Endpoints: []config.Endpoint{
 			{Path: "/chat/{room}", Script: "echo.js", Source: echo, Options: wsgw.Options{

@@ -23,6 +23,7 @@ import (
 	"github.com/wsgw/wsgw/deploy"
 	"github.com/wsgw/wsgw/gateway"
 	"github.com/wsgw/wsgw/handlers"
+	"github.com/wsgw/wsgw/internal/gcfloor"
 	"github.com/wsgw/wsgw/metrics"
 	"github.com/wsgw/wsgw/runtime"
 	"github.com/wsgw/wsgw/service"
@@ -94,6 +95,7 @@ func newServer(cfg *config.Config, logOut io.Writer) (*server, error) {
 	if cfg.Runtime.MemoryLimit > 0 {
 		debug.SetMemoryLimit(int64(cfg.Runtime.MemoryLimit)) // GOMEMLIMIT from the configuration
 	}
+	gcfloor.Set(uint64(cfg.Runtime.GCMinHeap))
 	// The parts, each built from those before it: the store, the
 	// connection table (the bus's Local), the socket service, the script
 	// engine that scripts reach the service through, the deploy manager,
