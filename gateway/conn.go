@@ -376,10 +376,10 @@ func (c *conn) snapshot() *wsgw.Socket {
 }
 
 // State is websocketInfo.state as last saved, as JSON, for the engine: it
-// is valid until the connection's next SaveState.
+// is valid until the connection's next SaveState. Only the connection's
+// own events call it, and only they write c.state (SaveState), one at a
+// time, so it reads without mu.
 func (c *conn) State() []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.state == nil {
 		return wsgw.EmptyState
 	}
