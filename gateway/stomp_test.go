@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -112,7 +113,8 @@ func receive(t *testing.T, sub *gostomp.Subscription) *gostomp.Message {
 // back as a MESSAGE of that subscription with the STOMP headers.
 func TestSTOMPConnectAndEcho(t *testing.T) {
 	h := stompHarness(t, "0,0", gateway.Limits{})
-	c := mustSTOMP(t, h, gostomp.ConnOpt.Login("ann", "pw"), gostomp.ConnOpt.Header("x-app", "web"))
+	c := mustSTOMP(t, h, gostomp.ConnOpt.Login("ann", "pw"), gostomp.ConnOpt.Header("x-app", "web"),
+		gostomp.ConnOpt.UnsubscribeReceiptTimeout(time.Second))
 	if c.Version() != gostomp.V12 || c.Server() != "wsgw" || len(c.Session()) != 22 {
 		t.Fatalf("CONNECTED: version %v server %q session %q", c.Version(), c.Server(), c.Session())
 	}
@@ -152,9 +154,7 @@ func TestSTOMPConnectAndEcho(t *testing.T) {
 	if err := c.Ack(jm); err != nil {
 		t.Fatalf("ACK: %v", err)
 	}
-	if err := sub.Unsubscribe(); err != nil {
-		t.Fatal(err)
-	}
+	unsubscribe(t, sub)
 	h.Logs.Wait(t, "unsubscribe event", gwtest.ScriptLine(c.Session(), "unsubscribe", "unsubscribe /echo"))
 	disconnect(t, c)
 	if code := h.ClosedLine(c.Session())["code"]; code != int64(1000) {
@@ -386,6 +386,32 @@ func TestSTOMPSendWithoutSubscription(t *testing.T) {
 
 // disconnect sends DISCONNECT and waits for its RECEIPT. go-stomp then
 // closes the connection the gateway has closed already, which it reports.
+// unsubscribe sends UNSUBSCRIBE and waits for its RECEIPT, on which
+// go-stomp closes sub.C. go-stomp's own wait (waitWithTimeout) can miss the
+// wake-up of a RECEIPT that comes back before its waiting goroutine has
+// started, and then waits out its whole timeout: so the connection is made
+// with a short one, and the test waits for the channel to close instead.
+func unsubscribe(t *testing.T, sub *gostomp.Subscription) {
+	t.Helper()
+	if err := sub.Unsubscribe(); err != nil && !errors.Is(err, &gostomp.ErrUnsubscribeReceiptTimeout) {
+		t.Fatalf("UNSUBSCRIBE: %v", err)
+	}
+	deadline := time.After(gwtest.WaitFor)
+	for {
+		select {
+		case m, ok := <-sub.C:
+			if !ok {
+				return
+			}
+			if m.Err != nil && !strings.Contains(m.Err.Error(), "receipt timeout") {
+				t.Fatalf("UNSUBSCRIBE: %v", m.Err)
+			}
+		case <-deadline:
+			t.Fatal("no RECEIPT for the UNSUBSCRIBE")
+		}
+	}
+}
+
 func disconnect(t *testing.T, c *gostomp.Conn) {
 	t.Helper()
 	if err := c.Disconnect(); err != nil && !strings.Contains(err.Error(), "closed network connection") {
