@@ -1,5 +1,6 @@
 # Shared by the echo-*.sh scripts: start_server BIN_DIR raw|PATH starts a
-# fresh server, sets SRV (its pid), URL and ADMIN, waits for its port and
+# fresh server (under $VALGRIND, when set), sets SRV (its pid), URL and
+# ADMIN, waits for its port ($START_WAIT tenths of a second at most) and
 # stops it when the script exits; start_load BIN_DIR SECONDS OUT starts the
 # ping-pong loader in the background, its JSON to OUT, sets LOAD (its pid)
 # and returns 4 s into the run.
@@ -9,15 +10,15 @@ ulimit -n 20000 2>/dev/null || true
 start_server() {
   local bin=$1 path=$2 port
   if [ "$path" = raw ]; then
-    "$bin/wsbench" baseline --listen 127.0.0.1:18089 >/dev/null 2>&1 &
+    ${VALGRIND:-} "$bin/wsbench" baseline --listen 127.0.0.1:18089 >/dev/null 2>&1 &
     SRV=$! URL=ws://127.0.0.1:18089/echo ADMIN=http://127.0.0.1:18089 port=18089
   else
     # shellcheck disable=SC2086 # EXTRA_ENV is a list of settings
-    env WSGW_LIMITS_MESSAGES_PER_SECOND=0 ${EXTRA_ENV:-} "$bin/gateway" --config "$ROOT/scripts/bench/gateway.yaml" >/dev/null 2>&1 &
+    env WSGW_LIMITS_MESSAGES_PER_SECOND=0 ${EXTRA_ENV:-} ${VALGRIND:-} "$bin/gateway" --config "$ROOT/scripts/bench/gateway.yaml" >/dev/null 2>&1 &
     SRV=$! URL=ws://127.0.0.1:18080/$path ADMIN=http://127.0.0.1:19090 port=18080
   fi
   trap 'kill $SRV 2>/dev/null || true' EXIT
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0; sleep 0.1; done
+  for _ in $(seq "${START_WAIT:-100}"); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0; sleep 0.1; done
   echo "nothing listens on $port" >&2
   return 1
 }
