@@ -19,9 +19,9 @@ rm -f "$out" "$out".*
 export GODEBUG=asyncpreemptoff=1
 VALGRIND="valgrind --tool=callgrind --callgrind-out-file=$out" START_WAIT=600 start_server "$1" "$2"
 sleep 2
-callgrind_control -z "$SRV" >/dev/null
+callgrind_control -z "$SRV" >/dev/null 2>&1
 n=$("$1/wsbench" echo --url "$URL" --conns "${CONNS:-50}" --duration "${SECONDS_RUN:-20}s" --json 2>/dev/null |
   jq -r '.results.messages.received')
-callgrind_control -d "$SRV" >/dev/null
+callgrind_control -d "$SRV" >/dev/null 2>&1
 ir=$(grep -h '^totals:' "$out".* | awk '{s += $2} END {print s}')
 echo "messages $n  instructions $ir  per message $((ir / n))"
