@@ -37,6 +37,9 @@ func Set(min uint64) uint64 {
 	mu.Lock()
 	defer mu.Unlock()
 	prev := floor
+	if min == 0 && prev == 0 {
+		return 0 // no floor, and none to remove: GOGC is left untouched
+	}
 	if prev == 0 {
 		base = debug.SetGCPercent(100)
 		debug.SetGCPercent(base)
