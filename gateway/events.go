@@ -25,7 +25,7 @@ func (e events) OnOpen(socket *gws.Conn) {
 	g.conns.add(c)
 	g.metrics.ConnectionsOpen.Inc()
 	g.metrics.ConnectionsOpened.Inc()
-	g.storms.upgraded.Add(1)
+	g.storms.upgrade()
 	c.counted = true
 	if c.expires != 0 {
 		g.expiries.add(c)

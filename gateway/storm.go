@@ -4,6 +4,8 @@ import (
 	"runtime/debug"
 	"sync/atomic"
 	"time"
+
+	"github.com/wsgw/wsgw/internal/gcfloor"
 )
 
 // A connect storm leaves the heap full of what each upgrade allocated and
@@ -22,18 +24,37 @@ const (
 )
 
 // storms counts upgrades and decides when to release memory after a storm.
+// It also lifts the collector's floor (runtime.gc_min_heap) while a storm
+// lasts, from its stormOver-th upgrade in a tick to the first tick with
+// fewer (gcfloor.Hold).
 type storms struct {
 	upgraded atomic.Int64
+	tickAt   atomic.Int64 // upgraded at the last tick
+	holding  atomic.Bool  // the floor is held for a storm
 	// Owned by the watching goroutine.
 	last, atRelease int64
 }
 
+// upgrade counts an upgrade.
+func (s *storms) upgrade() {
+	n := s.upgraded.Add(1)
+	if n-s.tickAt.Load() >= stormOver && !s.holding.Load() && s.holding.CompareAndSwap(false, true) {
+		gcfloor.Hold()
+	}
+}
+
 // due is called every stormTick: it reports whether a storm has passed
-// since the last release, and if so counts the release as done.
+// since the last release, and if so counts the release as done. A storm's
+// hold on the floor ends on the first tick that saw fewer than stormOver
+// upgrades.
 func (s *storms) due() bool {
 	n := s.upgraded.Load()
 	recent := n - s.last
 	s.last = n
+	s.tickAt.Store(n)
+	if recent < stormOver {
+		s.unhold()
+	}
 	if n-s.atRelease >= stormUpgrades && recent < stormOver {
 		s.atRelease = n
 		return true
@@ -52,6 +73,7 @@ func (s *storms) watch(stop <-chan struct{}, released func(time.Duration)) {
 	for {
 		select {
 		case <-stop:
+			s.unhold()
 			return
 		case <-t.C:
 		}
@@ -60,5 +82,12 @@ func (s *storms) watch(stop <-chan struct{}, released func(time.Duration)) {
 			debug.FreeOSMemory()
 			released(time.Since(start))
 		}
+	}
+}
+
+// unhold ends the storm's hold on the floor, if there is one.
+func (s *storms) unhold() {
+	if s.holding.CompareAndSwap(true, false) {
+		gcfloor.Release()
 	}
 }

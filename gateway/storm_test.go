@@ -28,3 +28,35 @@ func TestStormRelease(t *testing.T) {
 		}
 	}
 }
+
+// TestStormHoldsTheFloor: the collector's floor is held from the
+// stormOver-th upgrade within a tick until a tick that saw fewer.
+func TestStormHoldsTheFloor(t *testing.T) {
+	var s storms
+	upgrade := func(n int) {
+		for range n {
+			s.upgrade()
+		}
+	}
+	for i, step := range []struct {
+		upgrades int
+		tick     bool // a tick after the upgrades
+		want     bool
+	}{
+		{stormOver - 1, false, false}, // not yet a storm
+		{1, false, true},              // stormOver in this tick
+		{stormOver * 2, true, true},   // the tick saw a storm still going
+		{stormOver, true, true},
+		{stormOver - 1, true, false}, // a quiet tick ends it
+		{stormOver - 1, false, false},
+		{0, true, false},
+	} {
+		upgrade(step.upgrades)
+		if step.tick {
+			s.due()
+		}
+		if got := s.holding.Load(); got != step.want {
+			t.Fatalf("step %d: holding = %v, want %v", i, got, step.want)
+		}
+	}
+}

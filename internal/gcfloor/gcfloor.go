@@ -20,6 +20,7 @@ var (
 	floor   uint64 // bytes; 0 = none
 	base    int    // GOGC as it was before the floor first took over
 	armed   bool   // a sentinel waits for the next collection
+	held    int    // Hold calls not yet released: the floor is lifted meanwhile
 	samples = []metrics.Sample{
 		{Name: "/gc/heap/live:bytes"},
 		{Name: "/gc/scan/stack:bytes"},
@@ -56,6 +57,31 @@ func Set(min uint64) uint64 {
 	return prev
 }
 
+// Hold lifts the floor until as many calls of Release, leaving GOGC alone
+// to pace the collector. A connect storm wants that: collected at GOGC's
+// pace, what each upgrade drops is reused for the next connections; left
+// until the floor is reached, it is freed all at once, scattered between
+// the connections that stay, and the spans it leaves half-empty are never
+// returned (docs/BENCHMARKS.md, "The collector's floor").
+func Hold() {
+	mu.Lock()
+	defer mu.Unlock()
+	held++
+	if held == 1 && floor > 0 {
+		adjustLocked()
+	}
+}
+
+// Release ends a Hold.
+func Release() {
+	mu.Lock()
+	defer mu.Unlock()
+	held--
+	if held == 0 && floor > 0 {
+		adjustLocked()
+	}
+}
+
 // sentinel is an object only a collection's cleanup sees: its pointer
 // field keeps it out of the tiny allocator, whose blocks may outlive it.
 type sentinel struct {
@@ -83,7 +109,7 @@ func collected(int) {
 
 // adjustLocked sets GOGC for the live heap the last collection found.
 func adjustLocked() {
-	if floor == 0 {
+	if floor == 0 || held > 0 {
 		debug.SetGCPercent(base)
 		return
 	}

@@ -80,6 +80,43 @@ func TestFloorHoldsAcrossCollections(t *testing.T) {
 	}
 }
 
+// TestHoldLiftsTheFloor: while held, GOGC alone sets the goal, and after
+// collections too; the floor is back once every hold is released.
+func TestHoldLiftsTheFloor(t *testing.T) {
+	const floorBytes = 256 << 20
+	before := gcPercent()
+	Set(floorBytes)
+	defer Set(0)
+	Hold()
+	Hold()
+	runtime.GC()
+	if g := heapGoal(); g >= floorBytes {
+		t.Fatalf("heap goal %d while held, want the small heap's own", g)
+	}
+	if p := gcPercent(); p != before {
+		t.Fatalf("GOGC %d while held, want %d", p, before)
+	}
+	Release()
+	if g := heapGoal(); g >= floorBytes {
+		t.Fatalf("heap goal %d with one hold left, want the small heap's own", g)
+	}
+	Release()
+	if g := heapGoal(); g < floorBytes {
+		t.Fatalf("heap goal %d once released, want >= %d", g, floorBytes)
+	}
+}
+
+// Without a floor, a hold leaves GOGC as it is.
+func TestHoldWithoutAFloor(t *testing.T) {
+	old := debug.SetGCPercent(150)
+	defer debug.SetGCPercent(old)
+	Hold()
+	Release()
+	if p := gcPercent(); p != 150 {
+		t.Fatalf("GOGC %d after a hold without a floor, want 150", p)
+	}
+}
+
 // TestGOGCOffIsLeftAlone: with the collector off there is no goal to raise,
 // and a floor must not turn it back on.
 func TestGOGCOffIsLeftAlone(t *testing.T) {
