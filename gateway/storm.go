@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,7 +31,8 @@ const (
 type storms struct {
 	upgraded atomic.Int64
 	tickAt   atomic.Int64 // upgraded at the last tick
-	holding  atomic.Bool  // the floor is held for a storm
+	holding  atomic.Bool  // the floor is held for a storm; set under holdMu
+	holdMu   sync.Mutex   // pairs each gcfloor.Hold with one Release
 	// Owned by the watching goroutine.
 	last, atRelease int64
 }
@@ -38,8 +40,8 @@ type storms struct {
 // upgrade counts an upgrade.
 func (s *storms) upgrade() {
 	n := s.upgraded.Add(1)
-	if n-s.tickAt.Load() >= stormOver && !s.holding.Load() && s.holding.CompareAndSwap(false, true) {
-		gcfloor.Hold()
+	if n-s.tickAt.Load() >= stormOver && !s.holding.Load() {
+		s.hold(true)
 	}
 }
 
@@ -52,8 +54,8 @@ func (s *storms) due() bool {
 	recent := n - s.last
 	s.last = n
 	s.tickAt.Store(n)
-	if recent < stormOver {
-		s.unhold()
+	if recent < stormOver && s.holding.Load() {
+		s.hold(false)
 	}
 	if n-s.atRelease >= stormUpgrades && recent < stormOver {
 		s.atRelease = n
@@ -73,7 +75,7 @@ func (s *storms) watch(stop <-chan struct{}, released func(time.Duration)) {
 	for {
 		select {
 		case <-stop:
-			s.unhold()
+			s.hold(false)
 			return
 		case <-t.C:
 		}
@@ -85,9 +87,17 @@ func (s *storms) watch(stop <-chan struct{}, released func(time.Duration)) {
 	}
 }
 
-// unhold ends the storm's hold on the floor, if there is one.
-func (s *storms) unhold() {
-	if s.holding.CompareAndSwap(true, false) {
+// hold starts or ends the storm's hold on the floor, once each.
+func (s *storms) hold(on bool) {
+	s.holdMu.Lock()
+	defer s.holdMu.Unlock()
+	if s.holding.Load() == on {
+		return
+	}
+	s.holding.Store(on)
+	if on {
+		gcfloor.Hold()
+	} else {
 		gcfloor.Release()
 	}
 }
