@@ -111,8 +111,8 @@ type Runtime struct {
 	// GOMEMLIMIT sets); 0 leaves it to the GOMEMLIMIT environment variable.
 	MemoryLimit int `yaml:"memory_limit"`
 	// GCMinHeap is the heap the garbage collector lets grow before it
-	// collects, however small the live heap (default 64 MiB); 0 leaves that
-	// to GOGC alone (docs/operations.md, "Memory, and the Go runtime's knobs").
+	// collects, however small the live heap (DefaultGCMinHeap); 0 leaves
+	// that to GOGC alone (docs/operations.md, "Memory, and the Go runtime's knobs").
 	GCMinHeap int `yaml:"gc_min_heap"`
 }
 
@@ -142,10 +142,13 @@ func Default() Config {
 		Admin:           Admin{Listen: "127.0.0.1:9090"},
 		Store:           Store{KeyPrefix: redis.DefaultKeyPrefix, HeartbeatInterval: redis.DefaultHeartbeatInterval},
 		Limits:          Limits{Limits: gateway.DefaultLimits(), Script: runtime.Limits{}.WithDefaults()},
-		Runtime:         Runtime{GCMinHeap: 64 << 20},
+		Runtime:         Runtime{GCMinHeap: DefaultGCMinHeap},
 		Log:             Log{Level: "info", Format: "auto"},
 	}
 }
+
+// DefaultGCMinHeap is runtime.gc_min_heap's default: 64 MiB.
+const DefaultGCMinHeap = 64 << 20
 
 // Load reads the file at path over the defaults, applies WSGW_* overrides from
 // environ (os.Environ() form), reads the scripts it names and validates it.

@@ -384,8 +384,6 @@ func TestSTOMPSendWithoutSubscription(t *testing.T) {
 	}
 }
 
-// disconnect sends DISCONNECT and waits for its RECEIPT. go-stomp then
-// closes the connection the gateway has closed already, which it reports.
 // unsubscribe sends UNSUBSCRIBE and waits for its RECEIPT, on which
 // go-stomp closes sub.C. go-stomp's own wait (waitWithTimeout) can miss the
 // wake-up of a RECEIPT that comes back before its waiting goroutine has
@@ -412,6 +410,8 @@ func unsubscribe(t *testing.T, sub *gostomp.Subscription) {
 	}
 }
 
+// disconnect sends DISCONNECT and waits for its RECEIPT. go-stomp then
+// closes the connection the gateway has closed already, which it reports.
 func disconnect(t *testing.T, c *gostomp.Conn) {
 	t.Helper()
 	if err := c.Disconnect(); err != nil && !strings.Contains(err.Error(), "closed network connection") {

@@ -30,17 +30,17 @@ const (
 // fewer (gcfloor.Hold).
 type storms struct {
 	upgraded atomic.Int64
-	tickAt   atomic.Int64 // upgraded at the last tick
+	last     atomic.Int64 // upgraded at the last tick; stored by the watching goroutine only
 	holding  atomic.Bool  // the floor is held for a storm; set under holdMu
 	holdMu   sync.Mutex   // pairs each gcfloor.Hold with one Release
 	// Owned by the watching goroutine.
-	last, atRelease int64
+	atRelease int64
 }
 
 // upgrade counts an upgrade.
 func (s *storms) upgrade() {
 	n := s.upgraded.Add(1)
-	if n-s.tickAt.Load() >= stormOver && !s.holding.Load() {
+	if n-s.last.Load() >= stormOver && !s.holding.Load() {
 		s.hold(true)
 	}
 }
@@ -51,13 +51,11 @@ func (s *storms) upgrade() {
 // upgrades.
 func (s *storms) due() bool {
 	n := s.upgraded.Load()
-	recent := n - s.last
-	s.last = n
-	s.tickAt.Store(n)
-	if recent < stormOver && s.holding.Load() {
+	quiet := n-s.last.Swap(n) < stormOver
+	if quiet && s.holding.Load() {
 		s.hold(false)
 	}
-	if n-s.atRelease >= stormUpgrades && recent < stormOver {
+	if quiet && n-s.atRelease >= stormUpgrades {
 		s.atRelease = n
 		return true
 	}

@@ -63,21 +63,19 @@ func Set(min uint64) uint64 {
 // until the floor is reached, it is freed all at once, scattered between
 // the connections that stay, and the spans it leaves half-empty are never
 // returned (docs/BENCHMARKS.md, "The collector's floor").
-func Hold() {
-	mu.Lock()
-	defer mu.Unlock()
-	held++
-	if held == 1 && floor > 0 {
-		adjustLocked()
-	}
-}
+func Hold() { addHold(1) }
 
 // Release ends a Hold.
-func Release() {
+func Release() { addHold(-1) }
+
+// addHold counts a Hold (+1) or Release (-1), and resets GOGC when the
+// floor is lifted or comes back.
+func addHold(n int) {
 	mu.Lock()
 	defer mu.Unlock()
-	held--
-	if held == 0 && floor > 0 {
+	was := held > 0
+	held += n
+	if was != (held > 0) && floor > 0 {
 		adjustLocked()
 	}
 }
