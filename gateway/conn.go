@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -102,6 +101,9 @@ type conn struct {
 	// it to the registry. Only the connection's events, one after another,
 	// touch it: it needs no lock.
 	stateSaved bool
+	// stateQueued is set while the connection waits in the gateway's next
+	// batch of states (statewrites.go).
+	stateQueued atomic.Bool
 }
 
 // Errors Send returns; the service turns them into answers.
@@ -412,19 +414,15 @@ func (c *conn) SaveState(state []byte) error {
 	return nil
 }
 
-// storeState writes the state the event just saved to the registry. It
-// runs after the event has given back its runtime and its endpoint slot:
-// the Redis registry's lock, which its writer holds while it gathers the
-// changed states, then parks only this connection's goroutine, not one
-// holding a slot that a queue of other events waits for. Only this
-// connection's events write c.state, so the bytes hold still meanwhile and
-// are read without mu, which an event that saved nothing then never takes.
+// storeState queues the state the event just saved for the registry's
+// next batch (statewrites.go), once the event has given back its runtime
+// and its endpoint slot.
 func (c *conn) storeState() {
 	if !c.stateSaved {
 		return
 	}
 	c.stateSaved = false
-	c.g.indexed("set_state", c, c.g.opts.Registry.SetState(context.Background(), c.info.ID, c.state))
+	c.g.states.add(c)
 }
 
 // User is the user the socket is bound to, "" for none.

@@ -140,9 +140,10 @@ func (s *stallingStateStore) SetState(ctx context.Context, id string, state []by
 }
 
 // TestStalledStateWriteHoldsNoSlot: a state write the registry makes wait
-// holds up only its own connection. The event that saved the state has
-// already given back its endpoint slot (one here) and its runtime, and its
-// reply is written; another connection's events run meanwhile.
+// holds up no event. States reach the registry from the gateway's batches
+// (statewrites.go), after the events that saved them gave back their
+// endpoint slot (one here) and their runtime; another connection's events
+// run meanwhile.
 func TestStalledStateWriteHoldsNoSlot(t *testing.T) {
 	store := &stallingStateStore{Registry: memory.NewRegistry(), entered: make(chan struct{}, 1), release: make(chan struct{})}
 	h := gwtest.New(t, gwtest.Options{

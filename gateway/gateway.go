@@ -107,7 +107,8 @@ type Gateway struct {
 	routes Routes
 	slots  sync.Map // endpoint path -> its semaphore: its share of the script workers (fairshare.go)
 	storms storms   // memory released after connect storms (storm.go)
-	hops   *hops    // runs the read loops' callbacks off their stacks (readloop.go)
+	states *stateWrites
+	hops   *hops // runs the read loops' callbacks off their stacks (readloop.go)
 }
 
 // gatewayMetrics are the collectors the gateway touches per message,
@@ -154,6 +155,7 @@ func New(opts Options) (*Gateway, error) {
 	}
 	g.interrupted = newSemaphore(opts.Limits.InterruptedWorkers)
 	g.expiries = newExpiryQueue()
+	g.states = newStateWrites()
 	if l := opts.Limits; l.UpgradesPerIPPerSecond > 0 {
 		g.upgrades = newUpgradeLimiter(l.UpgradesPerIPPerSecond, l.UpgradesPerIPBurst, maxTrackedClients)
 	}
@@ -161,6 +163,7 @@ func New(opts Options) (*Gateway, error) {
 	g.upgrader = g.newUpgrader("")
 	go g.sweep()
 	go g.expiries.run(g.stop, g.expire)
+	go g.states.run(g.stop, opts.Registry, func(c *conn, err error) { g.indexed("set_state", c, err) })
 	go g.storms.watch(g.stop, func(took time.Duration) {
 		g.log.Info("memory released after a connect storm", "took", took, "connections", g.conns.len())
 	})
