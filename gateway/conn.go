@@ -97,8 +97,8 @@ type conn struct {
 	// for none. Each save overwrites it in place, so a state that changes
 	// on every message costs no allocation; info copies it under mu.
 	state []byte
-	// stateSaved is set when an event saved state, until storeState hands
-	// it to the registry. Only the connection's events, one after another,
+	// stateSaved is set when an event saved state, until storeState queues
+	// it for the registry. Only the connection's events, one after another,
 	// touch it: it needs no lock.
 	stateSaved bool
 	// stateQueued is set while the connection waits in the gateway's next

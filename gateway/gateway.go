@@ -105,10 +105,10 @@ type Gateway struct {
 	interrupted semaphore
 
 	routes Routes
-	slots  sync.Map // endpoint path -> its semaphore: its share of the script workers (fairshare.go)
-	storms storms   // memory released after connect storms (storm.go)
-	states *stateWrites
-	hops   *hops // runs the read loops' callbacks off their stacks (readloop.go)
+	slots  sync.Map     // endpoint path -> its semaphore: its share of the script workers (fairshare.go)
+	storms storms       // memory released after connect storms (storm.go)
+	states *stateWrites // changed states on their way to the registry (statewrites.go)
+	hops   *hops        // runs the read loops' callbacks off their stacks (readloop.go)
 }
 
 // gatewayMetrics are the collectors the gateway touches per message,
