@@ -97,10 +97,6 @@ type conn struct {
 	// for none. Each save overwrites it in place, so a state that changes
 	// on every message costs no allocation; info copies it under mu.
 	state []byte
-	// stateSaved is set when an event saved state, until storeState queues
-	// it for the registry. Only the connection's events, one after another,
-	// touch it: it needs no lock.
-	stateSaved bool
 	// stateQueued is set while the connection waits in the gateway's next
 	// batch of states (statewrites.go).
 	stateQueued atomic.Bool
@@ -399,9 +395,9 @@ func (c *conn) stateCopy() json.RawMessage {
 	return bytes.Clone(c.state)
 }
 
-// SaveState keeps a copy of state (JSON) with the connection, for
-// storeState to write to the registry once the event is over: the engine
-// calls it only when an event changed the state, and reuses state's bytes
+// SaveState keeps a copy of state (JSON) with the connection and queues
+// it for the registry's next batch (statewrites.go): the engine calls it
+// only when an event changed the state, and reuses state's bytes
 // afterwards.
 func (c *conn) SaveState(state []byte) error {
 	c.mu.Lock()
@@ -409,20 +405,9 @@ func (c *conn) SaveState(state []byte) error {
 		c.state = nil // a state that shrank does not keep its largest buffer
 	}
 	c.state = append(c.state[:0], state...)
-	c.stateSaved = true
 	c.mu.Unlock()
-	return nil
-}
-
-// storeState queues the state the event just saved for the registry's
-// next batch (statewrites.go), once the event has given back its runtime
-// and its endpoint slot.
-func (c *conn) storeState() {
-	if !c.stateSaved {
-		return
-	}
-	c.stateSaved = false
 	c.g.states.add(c)
+	return nil
 }
 
 // User is the user the socket is bound to, "" for none.

@@ -141,9 +141,9 @@ func (s *stallingStateStore) SetState(ctx context.Context, id string, state []by
 
 // TestStalledStateWriteHoldsNoSlot: a state write the registry makes wait
 // holds up no event. States reach the registry from the gateway's batches
-// (statewrites.go), after the events that saved them gave back their
-// endpoint slot (one here) and their runtime; another connection's events
-// run meanwhile.
+// (statewrites.go), on a goroutine of their own that holds no endpoint
+// slot (one here) and no runtime; another connection's events run
+// meanwhile.
 func TestStalledStateWriteHoldsNoSlot(t *testing.T) {
 	store := &stallingStateStore{Registry: memory.NewRegistry(), entered: make(chan struct{}, 1), release: make(chan struct{})}
 	h := gwtest.New(t, gwtest.Options{

@@ -474,7 +474,6 @@ func (g *Gateway) runEvent(c *conn, ev *runtime.Event) error {
 	c.scriptVersion.Store(h.Version)
 	ev.Conn = c
 	c.beginEvent()
-	defer c.storeState() // after the event's frames are written
 	defer c.endEvent()
 	err := g.handOff(c, h, ev)
 	if err == errGone {

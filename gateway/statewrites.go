@@ -33,7 +33,6 @@ type stateSetter interface {
 }
 
 // add queues c, whose event just saved its state, for the next batch.
-// Only the connection's events call it, one at a time.
 func (w *stateWrites) add(c *conn) {
 	if c.stateQueued.Swap(true) {
 		return // in the batch already: it reads the state when it is written

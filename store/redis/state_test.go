@@ -100,7 +100,7 @@ func TestStateWrites(t *testing.T) {
 }
 
 // TestScriptStateReachesRedis: a gateway node on Redis writes the state its
-// script saves to the node's state hash once the event is over, the last
+// script saves to the node's state hash in its next batch, the last
 // one saved of a connection that saves on every message, and an event that
 // saves nothing writes nothing.
 func TestScriptStateReachesRedis(t *testing.T) {
